@@ -1,0 +1,100 @@
+-- purpose: (shared CTEs) decide, for every NULL-tenant row in one key range, what the evidence says
+-- A row's outcome, in this order: the first source with usable evidence (tenant non-NULL and present
+-- in the tenant table; soft-deleted evidence counts) decides -> one tenant 'backfill', several 'conflict';
+-- no usable evidence but a named tenant that does not exist -> 'unknown_tenant'; related rows naming
+-- no tenant -> 'no_tenant_evidence'; no related row in any evidence table -> 'orphan'.
+with null_rows as (
+    select
+        t.{{ target.key }} as row_id,
+        (t.{{ target.soft_delete }} is not null) as soft_deleted
+    from {{ target.table }} as t
+    where t.{{ target.tenant }} is null
+      and t.{{ target.key }} > %(lo)s
+      and t.{{ target.key }} <= %(hi)s
+),
+{% for source in evidence %}
+{% set tenant_expr = ('l.' ~ source.through.tenant) if source.through else ('r.' ~ source.tenant) %}
+named_{{ source.number }} as (
+    -- one row per (row, tenant named by source {{ source.number }}), a NULL tenant included
+    select
+        n.row_id,
+        {{ tenant_expr }} as tenant_value,
+        count(*) as rows_naming,
+        max(tt.{{ tenant_table.key }} is not null) as tenant_exists
+    from null_rows as n
+    join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
+    {% if source.through %}
+    left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
+    {% endif %}
+    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
+    group by n.row_id, {{ tenant_expr }}
+),
+source_{{ source.number }} as (
+    select
+        row_id,
+        sum(rows_naming) as related_rows,
+        sum(tenant_exists) as usable_tenants,
+        min(case when tenant_exists = 1 then tenant_value end) as tenant,
+        sum(tenant_value is not null and tenant_exists = 0) as unknown_tenants,
+        group_concat(
+            case when tenant_value is not null then concat(tenant_value, ':', rows_naming) end
+            order by tenant_value separator ';'
+        ) as candidates,
+        group_concat(
+            case when tenant_exists = 1 then concat(tenant_value, ':', rows_naming) end
+            order by tenant_value separator ';'
+        ) as usable_candidates
+    from named_{{ source.number }}
+    group by row_id
+),
+{% endfor %}
+decided as (
+    select
+        n.row_id,
+        n.soft_deleted,
+        case
+            {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants = 1 then 'backfill'
+            when s{{ s.number }}.usable_tenants > 1 then 'conflict'
+            {% endfor %}
+            when {% for s in evidence %}coalesce(s{{ s.number }}.unknown_tenants, 0){{ ' + ' if not loop.last }}{% endfor %} > 0
+                then 'unknown_tenant'
+            when {% for s in evidence %}coalesce(s{{ s.number }}.related_rows, 0){{ ' + ' if not loop.last }}{% endfor %} > 0
+                then 'no_tenant_evidence'
+            else 'orphan'
+        end as outcome,
+        case
+            {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants > 0 then {{ s.number | int }}
+            {% endfor %}
+        end as source_no,
+        case
+            {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants > 0 then s{{ s.number }}.tenant
+            {% endfor %}
+        end as tenant,
+        case
+            {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants > 0 then s{{ s.number }}.usable_candidates
+            {% endfor %}
+            else concat_ws(';'{% for s in evidence %}, s{{ s.number }}.candidates{% endfor %})
+        end as candidates,
+        -- later sources that name a different tenant than the deciding one: counted, never blocking
+        case
+            {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants = 1 then 0
+                {% for later in evidence if later.number > s.number %}
+                + coalesce(
+                    s{{ later.number }}.usable_tenants > 1
+                    or (s{{ later.number }}.usable_tenants = 1 and s{{ later.number }}.tenant <> s{{ s.number }}.tenant),
+                    0
+                )
+                {% endfor %}
+            {% endfor %}
+            else 0
+        end as disagreeing_sources
+    from null_rows as n
+    {% for s in evidence %}
+    left join source_{{ s.number }} as s{{ s.number }} on s{{ s.number }}.row_id = n.row_id
+    {% endfor %}
+)

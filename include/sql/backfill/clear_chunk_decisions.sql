@@ -1,0 +1,2 @@
+-- purpose: empty the chunk scratch table before the next chunk
+delete from tenant_chunk_decisions

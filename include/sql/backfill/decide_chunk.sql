@@ -1,0 +1,17 @@
+-- purpose: store the decisions of one chunk for the rows this phase acts on ({{ selection }})
+insert into tenant_chunk_decisions
+    (row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources)
+{% include "backfill/_classify.sql" %}
+select row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources
+from decided
+{% if selection == "backfill" %}
+where outcome = 'backfill' and source_no = %(source_no)s
+{% elif selection == "soft_delete" %}
+where outcome = 'orphan' and soft_deleted = 0
+{% elif selection == "planned" %}
+where outcome = 'backfill' or (outcome = 'orphan' and soft_deleted = 0)
+{% elif selection == "conflict" %}
+where outcome = 'conflict'
+{% elif selection == "review" %}
+where outcome in ('no_tenant_evidence', 'unknown_tenant')
+{% endif %}

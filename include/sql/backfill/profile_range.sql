@@ -1,0 +1,10 @@
+-- purpose: count the outcomes of the NULL-tenant rows in one key range (the preflight plan)
+{% include "backfill/_classify.sql" %}
+select
+    outcome,
+    source_no,
+    soft_deleted,
+    count(*) as row_count,
+    sum(disagreeing_sources > 0) as disagreeing_rows
+from decided
+group by outcome, source_no, soft_deleted

@@ -1,0 +1,29 @@
+-- purpose: per backed-up row, the audited values must equal the values that differ from the backup
+with run as (
+    select run_id from tenant_runs where run_no = {{ run_no | int }}
+),
+changed as (
+    select
+        b.{{ target.key }} as row_id,
+        (not (t.{{ target.tenant }} <=> b.{{ target.tenant }}))
+            + (not (t.{{ target.soft_delete }} <=> b.{{ target.soft_delete }})) as changed_values
+    from {{ backup_table }} as b
+    join {batch} as t on t.{{ target.key }} = b.{{ target.key }}
+    where b.backup_run_id = (select run_id from run)
+),
+audited as (
+    select a.row_id, count(*) as audited_values
+    from tenant_audit_log as a
+    where a.run_id = (select run_id from run)
+      and a.table_name = (select table_name from tenant_runs where run_no = {{ run_no | int }})
+      and a.action in ('backfill', 'soft_delete')
+    group by a.row_id
+)
+select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_values
+from changed as c
+left join audited as a on a.row_id = c.row_id
+where coalesce(a.audited_values, 0) <> c.changed_values
+union all
+select a.row_id, null, a.audited_values
+from audited as a
+where not exists (select 1 from changed as c where c.row_id = a.row_id)

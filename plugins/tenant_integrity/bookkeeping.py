@@ -1,0 +1,76 @@
+"""The project's own tables in the target database: audit log, runs, review queue, backups."""
+
+from __future__ import annotations
+
+import re
+
+from tenant_integrity import sql
+from tenant_integrity.db import Database
+from tenant_integrity.errors import SpecError
+from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, referenced_tables
+
+# COLUMN_TYPE strings from information_schema that the backup table may copy verbatim
+_PLAIN_TYPE = re.compile(r"^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$")
+_ENUM_TYPE = re.compile(r"^(enum|set)\('([^'\\]|''|\\.)*'(,'([^'\\]|''|\\.)*')*\)$")
+
+
+class SqlType(sql.Ident):
+    """A column type read from information_schema and checked against a strict pattern."""
+
+
+def _sql_type(column_type: str, where: str) -> SqlType:
+    text = column_type.strip().lower()
+    if _PLAIN_TYPE.match(text) or _ENUM_TYPE.match(column_type.strip()):
+        return SqlType(column_type.strip())
+    raise ValueError(f"{where}: column type {column_type!r} is not one the backup table can copy")
+
+
+def read_schema(db: Database, tables: list[str]) -> tuple[dict, dict]:
+    """information_schema columns and single-column unique keys of the given tables."""
+    params = {"tables": tuple(tables)}
+    columns: dict[str, dict[str, dict]] = {}
+    for row in db.rows(sql.render("bookkeeping/table_columns.sql"), params):
+        columns.setdefault(row["table_name"], {})[row["column_name"]] = {
+            "data_type": row["data_type"],
+            "column_type": row["column_type"],
+            "is_nullable": row["is_nullable"],
+            "ordinal": row["ordinal_position"],
+        }
+    unique: dict[str, set[str]] = {}
+    for row in db.rows(sql.render("bookkeeping/single_column_unique_keys.sql"), params):
+        unique.setdefault(row["table_name"], set()).add(row["column_name"])
+    db.commit()
+    return columns, unique
+
+
+def validate_against_database(db: Database, spec: Spec) -> dict[str, dict[str, dict]]:
+    """Raise SpecError unless every object the spec names exists with usable types."""
+    columns, unique = read_schema(db, referenced_tables(spec))
+    check_live_schema(spec, columns, unique)
+    bad = [c for c in columns[spec.target.table] if not IDENTIFIER.match(c)]
+    if bad:
+        raise SpecError(spec.name, [f"target.table: columns {bad} cannot be backed up (names outside {IDENTIFIER.pattern})"])
+    return columns
+
+
+def target_columns(spec: Spec, columns: dict) -> list[dict]:
+    """Every column of the target, in table order, as quoted name + checked type."""
+    ordered = sorted(columns[spec.target.table].items(), key=lambda item: item[1]["ordinal"])
+    return [
+        {"name": sql.quote(name), "type": _sql_type(info["column_type"], f"{spec.target.table}.{name}"), "raw": name}
+        for name, info in ordered
+    ]
+
+
+def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
+    """Create the bookkeeping tables if missing; add target columns the backup table lacks."""
+    for template in ("create_audit_log.sql", "create_runs.sql", "create_review_queue.sql"):
+        db.execute(sql.render(f"bookkeeping/{template}"))
+    backup_columns = target_columns(spec, columns)
+    db.execute(sql.render("bookkeeping/create_backup_table.sql", spec, backup_columns=backup_columns))
+    existing, _ = read_schema(db, [spec.backup_table])
+    for column in backup_columns:
+        if column["raw"] not in existing.get(spec.backup_table, {}):
+            db.execute(sql.render("bookkeeping/add_backup_column.sql", spec, column=column))
+    db.commit()
+    return backup_columns

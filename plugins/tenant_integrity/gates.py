@@ -1,0 +1,189 @@
+"""GX gates: suites in expectations/*.json, run with GX Core in the database (SQL pushdown).
+
+A suite file is a GX 1.x suite (name, expectations[type, kwargs, meta]) whose strings may hold
+Jinja placeholders for the spec (`{{ spec.target.key }}`), and whose `unexpected_rows_query`
+may be `{"sql": "checks/<file>.sql"}`: a statement in include/sql rendered like every other.
+`meta.asset` picks the table the expectation runs on (`target` or `tenant_table`);
+`meta.for_each: relations` repeats it once per relation of the spec.
+
+GX substitutes `{batch}` with an aliased derived table unless the query has a JOIN, in which case
+the query must alias it itself; so every check here writes `{batch} as <alias>` and joins.
+"""
+
+from __future__ import annotations
+
+import json
+import contextlib
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from tenant_integrity import sql
+from tenant_integrity.db import DbTarget
+from tenant_integrity.errors import GateFailed
+from tenant_integrity.paths import EXPECTATIONS_DIR
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+SAMPLE_SIZE = 20
+_JOIN = re.compile(r"\bjoin\b", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@dataclass
+class CheckResult:
+    check: str
+    table: str
+    success: bool
+    observed: object
+    sample: list
+    description: str
+
+    def as_dict(self) -> dict:
+        return {
+            "check": self.check,
+            "table": self.table,
+            "success": self.success,
+            "observed": self.observed,
+            "sample": self.sample,
+            "description": self.description,
+        }
+
+
+def load_suite_template(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
+    path = Path(expectations_dir) / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _render_value(value, spec: Spec):
+    if isinstance(value, str):
+        return jinja2.Template(value, undefined=jinja2.StrictUndefined).render(spec=spec)
+    return value
+
+
+def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
+    """Turn a suite template into concrete expectation configs for this spec.
+
+    Returns dicts with type, kwargs, check, asset, description; SQL already rendered.
+    """
+    expanded = []
+    for item in template["expectations"]:
+        meta = item.get("meta", {})
+        repeats = [None]
+        if meta.get("for_each") == "relations":
+            repeats = list(sql.spec_context(spec)["relations"])
+            if not repeats:
+                continue
+        for index, relation in enumerate(repeats):
+            kwargs = {}
+            for key, value in item.get("kwargs", {}).items():
+                if isinstance(value, dict) and "sql" in value:
+                    extra = dict(sql_values)
+                    if relation is not None:
+                        extra["relation"] = relation
+                    kwargs[key] = sql.render(value["sql"], spec, **extra)
+                    if "{batch}" in kwargs[key] and not _JOIN.search(_COMMENT.sub(" ", kwargs[key])):
+                        raise ValueError(f"{value['sql']}: a check using {{batch}} must alias it and join (GX rule)")
+                else:
+                    kwargs[key] = _render_value(value, spec)
+            check = meta["check"]
+            if relation is not None:
+                check = f"{check}:{spec.relations[index].table}"
+            expanded.append(
+                {
+                    "type": item["type"],
+                    "kwargs": kwargs,
+                    "check": check,
+                    "asset": meta.get("asset", "target"),
+                    "description": meta.get("description", ""),
+                }
+            )
+    return expanded
+
+
+def _quiet_gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def run_expectations(target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict]) -> list[CheckResult]:
+    """Validate the expectations with GX Core; every query runs in the database."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    gx, context = _quiet_gx()
+    datasource = context.data_sources.add_sql(
+        name=f"tenant_db_{suite_name}", connection_string=target.sqlalchemy_url().render_as_string(hide_password=False)
+    )
+    tables = {"target": spec.target.table, "tenant_table": spec.tenant_table.table}
+    results: list[CheckResult] = []
+    for asset_name in dict.fromkeys(e["asset"] for e in expectations):
+        table = tables[asset_name]
+        asset = datasource.add_table_asset(name=asset_name, table_name=table)
+        batch_definition = asset.add_batch_definition_whole_table(f"{asset_name}_whole_table")
+        suite = gx.ExpectationSuite(name=f"{spec.name}.{suite_name}.{asset_name}")
+        chosen = [e for e in expectations if e["asset"] == asset_name]
+        for e in chosen:
+            config = ExpectationConfiguration(
+                type=e["type"], kwargs=e["kwargs"], meta={"check": e["check"]}, description=e["description"] or None
+            )
+            # add_expectation_configuration would replace same-type expectations on the same domain
+            with contextlib.redirect_stdout(io.StringIO()):  # GX print()s a hint for checks without {batch}
+                suite.add_expectation(config.to_domain_obj())
+        suite = context.suites.add(suite)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{spec.name}.{suite_name}.{asset_name}", data=batch_definition, suite=suite)
+        )
+        outcome = definition.run(result_format="COMPLETE")
+        for e, res in zip(chosen, _in_suite_order(outcome, chosen), strict=True):
+            results.append(_check_result(e, res, table))
+    return results
+
+
+def _in_suite_order(outcome, chosen: list[dict]):
+    by_check = {r.expectation_config.meta.get("check"): r for r in outcome.results}
+    return [by_check[e["check"]] for e in chosen]
+
+
+def _check_result(e: dict, res, table: str) -> CheckResult:
+    exception = (res.exception_info or {}).get("exception_message")
+    result = res.result or {}
+    observed = result.get("observed_value")
+    sample: list = []
+    if exception:
+        observed = f"error: {exception}"
+    elif e["type"] == "unexpected_rows_expectation":
+        rows = (result.get("details") or {}).get("unexpected_rows") or []
+        sample = [row.get("row_id", next(iter(row.values()), None)) for row in rows[:SAMPLE_SIZE]]
+    elif "partial_unexpected_list" in result:
+        observed = result.get("unexpected_count", observed)
+        sample = list(result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    return CheckResult(
+        check=e["check"],
+        table=table,
+        success=bool(res.success) and not exception,
+        observed=observed,
+        sample=sample,
+        description=e["description"],
+    )
+
+
+def run_gate(target: DbTarget, spec: Spec, phase: str, **sql_values) -> list[CheckResult]:
+    """Run the suite expectations/<phase>.json; raise GateFailed naming every failed expectation."""
+    expectations = expand_suite(load_suite_template(phase), spec, **sql_values)
+    results = run_expectations(target, spec, phase, expectations)
+    for r in results:
+        log.info("gate %s / %s on %s: %s (observed %s)", phase, r.check, r.table, "ok" if r.success else "FAILED", r.observed)
+    failures = [r.as_dict() for r in results if not r.success]
+    if failures:
+        raise GateFailed(spec.name, phase, failures)
+    return results

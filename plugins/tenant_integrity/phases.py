@@ -1,0 +1,411 @@
+"""The phases of tenant_backfill, in order. Each opens its own connection and is safe to re-run.
+
+preflight -> backup -> detect_conflicts -> one backfill per evidence source -> export_review
+-> soft_delete_orphans -> post_validation.
+
+Writes happen in keyset chunks; one chunk is one transaction that locks its NULL-tenant rows,
+decides them into a session scratch table, backs them up, audits them and writes them, guarded
+by `tenant is null`. A chunk whose counts disagree is rolled back whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+
+from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
+from tenant_integrity.paths import run_dir
+from tenant_integrity.progress import Progress, null_key_chunks
+from tenant_integrity.review_csv import write_review_csv
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE_MIN, BATCH_SIZE_MAX = 1, 50_000
+REVIEW_REASONS = ("conflict", "no_tenant_evidence", "unknown_tenant")
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    dry_run: bool = True
+    batch_size: int = 1000
+    dag_id: str = "tenant_backfill"
+    progress_every: float = 5.0
+    run_no: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
+            raise ParamError(f"batch_size must be an integer, got {self.batch_size!r}")
+        if not BATCH_SIZE_MIN <= self.batch_size <= BATCH_SIZE_MAX:
+            raise ParamError(f"batch_size must be between {BATCH_SIZE_MIN} and {BATCH_SIZE_MAX}, got {self.batch_size}")
+        if not isinstance(self.dry_run, bool):
+            raise ParamError(f"dry_run must be true or false, got {self.dry_run!r}")
+        if not isinstance(self.run_id, str) or not self.run_id or len(self.run_id) > 250:
+            raise ParamError(f"run_id must be a non-empty string of at most 250 characters, got {self.run_id!r}")
+
+
+def _error(spec: Spec, phase: str, message: str) -> TenantIntegrityError:
+    return TenantIntegrityError(f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}: {message}")
+
+
+def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
+    rows = db.rows(sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id})
+    db.commit()
+    if not rows:
+        raise _error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
+    return rows[0]
+
+
+# --- preflight -----------------------------------------------------------------------------
+
+
+def _empty_profile(spec: Spec) -> dict:
+    return {
+        "backfill": {e.name: {"active": 0, "soft_deleted": 0} for e in spec.evidence},
+        "conflict": {"active": 0, "soft_deleted": 0},
+        "unknown_tenant": {"active": 0, "soft_deleted": 0},
+        "no_tenant_evidence": {"active": 0, "soft_deleted": 0},
+        "orphan": {"active": 0, "soft_deleted": 0},
+        "later_source_disagrees": 0,
+    }
+
+
+def profile(db: Database, spec: Spec, batch_size: int, progress_every: float = 5.0) -> dict:
+    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only)."""
+    counts = _empty_profile(spec)
+    statement = sql.render("backfill/profile_range.sql", spec)
+    total = db.scalar(sql.render("preflight/count_null_rows.sql", spec))
+    db.commit()
+    progress = Progress("preflight profile", int(total or 0), progress_every)
+    for lo, hi, rows in null_key_chunks(db, spec, batch_size):
+        with db.transaction(read_only=True):
+            for row in db.rows(statement, {"lo": lo, "hi": hi}):
+                state = "soft_deleted" if row["soft_deleted"] else "active"
+                if row["outcome"] == "backfill":
+                    counts["backfill"][spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
+                    counts["later_source_disagrees"] += int(row["disagreeing_rows"] or 0)
+                else:
+                    counts[row["outcome"]][state] += int(row["row_count"])
+        progress.advance(rows, batch_size)
+    return counts
+
+
+def _planned_changes(counts: dict) -> int:
+    backfills = sum(v["active"] + v["soft_deleted"] for v in counts["backfill"].values())
+    return backfills + counts["orphan"]["active"]
+
+
+def _review_preview(db: Database, spec: Spec, batch_size: int):
+    statement = sql.render("backfill/review_preview_range.sql", spec)
+    for lo, hi, _ in null_key_chunks(db, spec, batch_size):
+        with db.transaction(read_only=True):
+            chunk = db.rows(statement, {"lo": lo, "hi": hi})
+        yield from chunk
+
+
+def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+    """Validate the spec against the database, run the preflight gate, write the plan.
+
+    A dry run writes nothing to the database: the plan and a review preview go to files.
+    A real run registers itself in tenant_runs (the numbers later gates compare against).
+    """
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        gates.run_gate(target, spec, "preflight")
+        counts = profile(db, spec, ctx.batch_size, ctx.progress_every)
+        with db.transaction(read_only=True):
+            null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
+        plan = {
+            "spec": spec.name,
+            "table": spec.target.table,
+            "run_id": ctx.run_id,
+            "dry_run": ctx.dry_run,
+            "batch_size": ctx.batch_size,
+            "total_rows": int(null_rows["total_rows"]),
+            "null_rows": {"active": int(null_rows["active"] or 0), "soft_deleted": int(null_rows["soft_deleted"] or 0)},
+            "outcomes": counts,
+            "planned_changes": _planned_changes(counts),
+            "review_rows": sum(counts[r]["active"] + counts[r]["soft_deleted"] for r in REVIEW_REASONS),
+        }
+        folder = run_dir(spec.name, ctx.run_id)
+        if ctx.dry_run:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            preview = folder / "review_preview.csv"
+            written = write_review_csv(preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size))
+            plan["review_csv"] = str(preview)
+            plan["review_rows_exported"] = written
+            (folder / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True), encoding="utf-8")
+            plan["plan_file"] = str(folder / "plan.json")
+            log.info("dry run: nothing written to the database; plan in %s", folder)
+        else:
+            bookkeeping.ensure_tables(db, spec, columns)
+            with db.transaction():
+                db.execute(
+                    sql.render("bookkeeping/insert_run.sql", spec),
+                    {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id, "table_name": spec.target.table},
+                )
+            plan["run_no"] = int(_run_row(db, spec, ctx)["run_no"])
+        log.info("plan for %s:\n%s", spec.name, format_plan(plan, spec))
+        return plan
+
+
+# --- chunked writes ------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkStatements:
+    """What one write phase does to the rows it selects."""
+
+    selection: str
+    audit: str | None = None
+    write: str | None = None
+    queue: bool = False
+    lock: bool = True
+
+    SELECTIONS = ("backfill", "soft_delete", "planned", "conflict", "review")
+
+    def __post_init__(self) -> None:
+        # the selection picks a fixed WHERE branch of decide_chunk.sql; anything else would select every row
+        if self.selection not in self.SELECTIONS:
+            raise ValueError(f"unknown chunk selection {self.selection!r}")
+
+
+def _run_chunks(
+    target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict
+) -> dict:
+    """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids."""
+    base = {
+        "run_id": ctx.run_id,
+        "spec": spec.name,
+        "table_name": spec.target.table,
+        "run_no": ctx.run_no,
+        "source_no": None,
+        **params,
+    }
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        backup_columns = bookkeeping.target_columns(spec, columns)
+        statements = {
+            "lock": sql.render("backfill/lock_chunk.sql", spec),
+            "clear": sql.render("backfill/clear_chunk_decisions.sql"),
+            "decide": sql.render("backfill/decide_chunk.sql", spec, selection=sql.Ident(plan.selection)),
+            "count": sql.render("backfill/count_chunk_decisions.sql"),
+            "forget": sql.render("backfill/backup_forget_chunk.sql", spec),
+            "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
+            "audit": sql.render(plan.audit, spec) if plan.audit else None,
+            "write": sql.render(plan.write, spec) if plan.write else None,
+            "queue": sql.render("review/queue_chunk.sql") if plan.queue else None,
+            "ids": "select row_id from tenant_chunk_decisions order by row_id limit 20",
+        }
+        db.execute(sql.render("backfill/create_chunk_decisions.sql"))
+        total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
+        db.commit()
+        progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
+        result = {"rows": 0, "chunks": 0, "sample_ids": []}
+        for lo, hi, rows in null_key_chunks(db, spec, ctx.batch_size):
+            with db.transaction():
+                if plan.lock:
+                    db.execute(statements["lock"], {"lo": lo, "hi": hi})
+                db.execute(statements["clear"])
+                db.execute(statements["decide"], {**base, "lo": lo, "hi": hi})
+                decided = int(db.scalar(statements["count"]))
+                if decided:
+                    if len(result["sample_ids"]) < 20:
+                        result["sample_ids"] += [r["row_id"] for r in db.rows(statements["ids"])]
+                    _apply_chunk(db, spec, phase, statements, base, decided, lo, hi)
+                result["rows"] += decided
+                result["chunks"] += 1
+            progress.advance(rows, ctx.batch_size)
+        progress.advance(0, ctx.batch_size, force=True)
+        result["sample_ids"] = result["sample_ids"][:20]
+        result["progress"] = progress.lines[-1] if progress.lines else ""
+        return result
+
+
+def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, decided: int, lo: int, hi: int) -> None:
+    counts = {}
+    if st["queue"]:
+        db.execute(st["queue"], params)
+        return
+    db.execute(st["forget"], params)
+    counts["backed up"] = db.execute(st["backup"], params)
+    if st["audit"]:
+        counts["audited"] = db.execute(st["audit"], params)
+    if st["write"]:
+        counts["written"] = db.execute(st["write"], params)
+    wrong = {k: v for k, v in counts.items() if v != decided}
+    if wrong:
+        ids = [r["row_id"] for r in db.rows(st["ids"])]
+        raise ChunkError(
+            f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
+            f"decided {decided} rows but {wrong}; chunk rolled back (ids {ids})"
+        )
+
+
+# --- the phases ----------------------------------------------------------------------------
+
+
+def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+    """Back up every row the run will change; gate: backup rows = planned changes."""
+    ctx.run_no = plan["run_no"]
+    result = _run_chunks(target, spec, ctx, "backup", ChunkStatements(selection="planned", lock=False), {})
+    with target.connect() as db, db.transaction():
+        db.execute(sql.render("bookkeeping/set_run_planned.sql"), {"planned": result["rows"], "run_no": ctx.run_no})
+    if result["rows"] != plan["planned_changes"]:
+        log.warning(
+            "spec %s: preflight planned %s changes, the backup found %s: the data changed in between",
+            spec.name,
+            plan["planned_changes"],
+            result["rows"],
+        )
+    gates.run_gate(target, spec, "backup", run_no=ctx.run_no)
+    return {"backed_up": result["rows"], "planned_at_preflight": plan["planned_changes"]}
+
+
+def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+    """Rows whose deciding source names several tenants: queued for review, never written."""
+    ctx.run_no = plan["run_no"]
+    result = _run_chunks(
+        target, spec, ctx, "detect_conflicts", ChunkStatements(selection="conflict", queue=True, lock=False), {}
+    )
+    if result["rows"]:
+        log.warning("spec %s: %s conflicting rows excluded from writes (ids %s)", spec.name, result["rows"], result["sample_ids"])
+    return {"conflicts": result["rows"], "sample_ids": result["sample_ids"]}
+
+
+def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
+    """Write the tenant of every row this source decides with exactly one tenant."""
+    ctx.run_no = plan["run_no"]
+    source_no = spec.source_number(source_name)
+    result = _run_chunks(
+        target,
+        spec,
+        ctx,
+        f"backfill_{source_name}",
+        ChunkStatements(selection="backfill", audit="backfill/audit_tenant.sql", write="backfill/write_tenant.sql"),
+        {"source_no": source_no, "source": source_name, "column_name": spec.target.tenant_column},
+    )
+    return {"source": source_name, "backfilled": result["rows"], "sample_ids": result["sample_ids"]}
+
+
+def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+    """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
+    ctx.run_no = plan["run_no"]
+    _run_chunks(target, spec, ctx, "export_review", ChunkStatements(selection="review", queue=True, lock=False), {})
+    path = run_dir(spec.name, ctx.run_id) / "review.csv"
+    params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
+    with target.connect() as db:
+        with db.transaction(read_only=True):
+            rows = db.rows(sql.render("review/export_run.sql", spec), params)
+        written = write_review_csv(path, spec.review_columns, rows)
+        with db.transaction(read_only=True):
+            by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
+    log.info("spec %s: %s rows for review in %s", spec.name, written, path)
+    return {"review_rows": written, "by_reason": by_reason, "review_csv": str(path)}
+
+
+def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+    """Soft-delete active rows with no row at all in any evidence table."""
+    ctx.run_no = plan["run_no"]
+    deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    result = _run_chunks(
+        target,
+        spec,
+        ctx,
+        "soft_delete_orphans",
+        ChunkStatements(selection="soft_delete", audit="backfill/audit_soft_delete.sql", write="backfill/write_soft_delete.sql"),
+        {"deleted_at": deleted_at.isoformat(sep=" "), "source": "no_evidence", "column_name": spec.target.soft_delete_column},
+    )
+    return {"soft_deleted": result["rows"], "sample_ids": result["sample_ids"], "deleted_at": deleted_at.isoformat(sep=" ")}
+
+
+def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
+    """Gate the finished run, then record and return its summary."""
+    ctx.run_no = plan["run_no"]
+    summary = build_summary(target, spec, ctx, plan, phase_results)
+    status = "succeeded"
+    try:
+        results = gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no)
+        summary["post_validation"] = [r.as_dict() for r in results]
+    except TenantIntegrityError as exc:
+        status = "failed_post_validation"
+        summary["post_validation_error"] = str(exc)
+        raise
+    finally:
+        with target.connect() as db, db.transaction():
+            db.execute(
+                sql.render("bookkeeping/finish_run.sql"),
+                {"status": status, "summary": json.dumps(summary, default=str), "run_no": ctx.run_no},
+            )
+    log.info("summary:\n%s", format_summary(summary))
+    return summary
+
+
+def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
+    params = {"run_id": ctx.run_id, "table_name": spec.target.table}
+    with target.connect() as db, db.transaction(read_only=True):
+        audited = {r["action"]: int(r["row_count"]) for r in db.rows(sql.render("report/audit_counts.sql"), params)}
+        after = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
+        backed_up = db.scalar(sql.render("report/backup_count.sql", spec), {"run_id": ctx.run_id})
+    return {
+        "spec": spec.name,
+        "table": spec.target.table,
+        "run_id": ctx.run_id,
+        "run_no": ctx.run_no,
+        "planned": plan,
+        "phases": phase_results,
+        "audited": audited,
+        "backed_up": int(backed_up or 0),
+        "null_rows_after": {"active": int(after["active"] or 0), "soft_deleted": int(after["soft_deleted"] or 0)},
+    }
+
+
+# --- reading for people --------------------------------------------------------------------
+
+
+def format_plan(plan: dict, spec: Spec) -> str:
+    o = plan["outcomes"]
+    lines = [
+        f"spec {plan['spec']} on table {plan['table']} ({'DRY RUN' if plan['dry_run'] else 'real run'}, run {plan['run_id']})",
+        f"  rows in table:                 {plan['total_rows']}",
+        f"  NULL tenant:                   {plan['null_rows']['active']} active, {plan['null_rows']['soft_deleted']} soft-deleted",
+    ]
+    for e in spec.evidence:
+        b = o["backfill"][e.name]
+        lines.append(f"  backfill from {e.name + ':':<17}{b['active']} active, {b['soft_deleted']} soft-deleted")
+    for reason in REVIEW_REASONS:
+        lines.append(f"  review, {reason + ':':<23}{o[reason]['active']} active, {o[reason]['soft_deleted']} soft-deleted")
+    lines += [
+        f"  orphans to soft-delete:        {o['orphan']['active']}",
+        f"  orphans already soft-deleted:  {o['orphan']['soft_deleted']} (left NULL; tenant_constraints archives them)",
+        f"  later source disagrees:        {o['later_source_disagrees']} (counted, not blocking)",
+        f"  planned changes:               {plan['planned_changes']}",
+    ]
+    if plan.get("review_csv"):
+        lines.append(f"  review preview:                {plan['review_csv']} ({plan['review_rows_exported']} rows)")
+    return "\n".join(lines)
+
+
+def format_summary(summary: dict) -> str:
+    p = summary["phases"]
+    lines = [f"tenant_backfill summary: spec {summary['spec']}, table {summary['table']}, run {summary['run_id']}"]
+    lines.append(f"  backed up:          {summary['backed_up']} rows")
+    lines.append(f"  conflicts:          {p.get('detect_conflicts', {}).get('conflicts', 0)}")
+    for name, result in p.items():
+        if name.startswith("backfill_"):
+            lines.append(f"  {name + ':':<20}{result['backfilled']} rows")
+    review = p.get("export_review", {})
+    lines.append(f"  left for review:    {review.get('review_rows', 0)} rows {review.get('by_reason', {})}")
+    lines.append(f"  review CSV:         {review.get('review_csv', '-')}")
+    lines.append(f"  soft-deleted:       {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
+    lines.append(f"  audit rows:         {summary['audited']}")
+    after = summary["null_rows_after"]
+    lines.append(f"  NULL tenant now:    {after['active']} active (all in review), {after['soft_deleted']} soft-deleted")
+    for r in summary.get("post_validation", []):
+        lines.append(f"  gate {r['check']}: {'ok' if r['success'] else 'FAILED'} (observed {r['observed']})")
+    return "\n".join(lines)

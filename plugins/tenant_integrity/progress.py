@@ -1,0 +1,69 @@
+"""Keyset chunks over the NULL-tenant rows, and progress lines with % and ETA."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from tenant_integrity import sql
+from tenant_integrity.db import Database
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+
+
+def null_key_chunks(db: Database, spec: Spec, batch_size: int) -> Iterator[tuple[int, int, int]]:
+    """Yield (lo, hi, rows): key ranges (lo, hi] holding up to batch_size NULL-tenant rows each.
+
+    Each bound is read just before its chunk runs, so rows the previous chunk repaired have
+    already left the NULL set and the cursor never revisits a range.
+    """
+    statement = sql.render("backfill/next_chunk_end.sql", spec)
+    first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
+    db.commit()
+    if first is None:
+        return
+    after = int(first) - 1
+    while True:
+        row = db.rows(statement, {"after": after, "batch_size": batch_size})[0]
+        db.commit()
+        if row["chunk_end"] is None:
+            return
+        hi = int(row["chunk_end"])
+        yield after, hi, int(row["chunk_rows"])
+        after = hi
+
+
+class Progress:
+    """Logs done/total, %, rows/s, ETA and the chunk size at most every `every` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self.label = label
+        self.total = max(total, 0)
+        self.every = every
+        self.clock = clock
+        self.started = clock()
+        self.last_logged = None
+        self.done = 0
+        self.lines: list[str] = []
+
+    def line(self, chunk_size: int) -> str:
+        elapsed = max(self.clock() - self.started, 1e-9)
+        rate = self.done / elapsed
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        remaining = max(self.total - self.done, 0)
+        eta = f"{remaining / rate:.0f}s" if rate > 0 else "unknown"
+        return (
+            f"{self.label}: {self.done}/{self.total} rows ({pct:.1f}%), {rate:.0f} rows/s, "
+            f"ETA {eta}, chunk size {chunk_size}"
+        )
+
+    def advance(self, rows: int, chunk_size: int, force: bool = False) -> None:
+        self.done += rows
+        now = self.clock()
+        if force or self.last_logged is None or now - self.last_logged >= self.every:
+            text = self.line(chunk_size)
+            self.lines.append(text)
+            log.info(text)
+            self.last_logged = now

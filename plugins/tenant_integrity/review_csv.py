@@ -1,0 +1,48 @@
+"""The review CSV: what a person decides on, safe to open in a spreadsheet.
+
+Cells a spreadsheet would execute (leading =, +, -, @, tab, CR) get a leading apostrophe,
+as OWASP's CSV-injection guidance says; a plain phone number (+4915...) or number stays as is.
+The file is written with mode 0600: it holds customer data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+HARMLESS = re.compile(r"^(\+[0-9][0-9 ()/.-]*|-?[0-9]+(\.[0-9]+)?)$")
+FIXED_COLUMNS = ["row_id", "reason", "candidates"]
+DECISION_COLUMN = "decision"
+
+
+def neutralise(value) -> str:
+    """The text of one cell, never something a spreadsheet evaluates."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    text = str(value)
+    if text.startswith(FORMULA_START) and not HARMLESS.match(text):
+        return "'" + text
+    return text
+
+
+def write_review_csv(path: Path, review_columns: Iterable[str], rows: Iterable[dict]) -> int:
+    """Write the review file (header + one line per row); returns the number of rows."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    header = FIXED_COLUMNS + list(review_columns) + [DECISION_COLUMN]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file existed with a wider mode
+    count = 0
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([neutralise(row.get(column)) for column in header[:-1]] + [""])
+            count += 1
+    return count

@@ -1,0 +1,346 @@
+"""Remediation specs: one YAML file per target, validated before anything touches the database.
+
+`load_spec` checks the file on its own (keys, types, identifier syntax); `check_live_schema`
+checks it against information_schema (tables, columns, key types). Both collect every problem
+and raise one `SpecError` naming each field, so a user fixes the file in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tenant_integrity.errors import SpecError
+from tenant_integrity.paths import SPECS_DIR
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "bigint"}
+BACKUP_PREFIX = "tenant_backup_"
+# bookkeeping columns added to every backup table; a target column of the same name would collide
+BACKUP_COLUMNS = ("backup_run_id", "backed_up_at")
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    key: str
+    tenant_column: str
+    soft_delete_column: str
+    created_at_column: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantTable:
+    table: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Through:
+    """A hop from the evidence row to a lookup table that carries the tenant."""
+
+    column: str
+    table: str
+    match_column: str
+    tenant_column: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    name: str
+    table: str
+    foreign_key: str
+    tenant_column: str | None = None
+    through: Through | None = None
+
+
+@dataclass(frozen=True)
+class Relation:
+    table: str
+    foreign_key: str
+    tenant_column: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    conn_id: str
+    target: Target
+    tenant_table: TenantTable
+    evidence: tuple[Evidence, ...]
+    relations: tuple[Relation, ...]
+    review_columns: tuple[str, ...]
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def backup_table(self) -> str:
+        return f"{BACKUP_PREFIX}{self.target.table}"
+
+    def source_number(self, source_name: str) -> int:
+        """1-based priority of an evidence source, as the SQL numbers them."""
+        for number, source in enumerate(self.evidence, start=1):
+            if source.name == source_name:
+                return number
+        raise KeyError(f"spec {self.name!r} has no evidence source {source_name!r}")
+
+
+# --- static validation ---------------------------------------------------------------------
+
+_SHAPES: dict[str, tuple[set[str], set[str]]] = {
+    # section: (required keys, optional keys)
+    "": (
+        {"conn_id", "target", "tenant_table", "evidence", "review_columns"},
+        {"relations", "description"},
+    ),
+    "target": ({"table", "key", "tenant_column", "soft_delete_column"}, {"created_at_column"}),
+    "tenant_table": ({"table", "key"}, set()),
+    "evidence": ({"name", "table", "foreign_key"}, {"tenant_column", "through"}),
+    "through": ({"column", "table", "match_column", "tenant_column"}, set()),
+    "relations": ({"table", "foreign_key", "tenant_column"}, set()),
+}
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def mapping(self, value: Any, where: str, shape: str) -> dict:
+        if not isinstance(value, dict):
+            self.problems.append(f"{where or 'the file'}: expected a mapping, got {type(value).__name__}")
+            return {}
+        required, optional = _SHAPES[shape]
+        prefix = f"{where}." if where else ""
+        for key in sorted(set(value) - required - optional, key=str):
+            self.problems.append(f"{prefix}{key}: unknown key (allowed: {', '.join(sorted(required | optional))})")
+        for key in sorted(required - set(value)):
+            self.problems.append(f"{prefix}{key}: required key is missing")
+        return value
+
+    def identifier(self, value: Any, where: str) -> str:
+        if not isinstance(value, str):
+            self.problems.append(f"{where}: expected an identifier string, got {type(value).__name__} {value!r}")
+            return ""
+        if not IDENTIFIER.match(value):
+            self.problems.append(f"{where}: {value!r} is not a valid identifier (must match {IDENTIFIER.pattern})")
+            return ""
+        return value
+
+    def identifier_list(self, value: Any, where: str) -> list[str]:
+        if not isinstance(value, list) or not value:
+            self.problems.append(f"{where}: expected a non-empty list of column names")
+            return []
+        return [self.identifier(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def _build(name: str, raw: Any) -> Spec:
+    check = _Checker()
+    root = check.mapping(raw, "", "")
+    conn_id = root.get("conn_id")
+    if "conn_id" in root and (not isinstance(conn_id, str) or not conn_id):
+        check.problems.append(f"conn_id: expected a connection id string, got {conn_id!r}")
+
+    t = check.mapping(root.get("target", {}), "target", "target") if "target" in root else {}
+    target = Target(
+        table=check.identifier(t.get("table"), "target.table") if "table" in t else "",
+        key=check.identifier(t.get("key"), "target.key") if "key" in t else "",
+        tenant_column=check.identifier(t.get("tenant_column"), "target.tenant_column") if "tenant_column" in t else "",
+        soft_delete_column=check.identifier(t.get("soft_delete_column"), "target.soft_delete_column")
+        if "soft_delete_column" in t
+        else "",
+        created_at_column=check.identifier(t["created_at_column"], "target.created_at_column")
+        if "created_at_column" in t
+        else None,
+    )
+    tt = check.mapping(root.get("tenant_table", {}), "tenant_table", "tenant_table") if "tenant_table" in root else {}
+    tenant_table = TenantTable(
+        table=check.identifier(tt.get("table"), "tenant_table.table") if "table" in tt else "",
+        key=check.identifier(tt.get("key"), "tenant_table.key") if "key" in tt else "",
+    )
+
+    evidence: list[Evidence] = []
+    raw_evidence = root.get("evidence", [])
+    if "evidence" in root and (not isinstance(raw_evidence, list) or not raw_evidence):
+        check.problems.append("evidence: expected a non-empty list of evidence sources in priority order")
+        raw_evidence = []
+    for i, item in enumerate(raw_evidence):
+        where = f"evidence[{i}]"
+        e = check.mapping(item, where, "evidence")
+        through = None
+        if "through" in e:
+            h = check.mapping(e["through"], f"{where}.through", "through")
+            through = Through(**{k: check.identifier(h.get(k), f"{where}.through.{k}") for k in _SHAPES["through"][0]})
+            if "tenant_column" in e:
+                check.problems.append(f"{where}: give tenant_column either directly or under through, not both")
+        elif "tenant_column" not in e and e:
+            check.problems.append(f"{where}.tenant_column: required unless the source goes through another table")
+        evidence.append(
+            Evidence(
+                name=check.identifier(e.get("name"), f"{where}.name") if "name" in e else "",
+                table=check.identifier(e.get("table"), f"{where}.table") if "table" in e else "",
+                foreign_key=check.identifier(e.get("foreign_key"), f"{where}.foreign_key") if "foreign_key" in e else "",
+                tenant_column=check.identifier(e["tenant_column"], f"{where}.tenant_column")
+                if "tenant_column" in e
+                else None,
+                through=through,
+            )
+        )
+    names = [e.name for e in evidence if e.name]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        check.problems.append(f"evidence: source name {dup!r} is used more than once")
+
+    relations: list[Relation] = []
+    raw_relations = root.get("relations", [])
+    if not isinstance(raw_relations, list):
+        check.problems.append("relations: expected a list")
+        raw_relations = []
+    for i, item in enumerate(raw_relations):
+        r = check.mapping(item, f"relations[{i}]", "relations")
+        relations.append(
+            Relation(**{k: check.identifier(r.get(k), f"relations[{i}].{k}") for k in _SHAPES["relations"][0] if k in r})
+            if set(r) >= _SHAPES["relations"][0]
+            else Relation("", "", "")
+        )
+    review_columns = (
+        check.identifier_list(root.get("review_columns"), "review_columns") if "review_columns" in root else []
+    )
+
+    if target.table and len(BACKUP_PREFIX + target.table) > 64:
+        check.problems.append(
+            f"target.table: {target.table!r} is too long for its backup table {BACKUP_PREFIX + target.table!r} (64 max)"
+        )
+    if check.problems:
+        raise SpecError(name, check.problems)
+    return Spec(
+        name=name,
+        conn_id=conn_id,
+        target=target,
+        tenant_table=tenant_table,
+        evidence=tuple(evidence),
+        relations=tuple(relations),
+        review_columns=tuple(review_columns),
+    )
+
+
+def spec_names(specs_dir: Path = SPECS_DIR) -> list[str]:
+    """The specs a user can pick: the YAML files in include/specs, by name."""
+    return sorted(p.stem for p in Path(specs_dir).glob("*.yaml"))
+
+
+def load_spec(name: str, specs_dir: Path = SPECS_DIR) -> Spec:
+    """Load and statically validate include/specs/<name>.yaml."""
+    if not isinstance(name, str) or not SPEC_NAME.match(name):
+        raise SpecError(str(name), [f"spec name {name!r} must match {SPEC_NAME.pattern}"])
+    path = Path(specs_dir) / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(spec_names(specs_dir)) or "none"
+        raise SpecError(name, [f"no spec file {path} (known specs: {known})"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(name, [f"{path.name} is not valid YAML: {exc}"]) from exc
+    spec = _build(name, raw)
+    return Spec(**{**spec.__dict__, "path": path})
+
+
+def parse_spec(name: str, text: str) -> Spec:
+    """Validate spec text that is not (yet) a file: used by tests and the property checks."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(name, [f"not valid YAML: {exc}"]) from exc
+    return _build(name, raw)
+
+
+# --- live validation -------------------------------------------------------------------------
+
+
+def _type_signature(col: dict) -> str:
+    """The part of a column type that must agree for tenant values to compare and join exactly."""
+    unsigned = " unsigned" if "unsigned" in col["column_type"].lower() else ""
+    return f"{col['data_type'].lower()}{unsigned}"
+
+
+def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_keys: dict[str, set[str]]) -> None:
+    """Check the spec against the database: every table and column exists, keys are usable.
+
+    `columns` maps table -> column -> {data_type, column_type, is_nullable} as read from
+    information_schema; `unique_keys` maps table -> the columns that alone form a unique index.
+    Raises SpecError naming every problem.
+    """
+    problems: list[str] = []
+
+    def need(table: str, column: str | None, where: str) -> dict | None:
+        if table not in columns:
+            problems.append(f"{where}: table {table!r} does not exist in the database")
+            return None
+        if column is None:
+            return None
+        if column not in columns[table]:
+            problems.append(f"{where}: column {table}.{column} does not exist")
+            return None
+        return columns[table][column]
+
+    t = spec.target
+    key_col = need(t.table, t.key, "target.key")
+    tenant_col = need(t.table, t.tenant_column, "target.tenant_column")
+    need(t.table, t.soft_delete_column, "target.soft_delete_column")
+    if t.created_at_column:
+        need(t.table, t.created_at_column, "target.created_at_column")
+    for i, column in enumerate(spec.review_columns):
+        need(t.table, column, f"review_columns[{i}]")
+    if key_col and key_col["data_type"].lower() not in INTEGER_TYPES:
+        problems.append(f"target.key: {t.table}.{t.key} is {key_col['column_type']}; keyset chunking needs an integer key")
+    if key_col and t.key not in unique_keys.get(t.table, set()):
+        problems.append(f"target.key: {t.table}.{t.key} is not a primary key or unique index")
+    for reserved in BACKUP_COLUMNS:
+        if t.table in columns and reserved in columns[t.table]:
+            problems.append(f"target.table: column {t.table}.{reserved} collides with the backup table's bookkeeping column")
+
+    tenant_key = need(spec.tenant_table.table, spec.tenant_table.key, "tenant_table.key")
+    if tenant_key and spec.tenant_table.key not in unique_keys.get(spec.tenant_table.table, set()):
+        problems.append(
+            f"tenant_table.key: {spec.tenant_table.table}.{spec.tenant_table.key} is not a primary key or unique index"
+        )
+    expected = _type_signature(tenant_key) if tenant_key else None
+
+    def same_type(col: dict | None, where: str, label: str) -> None:
+        if col and expected and _type_signature(col) != expected:
+            problems.append(
+                f"{where}: {label} is {col['column_type']} but the tenant key "
+                f"{spec.tenant_table.table}.{spec.tenant_table.key} is {tenant_key['column_type']}"
+            )
+
+    same_type(tenant_col, "target.tenant_column", f"{t.table}.{t.tenant_column}")
+    for i, e in enumerate(spec.evidence):
+        where = f"evidence[{i}] ({e.name})"
+        need(e.table, e.foreign_key, f"{where}.foreign_key")
+        if e.through:
+            need(e.table, e.through.column, f"{where}.through.column")
+            need(e.through.table, e.through.match_column, f"{where}.through.match_column")
+            col = need(e.through.table, e.through.tenant_column, f"{where}.through.tenant_column")
+            same_type(col, f"{where}.through.tenant_column", f"{e.through.table}.{e.through.tenant_column}")
+        else:
+            col = need(e.table, e.tenant_column, f"{where}.tenant_column")
+            same_type(col, f"{where}.tenant_column", f"{e.table}.{e.tenant_column}")
+    for i, r in enumerate(spec.relations):
+        need(r.table, r.foreign_key, f"relations[{i}].foreign_key")
+        col = need(r.table, r.tenant_column, f"relations[{i}].tenant_column")
+        same_type(col, f"relations[{i}].tenant_column", f"{r.table}.{r.tenant_column}")
+    if problems:
+        raise SpecError(spec.name, problems)
+
+
+def referenced_tables(spec: Spec) -> list[str]:
+    """Every table the spec names, target first."""
+    tables = [spec.target.table, spec.tenant_table.table]
+    for e in spec.evidence:
+        tables.append(e.table)
+        if e.through:
+            tables.append(e.through.table)
+    tables.extend(r.table for r in spec.relations)
+    return list(dict.fromkeys(tables))

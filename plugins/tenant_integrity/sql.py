@@ -1,0 +1,93 @@
+"""Render the statements in include/sql with identifiers from a validated spec.
+
+Identifiers reach SQL only through `quote()` (validated again, always backtick-quoted);
+values never do: templates use `%(name)s` placeholders that the driver binds. The only
+non-identifier tokens a template renders are Python ints (`| int`) and fixed branches.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jinja2
+
+from tenant_integrity.paths import SQL_DIR
+from tenant_integrity.spec import IDENTIFIER, Spec
+
+
+class Ident(str):
+    """An identifier that has been validated and backtick-quoted."""
+
+
+def quote(name: str) -> Ident:
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ValueError(f"refusing to render {name!r} as an SQL identifier")
+    return Ident(f"`{name}`")
+
+
+def _int_only(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"refusing to render {value!r} into SQL: only ints are rendered, other values are bound")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(SQL_DIR)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["int"] = _int_only
+    return env
+
+
+def spec_context(spec: Spec) -> dict:
+    """Quoted identifiers for every object a template may name."""
+    t = spec.target
+    return {
+        "target": {
+            "table": quote(t.table),
+            "key": quote(t.key),
+            "tenant": quote(t.tenant_column),
+            "soft_delete": quote(t.soft_delete_column),
+            "created_at": quote(t.created_at_column) if t.created_at_column else None,
+        },
+        "tenant_table": {"table": quote(spec.tenant_table.table), "key": quote(spec.tenant_table.key)},
+        "evidence": [
+            {
+                "number": number,
+                "table": quote(e.table),
+                "foreign_key": quote(e.foreign_key),
+                "tenant": quote(e.tenant_column) if e.tenant_column else None,
+                "through": {
+                    "column": quote(e.through.column),
+                    "table": quote(e.through.table),
+                    "match_column": quote(e.through.match_column),
+                    "tenant": quote(e.through.tenant_column),
+                }
+                if e.through
+                else None,
+            }
+            for number, e in enumerate(spec.evidence, start=1)
+        ],
+        "relations": [
+            {"table": quote(r.table), "foreign_key": quote(r.foreign_key), "tenant": quote(r.tenant_column)}
+            for r in spec.relations
+        ],
+        "review_columns": [quote(c) for c in spec.review_columns],
+        "backup_table": quote(spec.backup_table),
+    }
+
+
+def render(template: str, spec: Spec | None = None, **extra) -> str:
+    """Render include/sql/<template> for a spec; `extra` may hold branch flags, Idents and ints."""
+    for key, value in extra.items():
+        if isinstance(value, str) and not isinstance(value, Ident):
+            raise ValueError(f"{template}: extra {key}={value!r} is a string; pass values as bound parameters")
+    context = spec_context(spec) if spec is not None else {}
+    context.update(extra)
+    return _environment().get_template(template).render(**context).strip()
