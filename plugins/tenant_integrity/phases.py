@@ -365,6 +365,19 @@ def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, pha
     }
 
 
+def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+    """Every phase in DAG order, in this process: the CLI's and the tests' way to run a backfill."""
+    plan = preflight(target, spec, ctx)
+    if ctx.dry_run:
+        return {"plan": plan}
+    results = {"backup": backup(target, spec, ctx, plan), "detect_conflicts": detect_conflicts(target, spec, ctx, plan)}
+    for source in spec.evidence:
+        results[f"backfill_{source.name}"] = backfill_source(target, spec, ctx, plan, source.name)
+    results["export_review"] = export_review(target, spec, ctx, plan)
+    results["soft_delete_orphans"] = soft_delete_orphans(target, spec, ctx, plan)
+    return post_validation(target, spec, ctx, plan, results)
+
+
 # --- reading for people --------------------------------------------------------------------
 
 
@@ -394,18 +407,18 @@ def format_plan(plan: dict, spec: Spec) -> str:
 def format_summary(summary: dict) -> str:
     p = summary["phases"]
     lines = [f"tenant_backfill summary: spec {summary['spec']}, table {summary['table']}, run {summary['run_id']}"]
-    lines.append(f"  backed up:          {summary['backed_up']} rows")
-    lines.append(f"  conflicts:          {p.get('detect_conflicts', {}).get('conflicts', 0)}")
+    lines.append(f"  backed up:              {summary['backed_up']} rows")
+    lines.append(f"  conflicts:              {p.get('detect_conflicts', {}).get('conflicts', 0)}")
     for name, result in p.items():
         if name.startswith("backfill_"):
-            lines.append(f"  {name + ':':<20}{result['backfilled']} rows")
+            lines.append(f"  {name + ':':<24}{result['backfilled']} rows")
     review = p.get("export_review", {})
-    lines.append(f"  left for review:    {review.get('review_rows', 0)} rows {review.get('by_reason', {})}")
-    lines.append(f"  review CSV:         {review.get('review_csv', '-')}")
-    lines.append(f"  soft-deleted:       {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
-    lines.append(f"  audit rows:         {summary['audited']}")
+    lines.append(f"  left for review:        {review.get('review_rows', 0)} rows {review.get('by_reason', {})}")
+    lines.append(f"  review CSV:             {review.get('review_csv', '-')}")
+    lines.append(f"  soft-deleted:           {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
+    lines.append(f"  audit rows:             {summary['audited']}")
     after = summary["null_rows_after"]
-    lines.append(f"  NULL tenant now:    {after['active']} active (all in review), {after['soft_deleted']} soft-deleted")
+    lines.append(f"  NULL tenant now:        {after['active']} active (all in review), {after['soft_deleted']} soft-deleted")
     for r in summary.get("post_validation", []):
         lines.append(f"  gate {r['check']}: {'ok' if r['success'] else 'FAILED'} (observed {r['observed']})")
     return "\n".join(lines)

@@ -45,6 +45,7 @@ class Progress:
         self.clock = clock
         self.started = clock()
         self.last_logged = None
+        self.logged_done = -1
         self.done = 0
         self.lines: list[str] = []
 
@@ -62,8 +63,10 @@ class Progress:
     def advance(self, rows: int, chunk_size: int, force: bool = False) -> None:
         self.done += rows
         now = self.clock()
-        if force or self.last_logged is None or now - self.last_logged >= self.every:
+        due = self.last_logged is None or now - self.last_logged >= self.every
+        if (force and self.done != self.logged_done) or due:
             text = self.line(chunk_size)
             self.lines.append(text)
             log.info(text)
             self.last_logged = now
+            self.logged_done = self.done

@@ -1,0 +1,36 @@
+# tenant_integrity — `make demo` and `make test` are the whole quick start.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv/bin
+export AIRFLOW_HOME ?= $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export TENANT_REVIEW_DIR ?= $(ROOT)/review
+DEMO_DB_URL ?= mysql://root@127.0.0.1:3306/tenant_demo
+
+.PHONY: setup demo test lint format lock clean
+
+setup:
+	@./scripts/setup.sh
+
+demo: setup
+	@AIRFLOW_CONN_TENANT_DB=$(DEMO_DB_URL) ./scripts/demo.sh
+
+test: setup
+	@./scripts/run_tests.sh
+
+lint: setup
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+format: setup
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+lock: setup
+	@(echo "# Full constraints: every package of the working environment, exactly (pip freeze). Regenerate with: make lock"; \
+	  $(VENV)/pip freeze --exclude-editable) > requirements.lock
+
+clean:
+	rm -rf .airflow review .pytest_cache

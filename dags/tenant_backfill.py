@@ -1,0 +1,169 @@
+"""
+# tenant_backfill
+
+Repairs rows whose **tenant key is NULL** (the seed incident: `customers.company_id` on 31 of 60
+rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI with:
+
+| param | meaning |
+| --- | --- |
+| `spec` | which remediation target (a file in `include/specs/`) |
+| `dry_run` | **true by default**: profile + review preview only, nothing written to the database |
+| `batch_size` | rows per chunk; each chunk is one short transaction |
+
+Tasks, each stopping the run when its GX gate fails:
+
+1. `preflight` — validate the spec against the live schema, GX gate (key unique, tenants exist),
+   profile every NULL row: which evidence source resolves it, conflicts, orphans. A dry run ends
+   here with `plan.json` and `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`.
+2. `backup` — every row the run will change, all columns, into `tenant_backup_<table>`.
+3. `detect_conflicts` — rows whose deciding source names several tenants go to review.
+4. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
+   (`… and tenant is null`), backed up and audited in the same transaction.
+5. `export_review` — `review.csv` for the rows a person must decide.
+6. `soft_delete_orphans` — rows with no related row in any evidence table.
+7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch,
+   no row lost, every tenant exists, audit = changes = backups. Prints the run summary.
+
+Undo a run with `tenant_rollback`; import review decisions with `tenant_review_import`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task, task_group
+
+from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, evidence_names_in_priority_order, log_task_failure
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": pendulum.duration(seconds=30),
+    "on_failure_callback": log_task_failure,
+}
+
+
+def _inputs():
+    from tenant_integrity.runtime import task_inputs
+
+    context = get_current_context()
+    return task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
+
+
+@dag(
+    dag_id="tenant_backfill",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    default_args=default_args,
+    tags=["tenant_integrity"],
+    params={
+        "spec": Param(
+            DEFAULT_SPEC,
+            type="string",
+            enum=available_specs(),
+            title="Spec",
+            description="The remediation target: a YAML file in include/specs/.",
+        ),
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run",
+            description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
+        ),
+        "batch_size": Param(
+            1000,
+            type="integer",
+            minimum=1,
+            maximum=50000,
+            title="Batch size",
+            description="Rows per chunk. Every chunk is one short transaction with its backup and audit rows.",
+        ),
+    },
+)
+def tenant_backfill():
+    @task
+    def preflight() -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        return phases.preflight(target, spec, ctx)
+
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    def stop_if_dry_run(plan: dict) -> bool:
+        """A dry run ends after the plan: every later task is skipped."""
+        return not plan["dry_run"]
+
+    @task
+    def backup(plan: dict) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        return phases.backup(target, spec, ctx, plan)
+
+    @task
+    def detect_conflicts(plan: dict) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        return phases.detect_conflicts(target, spec, ctx, plan)
+
+    @task
+    def backfill_source(plan: dict, source: str) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        if source not in [e.name for e in spec.evidence]:
+            return {"source": source, "backfilled": 0, "skipped": f"spec {spec.name} has no source {source}"}
+        return phases.backfill_source(target, spec, ctx, plan, source)
+
+    @task_group(group_id="backfill")
+    def backfill_in_priority_order(plan: dict):
+        results, previous = [], None
+        for source in evidence_names_in_priority_order():
+            current = backfill_source.override(task_id=source)(plan, source)
+            if previous is not None:
+                previous >> current
+            results.append(current)
+            previous = current
+        return results
+
+    @task
+    def export_review(plan: dict) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        return phases.export_review(target, spec, ctx, plan)
+
+    @task
+    def soft_delete_orphans(plan: dict) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        return phases.soft_delete_orphans(target, spec, ctx, plan)
+
+    @task
+    def post_validation(plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
+        from tenant_integrity import phases
+
+        spec, target, ctx = _inputs()
+        results = {"backup": backup_result, "detect_conflicts": conflicts, "export_review": review}
+        results.update({f"backfill_{b['source']}": b for b in backfills if "skipped" not in b})
+        results["soft_delete_orphans"] = orphans
+        summary = phases.post_validation(target, spec, ctx, plan, results)
+        print(phases.format_summary(summary))  # the task output a person reads in the UI
+        return summary
+
+    plan = preflight()
+    go = stop_if_dry_run(plan)
+    backed_up = backup(plan)
+    conflicts = detect_conflicts(plan)
+    backfills = backfill_in_priority_order(plan)
+    review = export_review(plan)
+    orphans = soft_delete_orphans(plan)
+    go >> backed_up >> conflicts >> backfills >> review >> orphans
+    post_validation(plan, backed_up, conflicts, backfills, review, orphans)
+
+
+tenant_backfill()

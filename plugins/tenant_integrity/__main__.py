@@ -1,0 +1,56 @@
+"""Command line: `python -m tenant_integrity <command>` (from the project's venv).
+
+  load-demo --data-set all|seed_incident   recreate the database of $AIRFLOW_CONN_TENANT_DB with demo data
+  show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVIEW_DIR/<spec>/
+  show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tenant_integrity import demo, phases, sql
+from tenant_integrity.db import DbTarget
+from tenant_integrity.paths import review_dir
+from tenant_integrity.spec import load_spec
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tenant_integrity")
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load-demo", help="drop, recreate and load the demo database")
+    load.add_argument("--data-set", default="all", choices=sorted(demo.DATA_SETS))
+    for name in ("show-plan", "show-summary"):
+        shown = sub.add_parser(name)
+        shown.add_argument("--spec", default="customers_company")
+    args = parser.parse_args(argv)
+    url = os.environ.get("AIRFLOW_CONN_TENANT_DB")
+    if not url:
+        print("AIRFLOW_CONN_TENANT_DB is not set (mysql://user:pw@host:3306/db)", file=sys.stderr)
+        return 2
+    target = DbTarget.from_url(url)
+    if args.command == "load-demo":
+        demo.recreate_database(target, args.data_set)
+        print(f"loaded demo data set {args.data_set!r} into {target!r}")
+    elif args.command == "show-plan":
+        plans = sorted((review_dir() / args.spec).glob("*/plan.json"), key=lambda p: p.stat().st_mtime)
+        if not plans:
+            print(f"no dry-run plan for spec {args.spec!r} under {review_dir()}", file=sys.stderr)
+            return 1
+        print(phases.format_plan(json.loads(plans[-1].read_text(encoding="utf-8")), load_spec(args.spec)))
+    elif args.command == "show-summary":
+        with target.connect() as db:
+            rows = db.rows(sql.render("report/latest_run.sql"), {"spec": args.spec, "dag_id": "tenant_backfill"})
+        if not rows or not rows[0]["summary"]:
+            print(f"no finished tenant_backfill run for spec {args.spec!r}", file=sys.stderr)
+            return 1
+        print(f"status: {rows[0]['status']}")
+        print(phases.format_summary(json.loads(rows[0]["summary"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

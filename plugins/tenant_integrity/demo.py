@@ -1,0 +1,42 @@
+"""Create a database and load the shipped demo data sets (include/demo) into it."""
+
+from __future__ import annotations
+
+import re
+
+import MySQLdb
+
+from tenant_integrity.db import DbTarget
+from tenant_integrity.paths import INCLUDE_DIR
+
+DEMO_DIR = INCLUDE_DIR / "demo"
+DATA_SETS = {"seed_incident": ["schema", "seed_incident"], "all": ["schema", "seed_incident", "edge_cases"]}
+_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def statements(name: str) -> list[str]:
+    """The statements of include/demo/<name>.sql (they end with ';' at a line end)."""
+    text = (DEMO_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE) if s.strip()]
+
+
+def recreate_database(target: DbTarget, data_set: str = "all") -> None:
+    """Drop and recreate target.database, then load the data set's files in order."""
+    if not _DB_NAME.match(target.database):
+        raise ValueError(f"refusing to recreate database {target.database!r}")
+    if data_set not in DATA_SETS:
+        raise ValueError(f"unknown demo data set {data_set!r} (known: {', '.join(DATA_SETS)})")
+    server = MySQLdb.connect(host=target.host, port=target.port, user=target.user, passwd=target.password, charset="utf8mb4")
+    try:
+        with server.cursor() as cur:
+            cur.execute(f"drop database if exists `{target.database}`")
+            cur.execute(f"create database `{target.database}` character set utf8mb4 collate utf8mb4_unicode_ci")
+            cur.execute(f"use `{target.database}`")
+            cur.execute("set session time_zone = '+00:00'")
+            for name in DATA_SETS[data_set]:
+                for statement in statements(name):
+                    cur.execute(statement)
+        server.commit()
+    finally:
+        server.close()
