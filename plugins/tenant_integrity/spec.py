@@ -273,13 +273,19 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     Raises SpecError naming every problem.
     """
     problems: list[str] = []
-
-    def need(table: str, column: str | None, where: str) -> dict | None:
+    table_fields = [("target.table", spec.target.table), ("tenant_table.table", spec.tenant_table.table)]
+    for i, e in enumerate(spec.evidence):
+        table_fields.append((f"evidence[{i}] ({e.name}).table", e.table))
+        if e.through:
+            table_fields.append((f"evidence[{i}] ({e.name}).through.table", e.through.table))
+    table_fields += [(f"relations[{i}].table", r.table) for i, r in enumerate(spec.relations)]
+    for where, table in table_fields:
         if table not in columns:
             problems.append(f"{where}: table {table!r} does not exist in the database")
-            return None
-        if column is None:
-            return None
+
+    def need(table: str, column: str, where: str) -> dict | None:
+        if table not in columns:
+            return None  # reported once above, under the field that names the table
         if column not in columns[table]:
             problems.append(f"{where}: column {table}.{column} does not exist")
             return None

@@ -1,0 +1,60 @@
+"""Shared fixtures: a fresh database per test on the real MariaDB at 127.0.0.1:3306."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tenant_integrity import demo
+from tenant_integrity.db import DbTarget
+
+SERVER_URL = os.environ.get("TENANT_TEST_SERVER_URL", "mysql://root@127.0.0.1:3306")
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def new_target(prefix: str = "ti_test") -> DbTarget:
+    base = DbTarget.from_url(f"{SERVER_URL}/placeholder")
+    return DbTarget(base.host, base.port, base.user, base.password, f"{prefix}_{uuid.uuid4().hex[:10]}")
+
+
+def drop(target: DbTarget) -> None:
+    import MySQLdb
+
+    conn = MySQLdb.connect(host=target.host, port=target.port, user=target.user, passwd=target.password)
+    try:
+        conn.cursor().execute(f"drop database if exists `{target.database}`")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def review_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "review"
+    monkeypatch.setenv("TENANT_REVIEW_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def seed_db(review_dir):
+    """Data set 1 only: the seed incident with the seed report's numbers."""
+    target = new_target()
+    demo.recreate_database(target, "seed_incident")
+    yield target
+    drop(target)
+
+
+@pytest.fixture
+def edge_db(review_dir):
+    """Data set 1 + data set 2 (the cases the seed did not have)."""
+    target = new_target()
+    demo.recreate_database(target, "all")
+    yield target
+    drop(target)
+
+
+def url_of(target: DbTarget) -> str:
+    password = f":{target.password}" if target.password else ""
+    return f"mysql://{target.user}{password}@{target.host}:{target.port}/{target.database}"

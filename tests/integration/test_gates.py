@@ -1,0 +1,71 @@
+"""A failing gate stops the run and names what failed, with sample ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenant_integrity import gates, phases
+from tenant_integrity.errors import GateFailed
+from tenant_integrity.spec import load_spec
+from tests.helpers.dbcheck import query, tables
+
+SPEC = load_spec("customers_company")
+
+
+def test_post_validation_fails_on_a_parent_child_mismatch_naming_the_ids(seed_db):
+    # customer 5 belongs to company 1; give two of its children another company
+    with seed_db.connect() as db, db.transaction():
+        db.execute("update appointments set company_id = 15 where customer_id = 5")
+        db.execute("update calls set company_id = 83 where customer_id = 7")
+
+    with pytest.raises(GateFailed) as failure:
+        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
+
+    error = failure.value
+    assert error.phase == "post_validation"
+    failed = {f["check"]: f for f in error.failures}
+    assert set(failed) == {"relation_mismatch:appointments", "relation_mismatch:calls"}
+    assert failed["relation_mismatch:appointments"]["observed"] == 1
+    assert failed["relation_mismatch:appointments"]["sample"] == [5]
+    assert failed["relation_mismatch:calls"]["sample"] == [7]
+    assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 5)" in str(error)
+    run = query(seed_db, "select status from tenant_runs where run_id = 'mismatch'")[0]
+    assert run["status"] == "failed_post_validation"
+
+
+def test_preflight_gate_fails_on_an_empty_tenant_table_before_any_write(seed_db):
+    with seed_db.connect() as db, db.transaction():
+        db.execute("delete from companies")
+    with pytest.raises(GateFailed) as failure:
+        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="no-tenants", dry_run=False))
+    assert [f["check"] for f in failure.value.failures] == ["tenant_table_not_empty"]
+    assert failure.value.failures[0]["observed"] == 0
+    assert not {"tenant_runs", "tenant_audit_log", "tenant_backup_customers"} & tables(seed_db)
+    assert query(seed_db, "select count(*) as n from customers where company_id is null")[0]["n"] == 31
+
+
+def test_preflight_gate_fails_on_duplicate_keys(seed_db):
+    # a key that is unique in the spec's eyes but not in the data: drop the primary key, duplicate a row
+    with seed_db.connect() as db:
+        db.execute("alter table customers modify id bigint unsigned not null, drop primary key, add unique key id_u (id, email)")
+        db.execute("insert into customers (id, name, email) values (30, 'Dup', 'dup@example.org')")
+        db.commit()
+    results = gates.run_expectations(
+        seed_db, SPEC, "preflight", gates.expand_suite(gates.load_suite_template("preflight"), SPEC)
+    )
+    unique = next(r for r in results if r.check == "key_unique")
+    assert unique.success is False
+    assert unique.observed == 2
+    assert unique.sample == [30, 30]
+
+
+def test_backup_gate_compares_backup_rows_with_the_plan(seed_db):
+    ctx = phases.RunContext(run_id="backup-gate", dry_run=False)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    with seed_db.connect() as db, db.transaction():  # lose one backup row behind the gate's back
+        db.execute("delete from tenant_backup_customers where id = 44")
+    with pytest.raises(GateFailed) as failure:
+        gates.run_gate(seed_db, SPEC, "backup", run_no=plan["run_no"])
+    assert failure.value.failures[0]["check"] == "backup_rows_equal_planned_changes"
+    assert failure.value.failures[0]["sample"] == [31]  # the plan; the backup holds 30
