@@ -42,11 +42,15 @@ default_args = {
 }
 
 
-def _inputs():
-    from tenant_integrity.runtime import task_inputs
+def _run(phase_name: str, *args):
+    """Resolve params, spec and database for this run, then call phases.<phase_name>; fail fast on user errors."""
+    from tenant_integrity import phases
+    from tenant_integrity.runtime import failing_fast_on_user_errors, task_inputs
 
     context = get_current_context()
-    return task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
+    with failing_fast_on_user_errors():
+        spec, target, ctx = task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
+        return getattr(phases, phase_name)(target, spec, ctx, *args)
 
 
 @dag(
@@ -85,10 +89,7 @@ def _inputs():
 def tenant_backfill():
     @task
     def preflight() -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        return phases.preflight(target, spec, ctx)
+        return _run("preflight")
 
     @task.short_circuit(ignore_downstream_trigger_rules=True)
     def stop_if_dry_run(plan: dict) -> bool:
@@ -97,26 +98,15 @@ def tenant_backfill():
 
     @task
     def backup(plan: dict) -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        return phases.backup(target, spec, ctx, plan)
+        return _run("backup", plan)
 
     @task
     def detect_conflicts(plan: dict) -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        return phases.detect_conflicts(target, spec, ctx, plan)
+        return _run("detect_conflicts", plan)
 
     @task
     def backfill_source(plan: dict, source: str) -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        if source not in [e.name for e in spec.evidence]:
-            return {"source": source, "backfilled": 0, "skipped": f"spec {spec.name} has no source {source}"}
-        return phases.backfill_source(target, spec, ctx, plan, source)
+        return _run("backfill_source_if_present", plan, source)
 
     @task_group(group_id="backfill")
     def backfill_in_priority_order(plan: dict):
@@ -131,28 +121,21 @@ def tenant_backfill():
 
     @task
     def export_review(plan: dict) -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        return phases.export_review(target, spec, ctx, plan)
+        return _run("export_review", plan)
 
     @task
     def soft_delete_orphans(plan: dict) -> dict:
-        from tenant_integrity import phases
-
-        spec, target, ctx = _inputs()
-        return phases.soft_delete_orphans(target, spec, ctx, plan)
+        return _run("soft_delete_orphans", plan)
 
     @task
     def post_validation(plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
-        from tenant_integrity import phases
+        from tenant_integrity.phases import format_summary
 
-        spec, target, ctx = _inputs()
         results = {"backup": backup_result, "detect_conflicts": conflicts, "export_review": review}
         results.update({f"backfill_{b['source']}": b for b in backfills if "skipped" not in b})
         results["soft_delete_orphans"] = orphans
-        summary = phases.post_validation(target, spec, ctx, plan, results)
-        print(phases.format_summary(summary))  # the task output a person reads in the UI
+        summary = _run("post_validation", plan, results)
+        print(format_summary(summary))  # the task output a person reads in the UI
         return summary
 
     plan = preflight()

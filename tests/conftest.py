@@ -11,6 +11,12 @@ import pytest
 from tenant_integrity import demo
 from tenant_integrity.db import DbTarget
 
+# Airflow reads its configuration once, at first import: point it at the project before any test imports it.
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(Path(__file__).resolve().parents[1] / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
 SERVER_URL = os.environ.get("TENANT_TEST_SERVER_URL", "mysql://root@127.0.0.1:3306")
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -1,8 +1,8 @@
 """Command line: `python -m tenant_integrity <command>` (from the project's venv).
 
-  load-demo --data-set all|seed_incident   recreate the database of $AIRFLOW_CONN_TENANT_DB with demo data
-  show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVIEW_DIR/<spec>/
-  show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
+load-demo --data-set all|seed_incident   recreate the database of $AIRFLOW_CONN_TENANT_DB with demo data
+show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVIEW_DIR/<spec>/
+show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
 """
 
 from __future__ import annotations

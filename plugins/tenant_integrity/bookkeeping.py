@@ -49,7 +49,9 @@ def validate_against_database(db: Database, spec: Spec) -> dict[str, dict[str, d
     check_live_schema(spec, columns, unique)
     bad = [c for c in columns[spec.target.table] if not IDENTIFIER.match(c)]
     if bad:
-        raise SpecError(spec.name, [f"target.table: columns {bad} cannot be backed up (names outside {IDENTIFIER.pattern})"])
+        raise SpecError(
+            spec.name, [f"target.table: columns {bad} cannot be backed up (names outside {IDENTIFIER.pattern})"]
+        )
     return columns
 
 

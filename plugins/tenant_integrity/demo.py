@@ -27,7 +27,9 @@ def recreate_database(target: DbTarget, data_set: str = "all") -> None:
         raise ValueError(f"refusing to recreate database {target.database!r}")
     if data_set not in DATA_SETS:
         raise ValueError(f"unknown demo data set {data_set!r} (known: {', '.join(DATA_SETS)})")
-    server = MySQLdb.connect(host=target.host, port=target.port, user=target.user, passwd=target.password, charset="utf8mb4")
+    server = MySQLdb.connect(
+        host=target.host, port=target.port, user=target.user, passwd=target.password, charset="utf8mb4"
+    )
     try:
         with server.cursor() as cur:
             cur.execute(f"drop database if exists `{target.database}`")

@@ -2,7 +2,13 @@
 
 
 class TenantIntegrityError(Exception):
-    """Base class: a clear, user-facing failure."""
+    """Base class: a clear, user-facing failure.
+
+    `retryable` says whether running the same task again could succeed: a bad spec, a bad
+    param or a failed gate will fail the same way again, so Airflow should not retry them.
+    """
+
+    retryable = False
 
 
 class SpecError(TenantIntegrityError):
@@ -35,10 +41,11 @@ class GateFailed(TenantIntegrityError):
                 + (f" — {f['description']}" if f.get("description") else "")
             )
         super().__init__(
-            f"gate {phase!r} failed for spec {spec!r}: {len(failures)} expectation(s) failed\n"
-            + "\n".join(lines)
+            f"gate {phase!r} failed for spec {spec!r}: {len(failures)} expectation(s) failed\n" + "\n".join(lines)
         )
 
 
 class ChunkError(TenantIntegrityError):
-    """A chunk did not do what its plan said; it was rolled back whole."""
+    """A chunk did not do what its plan said; it was rolled back whole (data moved under us: retry)."""
+
+    retryable = True

@@ -12,9 +12,9 @@ the query must alias it itself; so every check here writes `{batch} as <alias>` 
 
 from __future__ import annotations
 
-import json
 import contextlib
 import io
+import json
 import logging
 import os
 import re
@@ -163,7 +163,8 @@ def _check_result(e: dict, res, table: str) -> CheckResult:
         observed = f"error: {exception}"
     elif e["type"] == "unexpected_rows_expectation":
         rows = (result.get("details") or {}).get("unexpected_rows") or []
-        sample = [row.get("row_id", next(iter(row.values()), None)) for row in rows[:SAMPLE_SIZE]]
+        ids = [row.get("row_id", next(iter(row.values()), None)) for row in rows]
+        sample = list(dict.fromkeys(ids))[:SAMPLE_SIZE]  # one id per offending row, each named once
     elif "partial_unexpected_list" in result:
         observed = result.get("unexpected_count", observed)
         sample = list(result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
@@ -182,7 +183,9 @@ def run_gate(target: DbTarget, spec: Spec, phase: str, **sql_values) -> list[Che
     expectations = expand_suite(load_suite_template(phase), spec, **sql_values)
     results = run_expectations(target, spec, phase, expectations)
     for r in results:
-        log.info("gate %s / %s on %s: %s (observed %s)", phase, r.check, r.table, "ok" if r.success else "FAILED", r.observed)
+        log.info(
+            "gate %s / %s on %s: %s (observed %s)", phase, r.check, r.table, "ok" if r.success else "FAILED", r.observed
+        )
     failures = [r.as_dict() for r in results if not r.success]
     if failures:
         raise GateFailed(spec.name, phase, failures)

@@ -54,7 +54,9 @@ def _error(spec: Spec, phase: str, message: str) -> TenantIntegrityError:
 
 
 def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
-    rows = db.rows(sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id})
+    rows = db.rows(
+        sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id}
+    )
     db.commit()
     if not rows:
         raise _error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
@@ -175,9 +177,7 @@ class ChunkStatements:
             raise ValueError(f"unknown chunk selection {self.selection!r}")
 
 
-def _run_chunks(
-    target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict
-) -> dict:
+def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict) -> dict:
     """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids."""
     base = {
         "run_id": ctx.run_id,
@@ -274,7 +274,12 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) 
         target, spec, ctx, "detect_conflicts", ChunkStatements(selection="conflict", queue=True, lock=False), {}
     )
     if result["rows"]:
-        log.warning("spec %s: %s conflicting rows excluded from writes (ids %s)", spec.name, result["rows"], result["sample_ids"])
+        log.warning(
+            "spec %s: %s conflicting rows excluded from writes (ids %s)",
+            spec.name,
+            result["rows"],
+            result["sample_ids"],
+        )
     return {"conflicts": result["rows"], "sample_ids": result["sample_ids"]}
 
 
@@ -291,6 +296,13 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         {"source_no": source_no, "source": source_name, "column_name": spec.target.tenant_column},
     )
     return {"source": source_name, "backfilled": result["rows"], "sample_ids": result["sample_ids"]}
+
+
+def backfill_source_if_present(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
+    """The DAG has one task per source name across all specs; a spec without this source skips it."""
+    if source_name not in [e.name for e in spec.evidence]:
+        return {"source": source_name, "backfilled": 0, "skipped": f"spec {spec.name} has no source {source_name}"}
+    return backfill_source(target, spec, ctx, plan, source_name)
 
 
 def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
@@ -318,10 +330,20 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
         spec,
         ctx,
         "soft_delete_orphans",
-        ChunkStatements(selection="soft_delete", audit="backfill/audit_soft_delete.sql", write="backfill/write_soft_delete.sql"),
-        {"deleted_at": deleted_at.isoformat(sep=" "), "source": "no_evidence", "column_name": spec.target.soft_delete_column},
+        ChunkStatements(
+            selection="soft_delete", audit="backfill/audit_soft_delete.sql", write="backfill/write_soft_delete.sql"
+        ),
+        {
+            "deleted_at": deleted_at.isoformat(sep=" "),
+            "source": "no_evidence",
+            "column_name": spec.target.soft_delete_column,
+        },
     )
-    return {"soft_deleted": result["rows"], "sample_ids": result["sample_ids"], "deleted_at": deleted_at.isoformat(sep=" ")}
+    return {
+        "soft_deleted": result["rows"],
+        "sample_ids": result["sample_ids"],
+        "deleted_at": deleted_at.isoformat(sep=" "),
+    }
 
 
 def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
@@ -383,16 +405,20 @@ def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
 
 def format_plan(plan: dict, spec: Spec) -> str:
     o = plan["outcomes"]
+    mode = "DRY RUN" if plan["dry_run"] else "real run"
+    nulls = plan["null_rows"]
     lines = [
-        f"spec {plan['spec']} on table {plan['table']} ({'DRY RUN' if plan['dry_run'] else 'real run'}, run {plan['run_id']})",
+        f"spec {plan['spec']} on table {plan['table']} ({mode}, run {plan['run_id']})",
         f"  rows in table:                 {plan['total_rows']}",
-        f"  NULL tenant:                   {plan['null_rows']['active']} active, {plan['null_rows']['soft_deleted']} soft-deleted",
+        f"  NULL tenant:                   {nulls['active']} active, {nulls['soft_deleted']} soft-deleted",
     ]
     for e in spec.evidence:
         b = o["backfill"][e.name]
         lines.append(f"  backfill from {e.name + ':':<17}{b['active']} active, {b['soft_deleted']} soft-deleted")
     for reason in REVIEW_REASONS:
-        lines.append(f"  review, {reason + ':':<23}{o[reason]['active']} active, {o[reason]['soft_deleted']} soft-deleted")
+        lines.append(
+            f"  review, {reason + ':':<23}{o[reason]['active']} active, {o[reason]['soft_deleted']} soft-deleted"
+        )
     lines += [
         f"  orphans to soft-delete:        {o['orphan']['active']}",
         f"  orphans already soft-deleted:  {o['orphan']['soft_deleted']} (left NULL; tenant_constraints archives them)",
@@ -418,7 +444,9 @@ def format_summary(summary: dict) -> str:
     lines.append(f"  soft-deleted:           {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
     lines.append(f"  audit rows:             {summary['audited']}")
     after = summary["null_rows_after"]
-    lines.append(f"  NULL tenant now:        {after['active']} active (all in review), {after['soft_deleted']} soft-deleted")
+    lines.append(
+        f"  NULL tenant now:        {after['active']} active (all in review), {after['soft_deleted']} soft-deleted"
+    )
     for r in summary.get("post_validation", []):
         lines.append(f"  gate {r['check']}: {'ok' if r['success'] else 'FAILED'} (observed {r['observed']})")
     return "\n".join(lines)

@@ -5,10 +5,11 @@ Airflow is imported lazily so the rest of the package stays testable without a s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from tenant_integrity.db import DbTarget
-from tenant_integrity.errors import ParamError, SpecError
+from tenant_integrity.errors import ParamError, SpecError, TenantIntegrityError
 from tenant_integrity.phases import RunContext
 from tenant_integrity.spec import Spec, load_spec, spec_names
 
@@ -53,6 +54,22 @@ def task_inputs(params: dict, run_id: str, dag_id: str) -> tuple[Spec, DbTarget,
         dag_id=dag_id,
     )
     return spec, DbTarget.from_airflow(spec.conn_id), ctx
+
+
+@contextlib.contextmanager
+def failing_fast_on_user_errors():
+    """Turn errors a retry cannot fix (bad spec, bad params, failed gate) into AirflowFailException.
+
+    Connection losses, lock waits and ChunkError stay ordinary exceptions: Airflow retries those.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except TenantIntegrityError as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(str(exc)) from exc
 
 
 def log_task_failure(context) -> None:

@@ -182,7 +182,9 @@ def _build(name: str, raw: Any) -> Spec:
             Evidence(
                 name=check.identifier(e.get("name"), f"{where}.name") if "name" in e else "",
                 table=check.identifier(e.get("table"), f"{where}.table") if "table" in e else "",
-                foreign_key=check.identifier(e.get("foreign_key"), f"{where}.foreign_key") if "foreign_key" in e else "",
+                foreign_key=check.identifier(e.get("foreign_key"), f"{where}.foreign_key")
+                if "foreign_key" in e
+                else "",
                 tenant_column=check.identifier(e["tenant_column"], f"{where}.tenant_column")
                 if "tenant_column" in e
                 else None,
@@ -201,7 +203,9 @@ def _build(name: str, raw: Any) -> Spec:
     for i, item in enumerate(raw_relations):
         r = check.mapping(item, f"relations[{i}]", "relations")
         relations.append(
-            Relation(**{k: check.identifier(r.get(k), f"relations[{i}].{k}") for k in _SHAPES["relations"][0] if k in r})
+            Relation(
+                **{k: check.identifier(r.get(k), f"relations[{i}].{k}") for k in _SHAPES["relations"][0] if k in r}
+            )
             if set(r) >= _SHAPES["relations"][0]
             else Relation("", "", "")
         )
@@ -300,12 +304,16 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     for i, column in enumerate(spec.review_columns):
         need(t.table, column, f"review_columns[{i}]")
     if key_col and key_col["data_type"].lower() not in INTEGER_TYPES:
-        problems.append(f"target.key: {t.table}.{t.key} is {key_col['column_type']}; keyset chunking needs an integer key")
+        problems.append(
+            f"target.key: {t.table}.{t.key} is {key_col['column_type']}; keyset chunking needs an integer key"
+        )
     if key_col and t.key not in unique_keys.get(t.table, set()):
         problems.append(f"target.key: {t.table}.{t.key} is not a primary key or unique index")
     for reserved in BACKUP_COLUMNS:
         if t.table in columns and reserved in columns[t.table]:
-            problems.append(f"target.table: column {t.table}.{reserved} collides with the backup table's bookkeeping column")
+            problems.append(
+                f"target.table: column {t.table}.{reserved} collides with the backup table's bookkeeping column"
+            )
 
     tenant_key = need(spec.tenant_table.table, spec.tenant_table.key, "tenant_table.key")
     if tenant_key and spec.tenant_table.key not in unique_keys.get(spec.tenant_table.table, set()):

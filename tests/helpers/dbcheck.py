@@ -17,7 +17,10 @@ def checksum(target: DbTarget, table: str) -> int:
 
 
 def tables(target: DbTarget) -> set[str]:
-    return {r["table_name"] for r in query(target, "select table_name from information_schema.tables where table_schema = database()")}
+    return {
+        r["table_name"]
+        for r in query(target, "select table_name from information_schema.tables where table_schema = database()")
+    }
 
 
 def active_distribution(target: DbTarget) -> dict:

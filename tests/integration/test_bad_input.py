@@ -26,13 +26,41 @@ def assert_nothing_written(target, before_tables, before_sum):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("  table: customers\n", "  table: customer\n", "target.table: table 'customer' does not exist in the database"),
-        ("  tenant_column: company_id\n  soft_delete", "  tenant_column: company\n  soft_delete", "target.tenant_column: column customers.company does not exist"),
-        ("    foreign_key: customer_id\n    tenant_column: company_id\n  #", "    foreign_key: customerid\n    tenant_column: company_id\n  #", "evidence[0] (appointments).foreign_key: column appointments.customerid does not exist"),
-        ("      match_column: number", "      match_column: numbr", "evidence[1] (phone).through.match_column: column phone_numbers.numbr does not exist"),
-        ("review_columns: [name, email, phone, created_at]", "review_columns: [name, mail]", "review_columns[1]: column customers.mail does not exist"),
-        ("  table: companies\n  key: id", "  table: companies\n  key: name", "tenant_table.key: companies.name is not a primary key or unique index"),
-        ("  key: id\n  tenant_column", "  key: email\n  tenant_column", "target.key: customers.email is varchar(255); keyset chunking needs an integer key"),
+        (
+            "  table: customers\n",
+            "  table: customer\n",
+            "target.table: table 'customer' does not exist in the database",
+        ),
+        (
+            "  tenant_column: company_id\n  soft_delete",
+            "  tenant_column: company\n  soft_delete",
+            "target.tenant_column: column customers.company does not exist",
+        ),
+        (
+            "    foreign_key: customer_id\n    tenant_column: company_id\n  #",
+            "    foreign_key: customerid\n    tenant_column: company_id\n  #",
+            "evidence[0] (appointments).foreign_key: column appointments.customerid does not exist",
+        ),
+        (
+            "      match_column: number",
+            "      match_column: numbr",
+            "evidence[1] (phone).through.match_column: column phone_numbers.numbr does not exist",
+        ),
+        (
+            "review_columns: [name, email, phone, created_at]",
+            "review_columns: [name, mail]",
+            "review_columns[1]: column customers.mail does not exist",
+        ),
+        (
+            "  table: companies\n  key: id",
+            "  table: companies\n  key: name",
+            "tenant_table.key: companies.name is not a primary key or unique index",
+        ),
+        (
+            "  key: id\n  tenant_column",
+            "  key: email\n  tenant_column",
+            "target.key: customers.email is varchar(255); keyset chunking needs an integer key",
+        ),
     ],
 )
 def test_live_schema_errors_name_the_field_and_write_nothing(seed_db, old, new, message):

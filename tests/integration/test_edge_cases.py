@@ -37,15 +37,42 @@ EXPECTED = {
 
 REVIEW_CSV = [
     ["row_id", "reason", "candidates", "name", "email", "phone", "created_at", "decision"],
-    ["101", "conflict", "1:2;15:1", "Conflict Kunde", "conflict@example.org", "+491710000101", "2025-09-26 14:03:18", ""],
-    ["103", "conflict", "83:1;84:1", "Two Numbers", "two.numbers@example.org", "+491710000103", "2025-09-27 10:01:00", ""],
+    [
+        "101",
+        "conflict",
+        "1:2;15:1",
+        "Conflict Kunde",
+        "conflict@example.org",
+        "+491710000101",
+        "2025-09-26 14:03:18",
+        "",
+    ],
+    [
+        "103",
+        "conflict",
+        "83:1;84:1",
+        "Two Numbers",
+        "two.numbers@example.org",
+        "+491710000103",
+        "2025-09-27 10:01:00",
+        "",
+    ],
     ["104", "no_tenant_evidence", "", "Zoë Łukasz 東京", "zoe@example.org", "+491710000104", "2025-09-27 10:02:00", ""],
-    ["106", "unknown_tenant", "999:1", "Ghost Company", "ghost@example.org", "+491710000106", "2025-09-27 10:04:00", ""],
+    [
+        "106",
+        "unknown_tenant",
+        "999:1",
+        "Ghost Company",
+        "ghost@example.org",
+        "+491710000106",
+        "2025-09-27 10:04:00",
+        "",
+    ],
     [
         "109",
         "conflict",
         "1:1;83:1",
-        "'=HYPERLINK(\"http://evil.test\",\"x\")",
+        '\'=HYPERLINK("http://evil.test","x")',
         "'+cmd@evil.test",
         "+491710000109",
         "2025-09-28 08:00:00",
@@ -75,7 +102,9 @@ def finished(edge_db):
 def test_each_case_ends_as_the_rules_say(finished):
     target, before, _ = finished
     after = customers(target)
-    audit = query(target, "select row_id, action, source, new_value from tenant_audit_log where row_id > 100 order by id")
+    audit = query(
+        target, "select row_id, action, source, new_value from tenant_audit_log where row_id > 100 order by id"
+    )
     for key, (tenant, deleted_at, audit_rows) in EXPECTED.items():
         assert after[key]["company_id"] == tenant, key
         assert after[key]["deleted_at"] == deleted_at, key
@@ -95,7 +124,11 @@ def test_review_queue_and_csv(finished, review_dir):
     with path.open(encoding="utf-8", newline="") as handle:
         assert list(csv.reader(handle)) == REVIEW_CSV
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert summary["phases"]["export_review"]["by_reason"] == {"conflict": 3, "no_tenant_evidence": 2, "unknown_tenant": 2}
+    assert summary["phases"]["export_review"]["by_reason"] == {
+        "conflict": 3,
+        "no_tenant_evidence": 2,
+        "unknown_tenant": 2,
+    }
 
 
 def test_counts_in_the_summary(finished):

@@ -26,7 +26,7 @@ def test_post_validation_fails_on_a_parent_child_mismatch_naming_the_ids(seed_db
     failed = {f["check"]: f for f in error.failures}
     assert set(failed) == {"relation_mismatch:appointments", "relation_mismatch:calls"}
     assert failed["relation_mismatch:appointments"]["observed"] == 1
-    assert failed["relation_mismatch:appointments"]["sample"] == [5]
+    assert failed["relation_mismatch:appointments"]["sample"] == [5]  # customer 5 has one appointment
     assert failed["relation_mismatch:calls"]["sample"] == [7]
     assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 5)" in str(error)
     run = query(seed_db, "select status from tenant_runs where run_id = 'mismatch'")[0]
@@ -47,7 +47,8 @@ def test_preflight_gate_fails_on_an_empty_tenant_table_before_any_write(seed_db)
 def test_preflight_gate_fails_on_duplicate_keys(seed_db):
     # a key that is unique in the spec's eyes but not in the data: drop the primary key, duplicate a row
     with seed_db.connect() as db:
-        db.execute("alter table customers modify id bigint unsigned not null, drop primary key, add unique key id_u (id, email)")
+        db.execute("alter table customers modify id bigint unsigned not null, drop primary key")
+        db.execute("alter table customers add unique key id_u (id, email)")
         db.execute("insert into customers (id, name, email) values (30, 'Dup', 'dup@example.org')")
         db.commit()
     results = gates.run_expectations(

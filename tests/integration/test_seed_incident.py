@@ -43,18 +43,23 @@ def test_real_run_repairs_the_seed_incident_exactly(seed_db):
     after = customers(seed_db)
 
     assert active_distribution(seed_db) == {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
-    assert query(seed_db, "select count(*) as n from customers where company_id is null and deleted_at is null")[0]["n"] == 0
+    assert (
+        query(seed_db, "select count(*) as n from customers where company_id is null and deleted_at is null")[0]["n"]
+        == 0
+    )
     orphans = [i for i in NULL_IDS if after[i]["deleted_at"] is not None]
     assert orphans == [58, 59, 60]
     assert all(after[i]["company_id"] is None for i in orphans)
     assert all(after[i]["company_id"] == 1 for i in range(30, 58))
 
-    audit = query(seed_db, "select row_id, column_name, old_value, new_value, action, source from tenant_audit_log order by id")
+    audit = query(
+        seed_db, "select row_id, column_name, old_value, new_value, action, source from tenant_audit_log order by id"
+    )
     assert len(audit) == 31
     assert sorted(a["row_id"] for a in audit if a["action"] == "backfill") == list(range(30, 58))
-    assert {(a["column_name"], a["old_value"], a["new_value"], a["source"]) for a in audit if a["action"] == "backfill"} == {
-        ("company_id", None, "1", "appointments")
-    }
+    assert {
+        (a["column_name"], a["old_value"], a["new_value"], a["source"]) for a in audit if a["action"] == "backfill"
+    } == {("company_id", None, "1", "appointments")}
     assert sorted(a["row_id"] for a in audit if a["action"] == "soft_delete") == [58, 59, 60]
     assert query(seed_db, "select count(*) as n from tenant_backup_customers")[0]["n"] == 31
 

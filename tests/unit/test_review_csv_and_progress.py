@@ -1,0 +1,73 @@
+"""Spreadsheet-safe cells, the CSV file itself, progress lines, run folders."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import stat
+
+import pytest
+
+from tenant_integrity.paths import run_dir
+from tenant_integrity.progress import Progress
+from tenant_integrity.review_csv import neutralise, write_review_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd@x", "'+cmd@x"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("+4915112345678", "+4915112345678"),
+        ("+49 (30) 123-45", "+49 (30) 123-45"),
+        ("-12.5", "-12.5"),
+        ("plain, with comma", "plain, with comma"),
+        (None, ""),
+        (42, "42"),
+        (dt.datetime(2025, 9, 26, 14, 3, 17), "2025-09-26 14:03:17"),
+    ],
+)
+def test_neutralise(value, cell):
+    assert neutralise(value) == cell
+
+
+def test_file_round_trips_hostile_cells_with_mode_0600(tmp_path):
+    path = tmp_path / "r" / "review.csv"
+    rows = [{"row_id": 1, "reason": "conflict", "candidates": "1:2;15:1", "name": 'a,"b"\nc', "email": "=x"}]
+    assert write_review_csv(path, ["name", "email"], rows) == 1
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert list(csv.reader(handle)) == [
+            ["row_id", "reason", "candidates", "name", "email", "decision"],
+            ["1", "conflict", "1:2;15:1", 'a,"b"\nc', "'=x", ""],
+        ]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_progress_reports_percent_rate_and_eta_with_a_fake_clock():
+    now = [100.0]
+    progress = Progress("backfill", total=1000, every=5.0, clock=lambda: now[0])
+    now[0] = 102.0
+    progress.advance(200, 100)  # first call always logs
+    now[0] = 104.0
+    progress.advance(200, 100)  # 2 s later: not yet
+    now[0] = 110.0
+    progress.advance(100, 100)
+    assert progress.lines == [
+        "backfill: 200/1000 rows (20.0%), 100 rows/s, ETA 8s, chunk size 100",
+        "backfill: 500/1000 rows (50.0%), 50 rows/s, ETA 10s, chunk size 100",
+    ]
+    progress.advance(0, 100, force=True)  # nothing new since the last line: not repeated
+    assert len(progress.lines) == 2
+
+
+def test_run_folders_keep_only_path_safe_characters(monkeypatch, tmp_path):
+    monkeypatch.setenv("TENANT_REVIEW_DIR", str(tmp_path))
+    assert run_dir("customers_company", "manual__2026-11-22T06:03:13.959479+00:00") == (
+        tmp_path / "customers_company" / "manual__2026-11-22T06:03:13.959479+00:00"
+    )
+    assert run_dir("customers_company", "../../etc") == tmp_path / "customers_company" / "_.._etc"

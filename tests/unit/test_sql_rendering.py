@@ -1,0 +1,98 @@
+"""SQL rendering: identifiers only from the spec, always quoted; values never rendered."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tenant_integrity import gates, sql
+from tenant_integrity.paths import SQL_DIR
+from tenant_integrity.spec import load_spec
+
+SPEC = load_spec("customers_company")
+
+
+@pytest.mark.parametrize("bad", ["a;b", "a`b", "1abc", "", "x" * 65, None, "a b"])
+def test_quote_refuses_anything_but_identifiers(bad):
+    with pytest.raises(ValueError):
+        sql.quote(bad)
+
+
+def test_quote_backticks():
+    assert sql.quote("customers") == "`customers`"
+
+
+def test_string_values_are_never_rendered():
+    with pytest.raises(ValueError, match="pass values as bound parameters"):
+        sql.render("checks/active_null_outside_review.sql", SPEC, run_no="1 or 1=1")
+
+
+def test_only_ints_pass_the_int_filter():
+    with pytest.raises(ValueError, match="only ints are rendered"):
+        sql.render("checks/active_null_outside_review.sql", SPEC, run_no=True)
+    assert "q.last_run_no = 42" in sql.render("checks/active_null_outside_review.sql", SPEC, run_no=42)
+
+
+def test_every_sql_file_has_a_purpose_header_and_lowercase_keywords():
+    for path in SQL_DIR.rglob("*.sql"):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("-- purpose: ") or text.startswith("-- purpose (") or text.startswith("-- (shared"), path
+        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+        assert not re.search(r"\b(SELECT|FROM|WHERE|UPDATE|INSERT|JOIN)\b", body), path
+
+
+def test_classification_renders_one_block_per_source_with_the_via_hop():
+    text = sql.render("backfill/profile_range.sql", SPEC)
+    assert "named_1 as (" in text and "named_2 as (" in text and "named_3" not in text
+    assert "left join `phone_numbers` as l on l.`number` = r.`to_number`" in text
+    assert "%(lo)s" in text and "%(hi)s" in text
+
+
+def test_rendered_statements_name_only_spec_identifiers():
+    text = sql.render("backfill/decide_chunk.sql", SPEC, selection=sql.Ident("backfill"))
+    named = set(re.findall(r"`([^`]+)`", text))
+    allowed = {
+        "customers",
+        "id",
+        "company_id",
+        "deleted_at",
+        "appointments",
+        "customer_id",
+        "calls",
+        "to_number",
+        "phone_numbers",
+        "number",
+        "companies",
+    }
+    assert named <= allowed
+
+
+def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_path):
+    expanded = gates.expand_suite(gates.load_suite_template("post_validation"), SPEC, run_no=3)
+    assert [e["check"] for e in expanded] == [
+        "active_null_tenant_outside_review",
+        "relation_mismatch:appointments",
+        "relation_mismatch:calls",
+        "row_count_unchanged",
+        "tenant_exists",
+        "audit_equals_changes",
+    ]
+    assert "join `calls` as c on c.`customer_id` = p.`id`" in expanded[2]["kwargs"]["unexpected_rows_query"]
+    bad = {
+        "expectations": [
+            {
+                "type": "unexpected_rows_expectation",
+                "kwargs": {"unexpected_rows_query": {"sql": "preflight/null_rows.sql"}},
+                "meta": {"check": "x"},
+            }
+        ]
+    }
+    bad_sql = SQL_DIR / "checks" / "_test_no_join.sql"
+    bad_sql.write_text("-- purpose: test\nselect 1 from {batch}\n", encoding="utf-8")
+    try:
+        bad["expectations"][0]["kwargs"]["unexpected_rows_query"]["sql"] = "checks/_test_no_join.sql"
+        with pytest.raises(ValueError, match="must alias it and join"):
+            gates.expand_suite(bad, SPEC)
+    finally:
+        bad_sql.unlink()
