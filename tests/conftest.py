@@ -43,22 +43,23 @@ def review_dir(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+def _demo_database(data_set: str):
+    target = new_target()
+    demo.recreate_database(target, data_set)
+    yield target
+    drop(target)
+
+
 @pytest.fixture
 def seed_db(review_dir):
     """Data set 1 only: the seed incident with the seed report's numbers."""
-    target = new_target()
-    demo.recreate_database(target, "seed_incident")
-    yield target
-    drop(target)
+    yield from _demo_database("seed_incident")
 
 
 @pytest.fixture
 def edge_db(review_dir):
     """Data set 1 + data set 2 (the cases the seed did not have)."""
-    target = new_target()
-    demo.recreate_database(target, "all")
-    yield target
-    drop(target)
+    yield from _demo_database("all")
 
 
 def url_of(target: DbTarget) -> str:
