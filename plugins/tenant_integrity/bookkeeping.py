@@ -66,7 +66,13 @@ def target_columns(spec: Spec, columns: dict) -> list[dict]:
 
 def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     """Create the bookkeeping tables if missing; add target columns the backup table lacks."""
-    for template in ("create_audit_log.sql", "create_runs.sql", "create_review_queue.sql"):
+    for template in (
+        "create_audit_log.sql",
+        "create_runs.sql",
+        "create_review_queue.sql",
+        "create_validation_runs.sql",
+        "create_validation_history.sql",
+    ):
         db.execute(sql.render(f"bookkeeping/{template}"))
     backup_columns = target_columns(spec, columns)
     db.execute(sql.render("bookkeeping/create_backup_table.sql", spec, backup_columns=backup_columns))

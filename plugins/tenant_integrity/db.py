@@ -97,6 +97,12 @@ class Database:
         with self.conn.cursor() as cur:
             return cur.execute(sql, params)
 
+    def insert(self, sql: str, params: dict | None = None) -> int:
+        """Run an INSERT and return the AUTO_INCREMENT id it generated."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return int(cur.lastrowid)
+
     def rows(self, sql: str, params: dict | None = None) -> list[dict]:
         with self.conn.cursor(MySQLdb.cursors.DictCursor) as cur:
             cur.execute(sql, params)

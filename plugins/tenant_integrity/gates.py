@@ -7,7 +7,9 @@ may be `{"sql": "checks/<file>.sql"}`: a statement in include/sql rendered like 
 `meta.for_each: relations` repeats it once per relation of the spec.
 
 GX substitutes `{batch}` with an aliased derived table unless the query has a JOIN, in which case
-the query must alias it itself; so every check here writes `{batch} as <alias>` and joins.
+the query must alias it itself. So a check either joins and writes `{batch} as <alias>`, or does
+not join and names `{batch}` bare (columns unqualified). `meta.severity: warning` records a check
+without failing the run; everything else is critical.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
 SAMPLE_SIZE = 20
+DOCS_SITE = "tenant_integrity"
 _JOIN = re.compile(r"\bjoin\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
@@ -43,6 +46,8 @@ class CheckResult:
     observed: object
     sample: list
     description: str
+    severity: str = "critical"
+    first_bad_created_at: object = None
 
     def as_dict(self) -> dict:
         return {
@@ -52,6 +57,8 @@ class CheckResult:
             "observed": self.observed,
             "sample": self.sample,
             "description": self.description,
+            "severity": self.severity,
+            "first_bad_created_at": self.first_bad_created_at,
         }
 
 
@@ -64,6 +71,17 @@ def _render_value(value, spec: Spec):
     if isinstance(value, str):
         return jinja2.Template(value, undefined=jinja2.StrictUndefined).render(spec=spec)
     return value
+
+
+def _check_batch_form(name: str, query: str) -> None:
+    if "{batch}" not in query:
+        return
+    joins = bool(_JOIN.search(_COMMENT.sub(" ", query)))
+    aliased = bool(re.search(r"\{batch\}\s+as\s", query, re.IGNORECASE))
+    if joins and not aliased:
+        raise ValueError(f"{name}: a check that joins must alias {{batch}} itself (`{{batch}} as t`) — GX rule")
+    if aliased and not joins:
+        raise ValueError(f"{name}: a check without a join must leave {{batch}} unaliased — GX aliases it itself")
 
 
 def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
@@ -87,8 +105,7 @@ def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
                     if relation is not None:
                         extra["relation"] = relation
                     kwargs[key] = sql.render(value["sql"], spec, **extra)
-                    if "{batch}" in kwargs[key] and not _JOIN.search(_COMMENT.sub(" ", kwargs[key])):
-                        raise ValueError(f"{value['sql']}: a check using {{batch}} must alias it and join (GX rule)")
+                    _check_batch_form(value["sql"], kwargs[key])
                 else:
                     kwargs[key] = _render_value(value, spec)
             check = meta["check"]
@@ -101,6 +118,8 @@ def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
                     "check": check,
                     "asset": meta.get("asset", "target"),
                     "description": meta.get("description", ""),
+                    "severity": meta.get("severity", "critical"),
+                    "needs": meta.get("needs", []),
                 }
             )
     return expanded
@@ -116,37 +135,86 @@ def _quiet_gx():
     return gx, context
 
 
-def run_expectations(target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict]) -> list[CheckResult]:
-    """Validate the expectations with GX Core; every query runs in the database."""
+@dataclass
+class GateRun:
+    results: list[CheckResult]
+    data_docs: list[str]
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.success and r.severity == "critical"]
+
+
+def _add_docs_site(context, data_docs_dir: Path) -> None:
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
+        },
+    )
+
+
+def run_expectations(
+    target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict], data_docs_dir: Path | None = None
+) -> GateRun:
+    """Validate the expectations with GX Core (one Checkpoint); every query runs in the database."""
+    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     gx, context = _quiet_gx()
+    if data_docs_dir is not None:
+        _add_docs_site(context, data_docs_dir)
     datasource = context.data_sources.add_sql(
-        name=f"tenant_db_{suite_name}", connection_string=target.sqlalchemy_url().render_as_string(hide_password=False)
+        name="tenant_db", connection_string=target.sqlalchemy_url().render_as_string(hide_password=False)
     )
     tables = {"target": spec.target.table, "tenant_table": spec.tenant_table.table}
-    results: list[CheckResult] = []
+    definitions, chosen_by_suite = [], {}
     for asset_name in dict.fromkeys(e["asset"] for e in expectations):
-        table = tables[asset_name]
-        asset = datasource.add_table_asset(name=asset_name, table_name=table)
-        batch_definition = asset.add_batch_definition_whole_table(f"{asset_name}_whole_table")
+        asset = datasource.add_table_asset(name=tables[asset_name], table_name=tables[asset_name])
+        batch_definition = asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=f"{spec.name}.{suite_name}.{asset_name}")
         chosen = [e for e in expectations if e["asset"] == asset_name]
         for e in chosen:
+            meta = {"check": e["check"], "severity": e["severity"]}
             config = ExpectationConfiguration(
-                type=e["type"], kwargs=e["kwargs"], meta={"check": e["check"]}, description=e["description"] or None
+                type=e["type"], kwargs=e["kwargs"], meta=meta, description=e["description"] or None
             )
-            # add_expectation_configuration would replace same-type expectations on the same domain
             with contextlib.redirect_stdout(io.StringIO()):  # GX print()s a hint for checks without {batch}
+                # add_expectation_configuration would replace same-type expectations on the same domain
                 suite.add_expectation(config.to_domain_obj())
         suite = context.suites.add(suite)
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{spec.name}.{suite_name}.{asset_name}", data=batch_definition, suite=suite)
+        chosen_by_suite[suite.name] = (chosen, tables[asset_name])
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
+            )
         )
-        outcome = definition.run(result_format="COMPLETE")
-        for e, res in zip(chosen, _in_suite_order(outcome, chosen), strict=True):
+    actions = [UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])] if data_docs_dir is not None else []
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{spec.name}.{suite_name}",
+            validation_definitions=definitions,
+            actions=actions,
+            result_format="COMPLETE",
+        )
+    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the same GX hint, printed again while validating
+        outcome = checkpoint.run()
+    results: list[CheckResult] = []
+    docs: list[str] = []
+    for identifier, suite_result in outcome.run_results.items():
+        chosen, table = chosen_by_suite[suite_result.suite_name]
+        for e, res in zip(chosen, _in_suite_order(suite_result, chosen), strict=True):
             results.append(_check_result(e, res, table))
-    return results
+        if data_docs_dir is not None:
+            docs += [
+                u["site_url"] for u in context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
+            ]
+    order = {e["check"]: i for i, e in enumerate(expectations)}
+    results.sort(key=lambda r: order[r.check])
+    return GateRun(results=results, data_docs=docs)
 
 
 def _in_suite_order(outcome, chosen: list[dict]):
@@ -159,12 +227,14 @@ def _check_result(e: dict, res, table: str) -> CheckResult:
     result = res.result or {}
     observed = result.get("observed_value")
     sample: list = []
+    first_bad = None
     if exception:
         observed = f"error: {exception}"
     elif e["type"] == "unexpected_rows_expectation":
         rows = (result.get("details") or {}).get("unexpected_rows") or []
         ids = [row.get("row_id", next(iter(row.values()), None)) for row in rows]
         sample = list(dict.fromkeys(ids))[:SAMPLE_SIZE]  # one id per offending row, each named once
+        first_bad = rows[0].get("first_bad_created_at") if rows else None
     elif "partial_unexpected_list" in result:
         observed = result.get("unexpected_count", observed)
         sample = list(result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
@@ -175,18 +245,20 @@ def _check_result(e: dict, res, table: str) -> CheckResult:
         observed=observed,
         sample=sample,
         description=e["description"],
+        severity=e["severity"],
+        first_bad_created_at=first_bad,
     )
 
 
 def run_gate(target: DbTarget, spec: Spec, phase: str, **sql_values) -> list[CheckResult]:
     """Run the suite expectations/<phase>.json; raise GateFailed naming every failed expectation."""
     expectations = expand_suite(load_suite_template(phase), spec, **sql_values)
-    results = run_expectations(target, spec, phase, expectations)
+    results = run_expectations(target, spec, phase, expectations).results
     for r in results:
         log.info(
             "gate %s / %s on %s: %s (observed %s)", phase, r.check, r.table, "ok" if r.success else "FAILED", r.observed
         )
-    failures = [r.as_dict() for r in results if not r.success]
+    failures = [r.as_dict() for r in results if not r.success and r.severity == "critical"]
     if failures:
         raise GateFailed(spec.name, phase, failures)
     return results

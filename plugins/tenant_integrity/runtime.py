@@ -72,6 +72,60 @@ def failing_fast_on_user_errors():
         raise AirflowFailException(str(exc)) from exc
 
 
+def validate_specs(params: dict, run_id: str) -> list[dict]:
+    """The daily validation of every spec (or the one in params); reports as plain dicts for XCom."""
+    from tenant_integrity import validation
+
+    unknown = set(params) - {"spec", "mode"}
+    if unknown:
+        raise ParamError(f"unknown params {sorted(unknown)} (known: spec, mode)")
+    names = [params["spec"]] if params.get("spec") else spec_names()
+    reports = []
+    for name in names:
+        spec = load_spec(name)
+        report = validation.validate(
+            DbTarget.from_airflow(spec.conn_id), spec, params.get("mode", "comprehensive"), run_id
+        )
+        log.info("%s", validation.format_table(report))
+        print(validation.format_table(report))  # the task output a person reads in the UI
+        reports.append(report.as_dict())
+    return reports
+
+
+def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | None) -> str:
+    """Send one mail if the validation failed or could not run, then fail; say so when clean."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tenant_integrity import alerts, validation
+    from tenant_integrity.gates import CheckResult
+
+    if not recipients:  # check_alerting failed: its error already says what is missing
+        raise AirflowFailException("no alert sent: on-call alerting is not configured (see task check_alerting)")
+    ti = context["ti"]
+    task_log_url = getattr(ti, "log_url", None)
+    # the run's page (every task's log) rather than this alert task's own log
+    log_url = task_log_url.split("/tasks/")[0] if task_log_url else None
+    if reports is None:
+        subject = "[tenant_integrity] validation could not run"
+        body = validation.alert_body([], log_url, error="the validate task failed; see its log")
+        alerts.send_mail(context, recipients, subject, body)
+        raise AirflowFailException(f"validate failed; one mail sent to {', '.join(recipients)}")
+    objects = []
+    for r in reports:
+        checks = [CheckResult(**c) for c in r["checks"]]
+        objects.append(
+            validation.ValidationReport(
+                r["spec"], r["table"], r["run_id"], r["mode"], r["validation_no"], checks, r["data_docs"]
+            )
+        )
+    failed = [r for r in objects if not r.passed]
+    if not failed:
+        log.info("validation clean for %s: no mail sent", ", ".join(r.spec for r in objects))
+        return "clean: no mail sent"
+    alerts.send_mail(context, recipients, validation.alert_subject(failed), validation.alert_body(failed, log_url))
+    raise AirflowFailException(f"{validation.alert_subject(failed)} (one mail sent to {', '.join(recipients)})")
+
+
 def log_task_failure(context) -> None:
     """on_failure_callback: one line naming the DAG, task, run and the error, for the log and alerts."""
     ti = context.get("task_instance") or context.get("ti")

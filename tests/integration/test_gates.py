@@ -53,7 +53,7 @@ def test_preflight_gate_fails_on_duplicate_keys(seed_db):
         db.commit()
     results = gates.run_expectations(
         seed_db, SPEC, "preflight", gates.expand_suite(gates.load_suite_template("preflight"), SPEC)
-    )
+    ).results
     unique = next(r for r in results if r.check == "key_unique")
     assert unique.success is False
     assert unique.observed == 2

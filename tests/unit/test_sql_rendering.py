@@ -89,10 +89,13 @@ def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_
         ]
     }
     bad_sql = SQL_DIR / "checks" / "_test_no_join.sql"
-    bad_sql.write_text("-- purpose: test\nselect 1 from {batch}\n", encoding="utf-8")
+    bad["expectations"][0]["kwargs"]["unexpected_rows_query"]["sql"] = "checks/_test_no_join.sql"
     try:
-        bad["expectations"][0]["kwargs"]["unexpected_rows_query"]["sql"] = "checks/_test_no_join.sql"
-        with pytest.raises(ValueError, match="must alias it and join"):
+        bad_sql.write_text("-- purpose: test\nselect 1 from {batch} as t\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="must leave \\{batch\\} unaliased"):
+            gates.expand_suite(bad, SPEC)
+        bad_sql.write_text("-- purpose: test\nselect 1 from {batch} join x on true\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="must alias \\{batch\\} itself"):
             gates.expand_suite(bad, SPEC)
     finally:
         bad_sql.unlink()

@@ -1,0 +1,96 @@
+"""
+# tenant_validation_daily
+
+The 04:00 check the seed ran from cron (`customer:validate-company-id --fail-on-issues`), done
+properly: every spec in `include/specs/`, every check a GX expectation run **in the database**.
+
+| mode | checks |
+| --- | --- |
+| `standard` | active rows with a NULL tenant; parent/child tenant mismatches; tenants that do not exist |
+| `comprehensive` (scheduled) | + NULL rows created since the previous validation (new leaks); soft-deleted NULL rows (warning); open review rows (warning); integrity of the last remediation run; the per-tenant isolation proof |
+
+Results go to `tenant_validation_history` (which `tenant_constraints` reads) and to GX Data Docs in
+`$TENANT_DATA_DOCS_DIR`. A failed critical check fails the run and sends **one** mail to the
+Airflow Variable `on_call_email` through connection `smtp_default`; a clean run sends nothing. If
+either is missing, `check_alerting` fails the run at its start.
+
+Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from tenant_integrity.runtime import available_specs, log_task_failure
+
+TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 1,
+    "retry_delay": pendulum.duration(minutes=2),
+    "on_failure_callback": log_task_failure,
+}
+
+
+@dag(
+    dag_id="tenant_validation_daily",
+    schedule=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    default_args=default_args,
+    tags=["tenant_integrity"],
+    params={
+        "spec": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, *available_specs()],
+            title="Spec",
+            description="Validate only this spec; empty validates every spec in include/specs/.",
+        ),
+        "mode": Param(
+            "comprehensive",
+            type="string",
+            enum=["standard", "comprehensive"],
+            title="Mode",
+            description="standard: NULL tenants, mismatches, unknown tenants. comprehensive adds new leaks, "
+            "soft-deleted NULLs, open reviews, last-run integrity and the isolation proof.",
+        ),
+    },
+)
+def tenant_validation_daily():
+    @task
+    def check_alerting() -> list[str]:
+        """Fail now if nobody could be told about a failure."""
+        from tenant_integrity.alerts import check_alerting_configured
+        from tenant_integrity.runtime import failing_fast_on_user_errors
+
+        with failing_fast_on_user_errors():
+            return check_alerting_configured()
+
+    @task
+    def validate(recipients: list[str]) -> list[dict]:
+        from tenant_integrity.runtime import failing_fast_on_user_errors, validate_specs
+
+        context = get_current_context()
+        with failing_fast_on_user_errors():
+            return validate_specs(dict(context["params"]), context["run_id"])
+
+    @task(trigger_rule="all_done", retries=0)
+    def alert_on_call(recipients: list[str] | None = None, reports: list[dict] | None = None) -> str:
+        """One mail per failed run; then fail the run. A clean run sends nothing."""
+        from tenant_integrity.runtime import alert_for_run
+
+        return alert_for_run(get_current_context(), recipients, reports)
+
+    recipients = check_alerting()
+    alert_on_call(recipients, validate(recipients))
+
+
+tenant_validation_daily()

@@ -1,0 +1,202 @@
+"""The daily validation (and its CLI twin): GX checks in the database, history rows, Data Docs, alert text.
+
+standard: active NULL tenants, parent/child mismatches, tenants that do not exist.
+comprehensive adds: new NULL rows since the previous validation, soft-deleted NULL rows (warning),
+open review rows (warning), integrity of the last remediation run, the per-tenant isolation proof.
+A critical check that fails makes the validation fail; warnings are recorded and shown only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity.db import DbTarget
+from tenant_integrity.errors import ParamError
+from tenant_integrity.gates import CheckResult
+from tenant_integrity.paths import PROJECT_ROOT
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+MODES = ("standard", "comprehensive")
+SAMPLE_IN_MAIL = 20
+
+
+def data_docs_dir() -> Path:
+    """Where GX Data Docs are built: $TENANT_DATA_DOCS_DIR, default data_docs/ in the project."""
+    return Path(os.environ.get("TENANT_DATA_DOCS_DIR", PROJECT_ROOT / "data_docs")).resolve()
+
+
+@dataclass
+class ValidationReport:
+    spec: str
+    table: str
+    run_id: str
+    mode: str
+    validation_no: int
+    checks: list[CheckResult] = field(default_factory=list)
+    data_docs: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "critical"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict:
+        return {
+            "spec": self.spec,
+            "table": self.table,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "validation_no": self.validation_no,
+            "passed": self.passed,
+            "checks": [c.as_dict() for c in self.checks],
+            "data_docs": self.data_docs,
+        }
+
+
+def _available(spec: Spec, last_run_no: int | None) -> set[str]:
+    have = {"run_no"} if last_run_no is not None else set()
+    if spec.target.created_at_column:
+        have.add("created_at")
+    if spec.relations:
+        have.add("relations")
+    return have
+
+
+def _skipped(item: dict, missing: list[str]) -> CheckResult:
+    reasons = {
+        "created_at": "the spec names no target.created_at_column",
+        "run_no": "no finished tenant_backfill run yet",
+        "relations": "the spec lists no relations",
+    }
+    return CheckResult(
+        check=item["meta"]["check"],
+        table="",
+        success=True,
+        observed="skipped: " + "; ".join(reasons[m] for m in missing),
+        sample=[],
+        description=item["meta"].get("description", ""),
+        severity=item["meta"].get("severity", "critical"),
+    )
+
+
+def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Path | None = None) -> ValidationReport:
+    """Run the checks of `mode` for one spec, record them in the history, build Data Docs."""
+    if mode not in MODES:
+        raise ParamError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        bookkeeping.ensure_tables(db, spec, columns)
+        with db.transaction():
+            validation_no = db.insert(
+                sql.render("bookkeeping/insert_validation_run.sql"), {"spec": spec.name, "run_id": run_id, "mode": mode}
+            )
+            last_run_no = db.scalar(sql.render("bookkeeping/last_backfill_run.sql"), {"spec": spec.name})
+    last_run_no = int(last_run_no) if last_run_no is not None else None
+    report = ValidationReport(spec.name, spec.target.table, run_id, mode, validation_no)
+
+    suites = ["validation_standard"] + (["validation_comprehensive"] if mode == "comprehensive" else [])
+    have = _available(spec, last_run_no)
+    runnable, skipped = [], []
+    for suite in suites:
+        template = gates.load_suite_template(suite)
+        for item in template["expectations"]:
+            missing = [n for n in item.get("meta", {}).get("needs", []) if n not in have]
+            if missing:
+                skipped.append(_skipped(item, missing))
+            else:
+                runnable.append(item)
+    values = {"validation_no": validation_no}
+    if last_run_no is not None:
+        values["run_no"] = last_run_no
+    expectations = gates.expand_suite({"expectations": runnable}, spec, **values)
+    docs_dir = docs_dir or data_docs_dir()
+    outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=docs_dir)
+    report.checks = outcome.results + skipped
+    report.data_docs = outcome.data_docs
+    _record(target, report)
+    return report
+
+
+def _record(target: DbTarget, report: ValidationReport) -> None:
+    with target.connect() as db, db.transaction():
+        for c in report.checks:
+            db.execute(
+                sql.render("bookkeeping/insert_validation_check.sql"),
+                {
+                    "validation_no": report.validation_no,
+                    "spec": report.spec,
+                    "run_id": report.run_id,
+                    "check_name": c.check,
+                    "severity": c.severity,
+                    "observed_value": str(c.observed)[:255],
+                    "passed": int(c.success),
+                    "sample_ids": json.dumps(c.sample[:SAMPLE_IN_MAIL], default=str),
+                },
+            )
+        db.execute(
+            sql.render("bookkeeping/finish_validation_run.sql"),
+            {
+                "passed": int(report.passed),
+                "data_docs": report.data_docs[0] if report.data_docs else None,
+                "validation_no": report.validation_no,
+            },
+        )
+
+
+# --- for people: the table on stdout and the on-call mail ---------------------------------------
+
+
+def format_table(report: ValidationReport) -> str:
+    verdict = "PASSED" if report.passed else f"FAILED ({len(report.failed)} check(s))"
+    rows = [("check", "severity", "result", "observed", "sample ids")]
+    for c in report.checks:
+        result = "ok" if c.success else ("FAILED" if c.severity == "critical" else "warning")
+        rows.append((c.check, c.severity, result, str(c.observed), ", ".join(str(s) for s in c.sample[:10])))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"validation of spec {report.spec} (table {report.table}, {report.mode}): {verdict}"]
+    for r in rows:
+        lines.append("  " + "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    if report.data_docs:
+        lines.append(f"  Data Docs: {report.data_docs[0]}")
+    return "\n".join(lines)
+
+
+def alert_subject(reports: list[ValidationReport]) -> str:
+    parts = [f"{r.spec}: {', '.join(c.check for c in r.failed)}" for r in reports if not r.passed]
+    return "[tenant_integrity] validation FAILED — " + " | ".join(parts)
+
+
+def alert_body(reports: list[ValidationReport], log_url: str | None, error: str | None = None) -> str:
+    """The on-call mail (HTML): counts, up to 20 ids per failed check, first bad created_at, links."""
+    from html import escape
+
+    out = ["<h2>tenant_validation_daily failed</h2>"]
+    if error:
+        out.append(f"<p><b>The validation could not run:</b> <pre>{escape(error)}</pre></p>")
+    for r in reports:
+        if r.passed:
+            continue
+        out.append(f"<h3>spec {escape(r.spec)} — table {escape(r.table)} ({escape(r.mode)})</h3><ul>")
+        for c in r.failed:
+            ids = ", ".join(escape(str(s)) for s in c.sample[:SAMPLE_IN_MAIL])
+            first = f"; first bad created_at: {escape(str(c.first_bad_created_at))}" if c.first_bad_created_at else ""
+            out.append(
+                f"<li><b>{escape(c.check)}</b>: {escape(str(c.observed))} row(s){first}<br>"
+                f"ids (up to {SAMPLE_IN_MAIL}): {ids or '-'}<br><i>{escape(c.description)}</i></li>"
+            )
+        out.append("</ul>")
+        for docs in r.data_docs[:1]:
+            out.append(f"<p>Data Docs: {escape(docs)}</p>")
+    if log_url:
+        out.append(f'<p>Airflow run and task logs: <a href="{escape(log_url)}">{escape(log_url)}</a></p>')
+    out.append("<p>What to do: README.md, section 'On-call'.</p>")
+    return "\n".join(out)
