@@ -7,7 +7,8 @@ properly: every spec in `include/specs/`, every check a GX expectation run **in 
 | mode | checks |
 | --- | --- |
 | `standard` | active rows with a NULL tenant; parent/child tenant mismatches; tenants that do not exist |
-| `comprehensive` (scheduled) | + NULL rows created since the previous validation (new leaks); soft-deleted NULL rows (warning); open review rows (warning); integrity of the last remediation run; the per-tenant isolation proof |
+| `comprehensive` (scheduled) | + new leaks since the previous validation; soft-deleted NULL rows (warning); |
+| | open review rows (warning); integrity of the last remediation run; the per-tenant isolation proof |
 
 Results go to `tenant_validation_history` (which `tenant_constraints` reads) and to GX Data Docs in
 `$TENANT_DATA_DOCS_DIR`. A failed critical check fails the run and sends **one** mail to the
