@@ -26,12 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("show-plan", "show-summary"):
         shown = sub.add_parser(name)
         shown.add_argument("--spec", default="customers_company")
+    check = sub.add_parser("validate", help="run the daily validation's checks for one spec")
+    check.add_argument("--spec", required=True)
+    check.add_argument("--comprehensive", action="store_true", help="add the comprehensive checks")
+    check.add_argument("--fail-on-issues", action="store_true", help="exit 1 when a critical check fails")
     args = parser.parse_args(argv)
     url = os.environ.get("AIRFLOW_CONN_TENANT_DB")
     if not url:
         print("AIRFLOW_CONN_TENANT_DB is not set (mysql://user:pw@host:3306/db)", file=sys.stderr)
         return 2
     target = DbTarget.from_url(url)
+    if args.command == "validate":
+        return _validate(target, args)
     if args.command == "load-demo":
         demo.recreate_database(target, args.data_set)
         print(f"loaded demo data set {args.data_set!r} into {target!r}")
@@ -50,6 +56,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"status: {rows[0]['status']}")
         print(phases.format_summary(json.loads(rows[0]["summary"])))
     return 0
+
+
+def _validate(target: DbTarget, args) -> int:
+    import datetime as dt
+
+    from tenant_integrity import validation
+    from tenant_integrity.errors import TenantIntegrityError
+
+    mode = "comprehensive" if args.comprehensive else "standard"
+    run_id = "cli__" + dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        report = validation.validate(target, load_spec(args.spec), mode, run_id)
+    except TenantIntegrityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(validation.format_table(report))
+    return 1 if (args.fail_on_issues and not report.passed) else 0
 
 
 if __name__ == "__main__":

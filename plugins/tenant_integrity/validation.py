@@ -62,8 +62,10 @@ class ValidationReport:
         }
 
 
-def _available(spec: Spec, last_run_no: int | None) -> set[str]:
+def _available(spec: Spec, last_run_no: int | None, has_baseline: bool) -> set[str]:
     have = {"run_no"} if last_run_no is not None else set()
+    if has_baseline:
+        have.add("previous_validation")
     if spec.target.created_at_column:
         have.add("created_at")
     if spec.relations:
@@ -76,6 +78,7 @@ def _skipped(item: dict, missing: list[str]) -> CheckResult:
         "created_at": "the spec names no target.created_at_column",
         "run_no": "no finished tenant_backfill run yet",
         "relations": "the spec lists no relations",
+        "previous_validation": "first validation of this spec: this one is the baseline",
     }
     return CheckResult(
         check=item["meta"]["check"],
@@ -100,11 +103,17 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
                 sql.render("bookkeeping/insert_validation_run.sql"), {"spec": spec.name, "run_id": run_id, "mode": mode}
             )
             last_run_no = db.scalar(sql.render("bookkeeping/last_backfill_run.sql"), {"spec": spec.name})
+            has_baseline = bool(
+                db.scalar(
+                    sql.render("bookkeeping/previous_validation.sql"),
+                    {"spec": spec.name, "validation_no": validation_no},
+                )
+            )
     last_run_no = int(last_run_no) if last_run_no is not None else None
     report = ValidationReport(spec.name, spec.target.table, run_id, mode, validation_no)
 
     suites = ["validation_standard"] + (["validation_comprehensive"] if mode == "comprehensive" else [])
-    have = _available(spec, last_run_no)
+    have = _available(spec, last_run_no, has_baseline)
     runnable, skipped = [], []
     for suite in suites:
         template = gates.load_suite_template(suite)
@@ -118,7 +127,8 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
     if last_run_no is not None:
         values["run_no"] = last_run_no
     expectations = gates.expand_suite({"expectations": runnable}, spec, **values)
-    docs_dir = docs_dir or data_docs_dir()
+    # one folder per validation: GX rebuilds a site from its (here ephemeral) store and drops older pages
+    docs_dir = (docs_dir or data_docs_dir()) / spec.name / f"validation_{validation_no:06d}"
     outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=docs_dir)
     report.checks = outcome.results + skipped
     report.data_docs = outcome.data_docs
@@ -160,6 +170,8 @@ def format_table(report: ValidationReport) -> str:
     rows = [("check", "severity", "result", "observed", "sample ids")]
     for c in report.checks:
         result = "ok" if c.success else ("FAILED" if c.severity == "critical" else "warning")
+        if str(c.observed).startswith("skipped"):
+            result = "skipped"
         rows.append((c.check, c.severity, result, str(c.observed), ", ".join(str(s) for s in c.sample[:10])))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"validation of spec {report.spec} (table {report.table}, {report.mode}): {verdict}"]
@@ -172,7 +184,7 @@ def format_table(report: ValidationReport) -> str:
 
 def alert_subject(reports: list[ValidationReport]) -> str:
     parts = [f"{r.spec}: {', '.join(c.check for c in r.failed)}" for r in reports if not r.passed]
-    return "[tenant_integrity] validation FAILED — " + " | ".join(parts)
+    return "[tenant_integrity] validation FAILED - " + " | ".join(parts)  # ASCII: pagers and filters
 
 
 def alert_body(reports: list[ValidationReport], log_url: str | None, error: str | None = None) -> str:

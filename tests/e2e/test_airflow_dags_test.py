@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, url_of
+from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.dbcheck import active_distribution, checksum, query, tables
 
 pytestmark = pytest.mark.e2e
-AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow")
-
-
-def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = "tenant_backfill"):
-    env = {
-        "PATH": os.environ["PATH"],
-        "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_TENANT_DB": url_of(target),
-        "TENANT_REVIEW_DIR": str(review_dir),
-    }
-    command = [AIRFLOW, "dags", "test", dag_id]
-    if conf is not None:
-        command += ["-c", json.dumps(conf)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
-    return done.returncode, done.stdout + done.stderr
-
-
-def final_state(output: str) -> str:
-    line = next(line for line in reversed(output.splitlines()) if "DagRun Finished" in line)
-    return line.split("state=")[1].split(",")[0]
 
 
 def test_trigger_without_conf_is_a_dry_run_that_changes_nothing(edge_db, review_dir):
