@@ -74,7 +74,7 @@ def test_a_new_null_customer_fails_the_run_with_exactly_one_mail(repaired, revie
             "insert into customers (id, company_id, name, created_at, updated_at) "
             "values (77, null, 'Webhook Leak', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
         )
-    code, output = dags_test(
+    _, output = dags_test(
         repaired, review_dir, {"spec": "customers_company"}, "tenant_validation_daily", mail_env(port, tmp_path)
     )
     assert final_state(output) == "failed"
@@ -90,7 +90,7 @@ def test_a_new_null_customer_fails_the_run_with_exactly_one_mail(repaired, revie
 
 
 def test_missing_smtp_connection_or_recipient_fails_at_the_start(repaired, review_dir, tmp_path):
-    code, output = dags_test(
+    _, output = dags_test(
         repaired,
         review_dir,
         {"spec": "customers_company"},

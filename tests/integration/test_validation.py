@@ -151,7 +151,8 @@ def test_data_docs_html_shows_the_failing_expectation(clean):
     execute(clean, "update customers set company_id = null where id in (7, 8)")
     report = validation.validate(clean, SPEC, "standard", "docs")
     path = report.data_docs[0].removeprefix("file://")
-    page = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as handle:
+        page = handle.read()
     rows = [row for row in re.split(r"<tr", page) if "0 active rows with a NULL tenant" in row]
     assert rows, "the expectation is not on the page"
     assert "fa-times" in rows[0]  # GX's failed marker
