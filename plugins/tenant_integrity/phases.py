@@ -145,18 +145,52 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             plan["plan_file"] = str(folder / "plan.json")
             log.info("dry run: nothing written to the database; plan in %s", folder)
         else:
-            bookkeeping.ensure_tables(db, spec, columns)
-            with db.transaction():
-                db.execute(
-                    sql.render("bookkeeping/insert_run.sql", spec),
-                    {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id, "table_name": spec.target.table},
-                )
-            plan["run_no"] = int(_run_row(db, spec, ctx)["run_no"])
+            plan["run_no"] = register_run(target, spec, ctx)
         log.info("plan for %s:\n%s", spec.name, format_plan(plan, spec))
         return plan
 
 
+def register_run(target: DbTarget, spec: Spec, ctx: RunContext) -> int:
+    """Create the bookkeeping tables if needed and record this real run; return its run_no."""
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        bookkeeping.ensure_tables(db, spec, columns)
+        with db.transaction():
+            db.execute(
+                sql.render("bookkeeping/insert_run.sql", spec),
+                {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id, "table_name": spec.target.table},
+            )
+        return int(_run_row(db, spec, ctx)["run_no"])
+
+
 # --- chunked writes ------------------------------------------------------------------------
+
+
+def chunk_statements(db: Database, spec: Spec) -> dict:
+    """The statements every write chunk shares, and the session scratch table they work on."""
+    columns = bookkeeping.validate_against_database(db, spec)
+    backup_columns = bookkeeping.target_columns(spec, columns)
+    db.execute(sql.render("backfill/create_chunk_decisions.sql"))
+    db.commit()
+    return {
+        "clear": sql.render("backfill/clear_chunk_decisions.sql"),
+        "count": sql.render("backfill/count_chunk_decisions.sql"),
+        "forget": sql.render("backfill/backup_forget_chunk.sql", spec),
+        "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
+        "ids": "select row_id from tenant_chunk_decisions order by row_id",
+    }
+
+
+def apply_decided_rows(
+    db: Database, spec: Spec, phase: str, statements: dict, params: dict, audit: str, write: str
+) -> list[int]:
+    """Back up, audit and write the rows in the scratch table (inside the caller's transaction)."""
+    ids = [int(r["row_id"]) for r in db.rows(statements["ids"])]
+    if not ids:
+        return []
+    chunk = {**statements, "audit": sql.render(audit, spec), "write": sql.render(write, spec), "queue": None}
+    _apply_chunk(db, spec, phase, chunk, params, len(ids), min(ids) - 1, max(ids))
+    return ids
 
 
 @dataclass
@@ -185,24 +219,19 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         "table_name": spec.target.table,
         "run_no": ctx.run_no,
         "source_no": None,
+        "source": None,
+        "action": None,
         **params,
     }
     with target.connect() as db:
-        columns = bookkeeping.validate_against_database(db, spec)
-        backup_columns = bookkeeping.target_columns(spec, columns)
         statements = {
+            **chunk_statements(db, spec),
             "lock": sql.render("backfill/lock_chunk.sql", spec),
-            "clear": sql.render("backfill/clear_chunk_decisions.sql"),
             "decide": sql.render("backfill/decide_chunk.sql", spec, selection=sql.Ident(plan.selection)),
-            "count": sql.render("backfill/count_chunk_decisions.sql"),
-            "forget": sql.render("backfill/backup_forget_chunk.sql", spec),
-            "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
             "audit": sql.render(plan.audit, spec) if plan.audit else None,
             "write": sql.render(plan.write, spec) if plan.write else None,
             "queue": sql.render("review/queue_chunk.sql") if plan.queue else None,
-            "ids": "select row_id from tenant_chunk_decisions order by row_id limit 20",
         }
-        db.execute(sql.render("backfill/create_chunk_decisions.sql"))
         total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
         db.commit()
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
@@ -216,7 +245,7 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
                 decided = int(db.scalar(statements["count"]))
                 if decided:
                     if len(result["sample_ids"]) < 20:
-                        result["sample_ids"] += [r["row_id"] for r in db.rows(statements["ids"])]
+                        result["sample_ids"] += [r["row_id"] for r in db.rows(statements["ids"])][:20]
                     _apply_chunk(db, spec, phase, statements, base, decided, lo, hi)
                 result["rows"] += decided
                 result["chunks"] += 1
@@ -240,7 +269,7 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
         counts["written"] = db.execute(st["write"], params)
     wrong = {k: v for k, v in counts.items() if v != decided}
     if wrong:
-        ids = [r["row_id"] for r in db.rows(st["ids"])]
+        ids = [r["row_id"] for r in db.rows(st["ids"])][:20]
         raise ChunkError(
             f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
             f"decided {decided} rows but {wrong}; chunk rolled back (ids {ids})"
@@ -293,7 +322,7 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         ctx,
         f"backfill_{source_name}",
         ChunkStatements(selection="backfill", audit="backfill/audit_tenant.sql", write="backfill/write_tenant.sql"),
-        {"source_no": source_no, "source": source_name, "column_name": spec.target.tenant_column},
+        {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
     )
     return {"source": source_name, "backfilled": result["rows"], "sample_ids": result["sample_ids"]}
 
@@ -336,6 +365,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
         {
             "deleted_at": deleted_at.isoformat(sep=" "),
             "source": "no_evidence",
+            "action": "soft_delete",
             "column_name": spec.target.soft_delete_column,
         },
     )

@@ -6,6 +6,7 @@ Airflow is imported lazily so the rest of the package stays testable without a s
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 
 from tenant_integrity.db import DbTarget
@@ -41,11 +42,14 @@ def evidence_names_in_priority_order() -> list[str]:
     return names
 
 
-def task_inputs(params: dict, run_id: str, dag_id: str) -> tuple[Spec, DbTarget, RunContext]:
+def task_inputs(
+    params: dict, run_id: str, dag_id: str, extra: frozenset = frozenset()
+) -> tuple[Spec, DbTarget, RunContext]:
     """Validate the params of a triggered run and resolve its spec and database."""
-    unknown = set(params) - {"spec", "dry_run", "batch_size"}
+    known = {"spec", "dry_run", "batch_size"} | set(extra)
+    unknown = set(params) - known
     if unknown:
-        raise ParamError(f"unknown params {sorted(unknown)} (known: spec, dry_run, batch_size)")
+        raise ParamError(f"unknown params {sorted(unknown)} (known: {', '.join(sorted(known))})")
     spec = load_spec(params.get("spec", DEFAULT_SPEC))
     ctx = RunContext(
         run_id=run_id,
@@ -70,6 +74,31 @@ def failing_fast_on_user_errors():
         if exc.retryable:
             raise
         raise AirflowFailException(str(exc)) from exc
+
+
+OPERATOR_TASKS = {
+    # name: (extra params, function path)
+    "review_import": (frozenset({"review_csv"}), "tenant_integrity.review_import:import_from_params"),
+    "rollback": (frozenset({"backfill_run_id"}), "tenant_integrity.rollback:rollback_from_params"),
+    "constraints": (
+        frozenset({"clean_days", "archive_orphans"}),
+        "tenant_integrity.constraints:constraints_from_params",
+    ),
+}
+
+
+def run_operator_task(context, name: str) -> dict:
+    """The one task of an operator DAG: params in, package function, fail fast on user errors."""
+    import importlib
+
+    extra, path = OPERATOR_TASKS[name]
+    module, function = path.split(":")
+    params = dict(context["params"])
+    with failing_fast_on_user_errors():
+        spec, target, ctx = task_inputs(params, context["run_id"], context["dag"].dag_id, extra)
+        result = getattr(importlib.import_module(module), function)(target, spec, ctx, params)
+    print(json.dumps(result, indent=2, default=str))  # the task output a person reads in the UI
+    return result
 
 
 def validate_specs(params: dict, run_id: str) -> list[dict]:

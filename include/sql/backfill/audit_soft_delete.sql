@@ -9,8 +9,8 @@ select
     %(column_name)s,
     cast(t.{{ target.soft_delete }} as char),
     %(deleted_at)s,
-    'soft_delete',
-    %(source)s,
+    %(action)s,
+    coalesce(d.source_label, %(source)s),
     utc_timestamp(6)
 from tenant_chunk_decisions as d
 join {{ target.table }} as t on t.{{ target.key }} = d.row_id

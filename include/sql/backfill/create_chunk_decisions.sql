@@ -6,5 +6,6 @@ create temporary table if not exists tenant_chunk_decisions (
     tenant bigint null,
     candidates varchar(1024) null,
     soft_deleted tinyint not null,
-    disagreeing_sources int not null
+    disagreeing_sources int not null,
+    source_label varchar(255) null
 )

@@ -16,7 +16,6 @@ audited as (
     from tenant_audit_log as a
     where a.run_id = (select run_id from run)
       and a.table_name = (select table_name from tenant_runs where run_no = {{ run_no | int }})
-      and a.action in ('backfill', 'soft_delete')
     group by a.row_id
 )
 select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_values

@@ -1,0 +1,66 @@
+"""
+# tenant_review_import
+
+Applies the decisions a person wrote into a review CSV exported by `tenant_backfill`
+(`$TENANT_REVIEW_DIR/<spec>/<run_id>/review.csv`): fill the `decision` column with a **tenant id**,
+`orphan` (soft-delete the row) or `skip` (leave it open, documented), then trigger with the path.
+
+Everything is checked before anything is written — path inside the review folder, size ≤ 50 MB,
+UTF-8 (BOM or not, CRLF or LF), header, every row (an open review row of this spec, no duplicates,
+a tenant that exists). One bad row fails the run listing every problem with its line number.
+
+A valid file is applied in chunks with backup + audit (`review_decision`, source `file:line`),
+guarded on the tenant still being NULL (rows the application settled meanwhile are listed, not
+touched), then the `post_validation` gate runs. `dry_run` (default) only validates.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, log_task_failure
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 1,
+    "retry_delay": pendulum.duration(seconds=30),
+    "on_failure_callback": log_task_failure,
+}
+
+
+@dag(
+    dag_id="tenant_review_import",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    default_args=default_args,
+    tags=["tenant_integrity"],
+    params={
+        "spec": Param(DEFAULT_SPEC, type="string", enum=available_specs(), title="Spec", description="The spec."),
+        "review_csv": Param(
+            "",
+            type="string",
+            title="Review CSV",
+            description="Path of the filled-in review CSV, inside $TENANT_REVIEW_DIR (relative paths are taken from there).",
+        ),
+        "dry_run": Param(True, type="boolean", title="Dry run", description="Only validate the file; apply nothing."),
+        "batch_size": Param(
+            1000, type="integer", minimum=1, maximum=50000, title="Batch size", description="Decisions per transaction."
+        ),
+    },
+)
+def tenant_review_import():
+    @task
+    def import_decisions() -> dict:
+        """Validate every row, then apply with backup + audit and run the post_validation gate."""
+        from tenant_integrity.runtime import run_operator_task
+
+        return run_operator_task(get_current_context(), "review_import")
+
+    import_decisions()
+
+
+tenant_review_import()

@@ -1,0 +1,302 @@
+"""tenant_review_import: apply the decisions a person wrote into the exported review CSV.
+
+Everything is validated before anything is written: the path (inside $TENANT_REVIEW_DIR), the file
+(size, UTF-8 with or without BOM, CRLF or LF), the header, every row (row_id an integer that is an
+open review row of this spec, no duplicates, the decision a tenant that exists, `orphan` or `skip`).
+One bad row fails the run, listing every problem with its CSV line number; nothing is applied.
+A valid file is applied in chunks with backup + audit (action `review_decision`, source = file:line),
+guarded on the tenant still being NULL; then the post_validation gate runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity.paths import review_dir
+from tenant_integrity.phases import RunContext, apply_decided_rows, chunk_statements, register_run
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+MAX_BYTES = 50 * 1024 * 1024
+MAX_PROBLEMS_SHOWN = 200
+INTEGER = re.compile(r"^[0-9]{1,19}$")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ReviewFileError(TenantIntegrityError):
+    """The review file (or its path) is not acceptable; nothing was applied."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:MAX_PROBLEMS_SHOWN])
+        more = f"\n  … and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        super().__init__(f"review file {path} rejected, nothing applied ({len(problems)} problem(s)):\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    line: int
+    row_id: int
+    kind: str  # "tenant" | "orphan" | "skip"
+    tenant: int | None = None
+
+
+def resolve_review_path(value: str) -> Path:
+    """The file must be inside $TENANT_REVIEW_DIR (after resolving links and ..), exist and be small enough."""
+    root = review_dir()
+    if not isinstance(value, str) or not value.strip():
+        raise ReviewFileError(str(value), ["review_csv is empty: give a path under " + str(root)])
+    candidate = Path(value.strip())
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not resolved.is_relative_to(root):
+        raise ReviewFileError(value, [f"the path is outside the review folder {root} (refused)"])
+    if not resolved.is_file():
+        raise ReviewFileError(value, [f"no such file: {resolved}"])
+    size = resolved.stat().st_size
+    if size > MAX_BYTES:
+        raise ReviewFileError(value, [f"the file is {size} bytes; the limit is {MAX_BYTES} (50 MB)"])
+    return resolved
+
+
+def parse_review_csv(data: bytes, name: str = "review.csv") -> list[Decision]:
+    """Parse and check the file on its own; raise ReviewFileError listing every problem with its line."""
+    if len(data) > MAX_BYTES:
+        raise ReviewFileError(name, [f"the file is {len(data)} bytes; the limit is {MAX_BYTES} (50 MB)"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ReviewFileError(
+            name, [f"line {line}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8"]
+        ) from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    problems: list[str] = []
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ReviewFileError(
+            name, ["line 1: the file is empty (expected a header with row_id and decision)"]
+        ) from None
+    header = [h.strip() for h in header]
+    missing = [c for c in ("row_id", "decision") if c not in header]
+    if missing:
+        raise ReviewFileError(name, [f"line 1: the header lacks {', '.join(missing)} (got {', '.join(header)})"])
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ReviewFileError(name, [f"line 1: the header repeats {', '.join(duplicated)}"])
+    id_at, decision_at = header.index("row_id"), header.index("decision")
+    decisions: list[Decision] = []
+    first_line: dict[int, int] = {}
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                problems.append(f"line {start}: has {len(record)} cells, the header has {len(header)}")
+                continue
+            decision = _decision(start, record[id_at].strip(), record[decision_at].strip(), problems)
+            if decision is None:
+                continue
+            if decision.row_id in first_line:
+                problems.append(
+                    f"line {start}: row_id {decision.row_id} appears again (first on line {first_line[decision.row_id]})"
+                )
+                continue
+            first_line[decision.row_id] = start
+            decisions.append(decision)
+    except csv.Error as exc:
+        problems.append(f"line {reader.line_num}: not a readable CSV record ({exc})")
+    if problems:
+        raise ReviewFileError(name, problems)
+    if not decisions:
+        raise ReviewFileError(name, ["the file holds no decisions"])
+    return decisions
+
+
+def _decision(line: int, row_id: str, decision: str, problems: list[str]) -> Decision | None:
+    ok = True
+    if not INTEGER.match(row_id):
+        problems.append(f"line {line}: row_id {row_id!r} is not an integer")
+        ok = False
+    word = decision.lower()
+    if word in ("orphan", "skip"):
+        kind, tenant = word, None
+    elif INTEGER.match(decision):
+        kind, tenant = "tenant", int(decision)
+    else:
+        kind, tenant = "", None
+        if not decision:
+            problems.append(f"line {line}: decision is empty (a tenant id, orphan, or skip to leave the row open)")
+        elif decision.startswith(FORMULA) or decision.startswith("'"):
+            problems.append(
+                f"line {line}: decision {decision!r} looks like a spreadsheet formula; write a tenant id, orphan or skip"
+            )
+        else:
+            problems.append(f"line {line}: decision {decision!r} is not a tenant id, orphan or skip")
+        ok = False
+    return Decision(line, int(row_id), kind, tenant) if ok else None
+
+
+def _in_chunks(values: list, size: int = 1000):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _child_tenants(db: Database, spec: Spec, ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+    """row_id -> [(relation table, tenant its child rows carry, how many)]."""
+    found: dict[int, list[tuple[str, int, int]]] = {}
+    for index, relation in enumerate(spec.relations):
+        statement = sql.render("review/child_tenants.sql", spec, relation=sql.spec_context(spec)["relations"][index])
+        for chunk in _in_chunks(ids):
+            for r in db.rows(statement, {"ids": tuple(chunk)}):
+                found.setdefault(int(r["row_id"]), []).append((relation.table, int(r["tenant"]), int(r["child_rows"])))
+    return found
+
+
+def check_against_database(db: Database, spec: Spec, decisions: list[Decision], name: str) -> None:
+    """Every row must be open in the review queue of this spec; every tenant must exist."""
+    open_rows: set[int] = set()
+    for chunk in _in_chunks([d.row_id for d in decisions]):
+        rows = db.rows(
+            sql.render("review/open_rows.sql"),
+            {"spec": spec.name, "table_name": spec.target.table, "ids": tuple(chunk)},
+        )
+        open_rows |= {int(r["row_id"]) for r in rows}
+    tenants = sorted({d.tenant for d in decisions if d.kind == "tenant"})
+    existing: set[int] = set()
+    for chunk in _in_chunks(tenants):
+        existing |= {
+            int(r["tenant"])
+            for r in db.rows(sql.render("review/existing_tenants.sql", spec), {"tenants": tuple(chunk)})
+        }
+    children = _child_tenants(db, spec, [d.row_id for d in decisions if d.kind == "tenant"])
+    db.commit()
+    problems = []
+    for d in decisions:
+        if d.row_id not in open_rows:
+            problems.append(f"line {d.line}: row_id {d.row_id} is not an open review row of spec {spec.name}")
+        if d.kind == "tenant" and d.tenant not in existing:
+            problems.append(
+                f"line {d.line}: tenant {d.tenant} does not exist in {spec.tenant_table.table}.{spec.tenant_table.key}"
+            )
+        if d.kind == "tenant":
+            for table, tenant, count in children.get(d.row_id, []):
+                if tenant != d.tenant:
+                    problems.append(
+                        f"line {d.line}: tenant {d.tenant} contradicts {count} {table} row(s) of tenant {tenant} "
+                        f"for row_id {d.row_id}: fix those rows first, or decide orphan/skip"
+                    )
+    if problems:
+        raise ReviewFileError(name, problems)
+
+
+def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str) -> dict:
+    """Validate everything, then (unless dry run) apply, audit and gate. Returns counts."""
+    path = resolve_review_path(review_csv)
+    decisions = parse_review_csv(path.read_bytes(), str(path))
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        bookkeeping.ensure_tables(db, spec, columns) if not ctx.dry_run else None
+        if ctx.dry_run and "tenant_review_queue" not in bookkeeping.read_schema(db, ["tenant_review_queue"])[0]:
+            raise ReviewFileError(str(path), [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
+        check_against_database(db, spec, decisions, str(path))
+    counts = {kind: sum(d.kind == kind for d in decisions) for kind in ("tenant", "orphan", "skip")}
+    summary = {
+        "spec": spec.name,
+        "file": str(path),
+        "decisions": len(decisions),
+        "by_kind": counts,
+        "dry_run": ctx.dry_run,
+    }
+    if ctx.dry_run:
+        log.info("dry run: %s valid decisions in %s, nothing applied", len(decisions), path)
+        return summary
+    ctx.run_no = register_run(target, spec, ctx)
+    summary.update(_apply(target, spec, ctx, decisions, path.name))
+    summary["post_validation"] = [
+        r.as_dict() for r in gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no)
+    ]
+    return summary
+
+
+def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+    return import_review(target, spec, ctx, params.get("review_csv", ""))
+
+
+def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
+    applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
+    with target.connect() as db:
+        statements = chunk_statements(db, spec)
+        for chunk in _in_chunks([d for d in decisions if d.kind != "skip"], ctx.batch_size):
+            with db.transaction():
+                db.execute(sql.render("review/lock_rows.sql", spec), {"ids": tuple(d.row_id for d in chunk)})
+                for kind, audit, write, column in (
+                    ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", spec.target.tenant_column),
+                    (
+                        "orphan",
+                        "backfill/audit_soft_delete.sql",
+                        "backfill/write_soft_delete.sql",
+                        spec.target.soft_delete_column,
+                    ),
+                ):
+                    group = [d for d in chunk if d.kind == kind]
+                    if not group:
+                        continue
+                    db.execute(statements["clear"])
+                    for d in group:
+                        db.execute(
+                            sql.render("review/insert_decision.sql"),
+                            {
+                                "row_id": d.row_id,
+                                "outcome": kind,
+                                "tenant": d.tenant,
+                                "source_label": f"{file_name}:{d.line}",
+                            },
+                        )
+                    gone = [int(r["row_id"]) for r in db.rows(sql.render("review/settled_decisions.sql", spec))]
+                    db.execute(sql.render("review/drop_settled_decisions.sql", spec))
+                    settled += gone
+                    params = {
+                        "run_id": ctx.run_id,
+                        "spec": spec.name,
+                        "table_name": spec.target.table,
+                        "action": "review_decision",
+                        "source": file_name,
+                        "column_name": column,
+                        "deleted_at": _now_text(),
+                    }
+                    done = apply_decided_rows(db, spec, "review_import", statements, params, audit, write)
+                    applied += done
+        with db.transaction():
+            for status, ids in (("applied", applied), ("skipped", skipped), ("settled", settled)):
+                for chunk in _in_chunks(ids):
+                    db.execute(
+                        sql.render("review/set_status.sql"),
+                        {
+                            "status": status,
+                            "run_no": ctx.run_no,
+                            "spec": spec.name,
+                            "table_name": spec.target.table,
+                            "ids": tuple(chunk),
+                        },
+                    )
+    if settled:
+        log.warning("spec %s: %s rows were settled meanwhile and left alone: %s", spec.name, len(settled), settled[:20])
+    return {"applied": len(applied), "skipped": len(skipped), "settled": sorted(settled)}
+
+
+def _now_text() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
