@@ -117,7 +117,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     A real run registers itself in tenant_runs (the numbers later gates compare against).
     """
     with target.connect() as db:
-        columns = bookkeeping.validate_against_database(db, spec)
+        bookkeeping.validate_against_database(db, spec)
         gates.run_gate(target, spec, "preflight")
         counts = profile(db, spec, ctx.batch_size, ctx.progress_every)
         with db.transaction(read_only=True):

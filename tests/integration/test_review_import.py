@@ -33,7 +33,7 @@ def filled(path, decisions: dict[int, str], name="decided.csv", newline="\r\n", 
     writer = csv.writer(out, lineterminator=newline, quoting=csv.QUOTE_MINIMAL if newline == "\r\n" else csv.QUOTE_ALL)
     writer.writerow(rows[0])
     for row in rows[1:]:
-        writer.writerow(row[:-1] + [decisions.get(int(row[0]), row[-1])])
+        writer.writerow([*row[:-1], decisions.get(int(row[0]), row[-1])])
     target = path.parent / name
     target.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
     return target
