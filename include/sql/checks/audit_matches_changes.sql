@@ -16,6 +16,17 @@ audited as (
     from tenant_audit_log as a
     where a.run_id = (select run_id from run)
       and a.table_name = (select table_name from tenant_runs where run_no = {{ run_no | int }})
+      and a.action <> 'rollback'
+      -- values a later tenant_rollback restored are no longer changes of this run
+      and not exists (
+          select 1
+          from tenant_audit_log as r
+          where r.action = 'rollback'
+            and r.source = a.run_id
+            and r.table_name = a.table_name
+            and r.row_id = a.row_id
+            and r.column_name = a.column_name
+      )
     group by a.row_id
 )
 select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_values

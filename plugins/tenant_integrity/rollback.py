@@ -1,0 +1,141 @@
+"""tenant_rollback: undo one run from its backup, without overwriting what the application did since.
+
+A row is restored (every backed-up column, updated_at and the soft-delete column included) only
+if it is exactly as the run left it: the columns the run wrote still hold what it wrote, and every
+other column still equals the backup. Any other row is left alone and listed. Each chunk is one
+transaction: lock, back up the current rows (under the rollback's own run id), audit every value
+about to change (action `rollback`, source = the run rolled back), restore, then compare a
+pt-table-checksum style checksum of the restored rows with the backup — a mismatch rolls the chunk
+back whole.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tenant_integrity import bookkeeping, sql
+from tenant_integrity.db import DbTarget
+from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
+from tenant_integrity.phases import RunContext, chunk_statements, register_run
+from tenant_integrity.progress import Progress
+from tenant_integrity.spec import Spec
+
+log = logging.getLogger(__name__)
+
+
+def rollback_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+    run_id = params.get("backfill_run_id")
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ParamError(
+            "backfill_run_id is required: the run_id of the tenant_backfill (or review import) run to undo"
+        )
+    return rollback_run(target, spec, ctx, run_id.strip())
+
+
+def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> dict:
+    """Restore what run `run_id` changed on the spec's table; returns restored and skipped rows."""
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        names = [c["raw"] for c in bookkeeping.target_columns(spec, columns)]
+        if "tenant_audit_log" not in bookkeeping.read_schema(db, ["tenant_audit_log"])[0]:
+            raise TenantIntegrityError(f"spec {spec.name!r}: no run has written anything yet (no tenant_audit_log)")
+        params = {"run_id": run_id, "table_name": spec.target.table}
+        counts = db.rows(sql.render("rollback/count_changed_rows.sql", spec), params)[0]
+        db.commit()
+    changed, already = int(counts["changed_rows"]), int(counts["already_restored"])
+    if changed == 0:
+        raise TenantIntegrityError(
+            f"spec {spec.name!r}, table {spec.target.table!r}: run {run_id!r} changed no rows (unknown run id, or a dry run)"
+        )
+    key, tenant, deleted = spec.target.key, spec.target.tenant_column, spec.target.soft_delete_column
+    render = {
+        "other_columns": [sql.quote(n) for n in names if n not in {key, tenant, deleted}],
+        "restore_columns": [sql.quote(n) for n in names if n != key],
+        "all_columns": [sql.quote(n) for n in names],
+    }
+    if not ctx.dry_run:
+        ctx.run_no = register_run(target, spec, ctx)
+    result = {
+        "rolled_back_run": run_id,
+        "changed_rows": changed,
+        "already_restored": already,
+        "restored": 0,
+        "skipped": [],
+        "chunks_verified": 0,
+    }
+    with target.connect() as db:
+        statements = chunk_statements(db, spec)
+        progress = Progress(f"{spec.name} rollback of {run_id}", changed - already, ctx.progress_every)
+        after = -1
+        while True:
+            row = db.rows(
+                sql.render("rollback/next_chunk_end.sql"), {**params, "after": after, "batch_size": ctx.batch_size}
+            )[0]
+            db.commit()
+            if row["chunk_end"] is None:
+                break
+            lo, hi = after, int(row["chunk_end"])
+            chunk = {
+                **params,
+                "lo": lo,
+                "hi": hi,
+                "tenant_column": tenant,
+                "soft_delete_column": deleted,
+                "spec": spec.name,
+                "rollback_run_id": ctx.run_id,
+            }
+            with db.transaction(read_only=ctx.dry_run):
+                restored, skipped = _chunk(db, spec, ctx, statements, render, chunk)
+            result["restored"] += restored
+            result["skipped"] += skipped
+            result["chunks_verified"] += 0 if ctx.dry_run else 1
+            progress.advance(int(row["chunk_rows"]), ctx.batch_size)
+            after = hi
+    if result["skipped"]:
+        log.warning(
+            "spec %s: %s rows changed since run %s were left alone: %s",
+            spec.name,
+            len(result["skipped"]),
+            run_id,
+            [s["row_id"] for s in result["skipped"][:20]],
+        )
+    result["dry_run"] = ctx.dry_run
+    log.info("rollback of %s: %s restored, %s left alone", run_id, result["restored"], len(result["skipped"]))
+    return result
+
+
+def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chunk: dict) -> tuple[int, list[dict]]:
+    if not ctx.dry_run:
+        db.execute(sql.render("rollback/lock_chunk.sql", spec), chunk)
+    skipped = [
+        {"row_id": int(r["row_id"]), "reason": "changed since the run" if r["backed_up"] else "no backup row"}
+        for r in db.rows(sql.render("rollback/skipped_rows.sql", spec, **render), chunk)
+    ]
+    if ctx.dry_run:  # read-only: count what would be restored, write nothing (not even the scratch table)
+        count = int(db.scalar(sql.render("rollback/count_chunk_rows.sql"), chunk))
+        return count - len(skipped), skipped
+    db.execute(statements["clear"])
+    db.execute(sql.render("rollback/decide_chunk.sql", spec, **render), chunk)
+    decided = int(db.scalar(statements["count"]))
+    if not decided:
+        return 0, skipped
+    # the rollback's own backup: the rows as they are now, before they are restored
+    own = {**chunk, "run_id": ctx.run_id}
+    db.execute(statements["forget"], own)
+    if db.execute(statements["backup"], own) != decided:
+        raise ChunkError(
+            f"spec {spec.name!r}, phase 'rollback', keys ({chunk['lo']}, {chunk['hi']}]: backup count differs"
+        )
+    for column in (spec.target.tenant_column, spec.target.soft_delete_column):
+        db.execute(
+            sql.render("rollback/audit_restore.sql", spec, column=sql.quote(column)), {**chunk, "column_name": column}
+        )
+    db.execute(sql.render("rollback/restore_chunk.sql", spec, **render), chunk)
+    db.execute(sql.render("rollback/reopen_review_rows.sql"), chunk)
+    sums = db.rows(sql.render("rollback/checksum_chunk.sql", spec, **render), chunk)[0]
+    if sums["live_checksum"] != sums["backup_checksum"]:
+        raise ChunkError(
+            f"spec {spec.name!r}, phase 'rollback', table {spec.target.table!r}, keys ({chunk['lo']}, {chunk['hi']}]: "
+            f"restored rows do not match the backup (checksum {sums['live_checksum']} != {sums['backup_checksum']}); chunk rolled back"
+        )
+    return decided, skipped
