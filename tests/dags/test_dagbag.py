@@ -14,7 +14,13 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
-EXPECTED_DAGS = {"tenant_backfill", "tenant_validation_daily"}
+EXPECTED_DAGS = {
+    "tenant_backfill",
+    "tenant_validation_daily",
+    "tenant_review_import",
+    "tenant_rollback",
+    "tenant_constraints",
+}
 # a retry of this task would send on-call a second mail for the same run
 NOT_RETRIED = {("tenant_validation_daily", "alert_on_call")}
 
@@ -100,3 +106,19 @@ def test_validation_runs_daily_at_four_in_berlin_without_catchup(bag):
     assert params.get_param("mode").value == "comprehensive"
     assert params.get_param("spec").value is None
     assert params.get_param("spec").schema["enum"] == [None, "customers_company"]
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "extra"),
+    [
+        ("tenant_review_import", {"review_csv"}),
+        ("tenant_rollback", {"backfill_run_id"}),
+        ("tenant_constraints", {"clean_days", "archive_orphans"}),
+    ],
+)
+def test_operator_dags_default_to_dry_run(bag, dag_id, extra):
+    params = bag.get_dag(dag_id).params
+    assert params.get_param("dry_run").value is True
+    assert {"spec", "dry_run", "batch_size"} | extra == set(params.keys())
+    for name in params.keys():
+        assert params.get_param(name).schema["title"] and params.get_param(name).description

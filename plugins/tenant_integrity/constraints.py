@@ -1,0 +1,257 @@
+"""tenant_constraints: NOT NULL on the tenant column and a foreign key to the tenant table, once it is safe.
+
+Applied only when ALL of these hold, otherwise the run fails listing every reason and changes nothing:
+the newest `clean_days` validations passed (on `clean_days` different days); no row has a NULL tenant,
+soft-deleted ones included; every tenant exists; the session's sql_mode is strict (a non-strict
+`MODIFY … NOT NULL` silently turns NULL into 0); the tenant column's type equals the tenant key's.
+
+Soft-deleted rows with a NULL tenant get an explicit way out: `archive_orphans` moves those that no
+related row points to into `tenant_archive_<table>`, with backup + audit. Never a silent 0, never an
+invented tenant. The DDL runs online (ALGORITHM=INPLACE, LOCK=NONE) where the server can, and the
+log says when it cannot; a dry run prints the exact statements.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import MySQLdb
+
+from tenant_integrity import bookkeeping, sql
+from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.errors import ParamError, TenantIntegrityError
+from tenant_integrity.phases import RunContext, apply_decided_rows, chunk_statements, register_run
+from tenant_integrity.spec import IDENTIFIER, Spec
+
+log = logging.getLogger(__name__)
+ONLINE = ", algorithm=inplace, lock=none"
+NOT_ONLINE_ERRORS = {1845, 1846}  # ALGORITHM=… / LOCK=… is not supported for this operation
+ARCHIVE_PREFIX = "tenant_archive_"
+
+
+class ConstraintsRefused(TenantIntegrityError):
+    def __init__(self, spec: Spec, reasons: list[str]):
+        self.reasons = reasons
+        listing = "\n".join(f"  - {r}" for r in reasons)
+        super().__init__(
+            f"spec {spec.name!r}: NOT NULL + foreign key on {spec.target.table}.{spec.target.tenant_column} refused, "
+            f"nothing changed ({len(reasons)} reason(s)):\n{listing}"
+        )
+
+
+def constraints_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+    clean_days = params.get("clean_days", 7)
+    if isinstance(clean_days, bool) or not isinstance(clean_days, int) or not 1 <= clean_days <= 365:
+        raise ParamError(f"clean_days must be an integer from 1 to 365, got {clean_days!r}")
+    archive = params.get("archive_orphans", False)
+    if not isinstance(archive, bool):
+        raise ParamError(f"archive_orphans must be true or false, got {archive!r}")
+    return apply_constraints(target, spec, ctx, clean_days, archive)
+
+
+def _names(spec: Spec) -> dict:
+    fk = f"fk_{spec.target.table}_{spec.target.tenant_column}"[:64]
+    archive = f"{ARCHIVE_PREFIX}{spec.target.table}"
+    for name in (fk, archive):
+        if not IDENTIFIER.match(name):
+            raise TenantIntegrityError(f"spec {spec.name!r}: derived name {name!r} is not a valid identifier")
+    return {"fk": fk, "archive": archive}
+
+
+def _signature(column: dict) -> str:
+    return column["data_type"].lower() + (" unsigned" if "unsigned" in column["column_type"].lower() else "")
+
+
+def _facts(db: Database, spec: Spec) -> dict:
+    t, tt = spec.target, spec.tenant_table
+    where = {"table": t.table, "column": t.tenant_column, "tenant_table": tt.table, "tenant_key": tt.key}
+    columns = {
+        (r["table_name"], r["column_name"]): r for r in db.rows(sql.render("constraints/column_facts.sql"), where)
+    }
+    nulls = db.rows(sql.render("constraints/count_null_tenant_rows.sql", spec))[0]
+    facts = {
+        "column": columns[(t.table, t.tenant_column)],
+        "tenant_key": columns[(tt.table, tt.key)],
+        "null_active": int(nulls["active"] or 0),
+        "null_soft_deleted": int(nulls["soft_deleted"] or 0),
+        "null_sample": [int(r["row_id"]) for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))][:20],
+        "unknown": db.rows(sql.render("constraints/unknown_tenants.sql", spec)),
+        "sql_mode": db.scalar(sql.render("constraints/session_sql_mode.sql")) or "",
+        "foreign_key": db.scalar(sql.render("constraints/existing_foreign_key.sql"), where),
+    }
+    db.commit()
+    return facts
+
+
+def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable: int) -> list[str]:
+    reasons = []
+    recent = db.rows(sql.render("constraints/recent_validations.sql"), {"spec": spec.name, "clean_days": clean_days})
+    db.commit()
+    failed = [r for r in recent if not r["passed"]]
+    days = {r["day"] for r in recent}
+    if len(recent) < clean_days:
+        reasons.append(
+            f"only {len(recent)} finished validation(s) recorded; {clean_days} clean daily validations are required"
+        )
+    if failed:
+        listed = ", ".join(f"#{r['validation_no']} on {r['day']}" for r in failed)
+        reasons.append(f"validation(s) {listed} failed within the last {clean_days}")
+    elif len(recent) == clean_days and len(days) < clean_days:
+        reasons.append(
+            f"the last {clean_days} validations fall on only {len(days)} day(s); {clean_days} different days are required"
+        )
+    remaining_soft = facts["null_soft_deleted"] - archivable
+    if facts["null_active"] or remaining_soft:
+        reasons.append(
+            f"{facts['null_active'] + remaining_soft} row(s) have a NULL {spec.target.tenant_column} "
+            f"({facts['null_active']} active, {remaining_soft} soft-deleted"
+            + (f" after archiving {archivable}" if archivable else "")
+            + f"; ids {facts['null_sample']}): resolve them (tenant_review_import"
+            + ("" if archivable else ", or archive_orphans for soft-deleted ones")
+            + ")"
+        )
+    if facts["unknown"]:
+        ids = [f"{r['row_id']}→{r['tenant']}" for r in facts["unknown"]]
+        reasons.append(f"tenant values missing from {spec.tenant_table.table}: {', '.join(ids)}")
+    mode = facts["sql_mode"].upper()
+    if "STRICT_TRANS_TABLES" not in mode and "STRICT_ALL_TABLES" not in mode:
+        reasons.append(
+            f"the session's sql_mode is not strict ({facts['sql_mode'] or 'empty'}): MODIFY … NOT NULL would turn NULL into 0"
+        )
+    if _signature(facts["column"]) != _signature(facts["tenant_key"]):
+        reasons.append(
+            f"{spec.target.table}.{spec.target.tenant_column} is {facts['column']['column_type']} but "
+            f"{spec.tenant_table.table}.{spec.tenant_table.key} is {facts['tenant_key']['column_type']}"
+        )
+    return reasons
+
+
+def ddl(db: Database, spec: Spec, facts: dict) -> list[str]:
+    """The exact statements (online form); a part that is already in place is left out."""
+    t, q = spec.target, sql.quote
+    statements = []
+    if facts["column"]["is_nullable"] == "YES":
+        comment = facts["column"]["column_comment"]
+        # DDL cannot bind parameters: the comment is escaped by the driver
+        tail = f" comment {db.conn.literal(comment).decode()}" if comment else ""
+        statements.append(
+            f"alter table {q(t.table)} modify {q(t.tenant_column)} {bookkeeping.SqlType(facts['column']['column_type'])} not null{tail}{ONLINE}"
+        )
+    if not facts["foreign_key"]:
+        statements.append(
+            f"alter table {q(t.table)} add constraint {q(_names(spec)['fk'])} foreign key ({q(t.tenant_column)}) "
+            f"references {q(spec.tenant_table.table)} ({q(spec.tenant_table.key)}) on delete restrict{ONLINE}"
+        )
+    return statements
+
+
+def _count_archivable(db: Database, spec: Spec, ctx: RunContext) -> int:
+    """How many soft-deleted NULL rows archive_orphans would move (read-only)."""
+    statement = sql.render("constraints/count_archivable.sql", spec)
+    count = int(db.scalar(statement) or 0)
+    db.commit()
+    return count
+
+
+def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+    """Move soft-deleted NULL-tenant rows that no related row points to into the archive table."""
+    names = _names(spec)
+    archived: list[int] = []
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        backup_columns = bookkeeping.target_columns(spec, columns)
+        render = {"archive_table": sql.quote(names["archive"]), "backup_columns": backup_columns}
+        db.execute(sql.render("constraints/create_archive_table.sql", spec, **render))
+        statements = chunk_statements(db, spec)
+        statements["copy"] = sql.render("constraints/archive_chunk.sql", spec, **render)
+        after = -1
+        while True:
+            end = db.rows(
+                sql.render("constraints/archivable_orphan_chunk_end.sql", spec),
+                {"after": after, "batch_size": ctx.batch_size},
+            )[0]
+            db.commit()
+            if end["chunk_end"] is None:
+                break
+            params = {
+                "run_id": ctx.run_id,
+                "spec": spec.name,
+                "table_name": spec.target.table,
+                "lo": after,
+                "hi": int(end["chunk_end"]),
+                "column_name": spec.target.key,
+                "source": names["archive"],
+                "action": "archive",
+            }
+            with db.transaction():
+                db.execute(sql.render("backfill/lock_chunk.sql", spec), params)
+                db.execute(statements["clear"])
+                db.execute(sql.render("constraints/decide_archive_chunk.sql", spec), params)
+                if int(db.scalar(statements["count"])):
+                    db.execute(statements["copy"], params)
+                    archived += apply_decided_rows(
+                        db,
+                        spec,
+                        "archive_orphans",
+                        statements,
+                        params,
+                        "constraints/audit_archive.sql",
+                        "constraints/delete_archived.sql",
+                    )
+            after = int(end["chunk_end"])
+    log.info(
+        "spec %s: archived %s soft-deleted orphan(s) into %s: %s",
+        spec.name,
+        len(archived),
+        names["archive"],
+        archived[:20],
+    )
+    return {"archived": len(archived), "archived_ids": archived[:20], "archive_table": names["archive"]}
+
+
+def apply_constraints(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, archive: bool) -> dict:
+    with target.connect(lock_wait_timeout=10) as db:
+        bookkeeping.validate_against_database(db, spec)
+        if "tenant_validation_runs" not in bookkeeping.read_schema(db, ["tenant_validation_runs"])[0]:
+            raise ConstraintsRefused(
+                spec, ["no validation history yet: tenant_validation_daily has never run for this database"]
+            )
+        facts = _facts(db, spec)
+        archivable = _count_archivable(db, spec, ctx) if archive else 0
+        reasons = _reasons(db, spec, facts, clean_days, archivable)
+        if reasons:
+            raise ConstraintsRefused(spec, reasons)
+        statements = ddl(db, spec, facts)
+    result = {"dry_run": ctx.dry_run, "archivable_orphans": archivable, "ddl": statements}
+    if ctx.dry_run:
+        log.info("dry run: would run\n%s", "\n".join(s + ";" for s in statements) or "(nothing: already in place)")
+        return result
+    ctx.run_no = register_run(target, spec, ctx)
+    if archive and archivable:
+        result.update(archive_orphans(target, spec, ctx))
+    with target.connect(lock_wait_timeout=10) as db:
+        facts = _facts(db, spec)
+        reasons = _reasons(db, spec, facts, clean_days, 0)
+        if reasons:  # something moved while we archived
+            raise ConstraintsRefused(spec, reasons)
+        result["applied"] = [_run_ddl(db, statement) for statement in ddl(db, spec, facts)]
+        after = _facts(db, spec)
+    result["not_null"] = after["column"]["is_nullable"] == "NO"
+    result["foreign_key"] = after["foreign_key"]
+    return result
+
+
+def _run_ddl(db: Database, statement: str) -> dict:
+    try:
+        db.execute(statement)
+        log.info("applied online: %s", statement)
+        return {"statement": statement, "online": True}
+    except MySQLdb.OperationalError as exc:
+        if exc.args[0] not in NOT_ONLINE_ERRORS:
+            raise
+        offline = statement.removesuffix(ONLINE)
+        log.warning(
+            "the server cannot do this online (%s); running it with the default algorithm: %s", exc.args[1], offline
+        )
+        db.execute(offline)
+        return {"statement": offline, "online": False, "why_not_online": exc.args[1]}

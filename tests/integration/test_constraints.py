@@ -1,0 +1,130 @@
+"""tenant_constraints: refused for every unsafe state with nothing changed; applied once it is safe."""
+
+from __future__ import annotations
+
+import MySQLdb
+import pytest
+
+from tenant_integrity import constraints, phases
+from tenant_integrity.constraints import ConstraintsRefused
+from tenant_integrity.errors import SpecError
+from tenant_integrity.spec import load_spec
+from tests.helpers.dbcheck import checksum, query
+
+SPEC = load_spec("customers_company")
+
+
+def run(target, dry_run=False, archive=False, clean_days=7, run_id="c1"):
+    ctx = phases.RunContext(run_id=run_id, dry_run=dry_run, dag_id="tenant_constraints")
+    return constraints.apply_constraints(target, SPEC, ctx, clean_days, archive)
+
+
+def clean_history(target, days=7, failed_day=None):
+    with target.connect() as db, db.transaction():
+        for day in range(days):
+            db.execute(
+                "insert into tenant_validation_runs (spec, run_id, mode, passed, started_at, finished_at) values "
+                "('customers_company', %(r)s, 'comprehensive', %(p)s, utc_timestamp() - interval %(d)s day, "
+                "utc_timestamp() - interval %(d)s day)",
+                {"r": f"daily-{day}", "p": int(day != failed_day), "d": days - day},
+            )
+
+
+@pytest.fixture
+def repaired(seed_db):
+    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    return seed_db
+
+
+def refused(target, **kwargs) -> list[str]:
+    before = checksum(target, "customers"), query(target, "show create table customers")[0]["Create Table"]
+    with pytest.raises(ConstraintsRefused) as failure:
+        run(target, **kwargs)
+    assert (checksum(target, "customers"), query(target, "show create table customers")[0]["Create Table"]) == before
+    return failure.value.reasons
+
+
+def test_refused_with_soft_deleted_null_rows(repaired):
+    clean_history(repaired)
+    assert refused(repaired) == [
+        "3 row(s) have a NULL company_id (0 active, 3 soft-deleted; ids [58, 59, 60]): "
+        "resolve them (tenant_review_import, or archive_orphans for soft-deleted ones)"
+    ]
+
+
+def test_refused_without_clean_history(repaired):
+    assert refused(repaired, archive=True)[0] == (
+        "only 0 finished validation(s) recorded; 7 clean daily validations are required"
+    )
+    clean_history(repaired, failed_day=3)
+    reasons = refused(repaired, archive=True)
+    assert (
+        len(reasons) == 1
+        and reasons[0].startswith("validation(s) #4 on ")
+        and reasons[0].endswith("failed within the last 7")
+    )
+
+
+def test_refused_under_a_non_strict_sql_mode(repaired):
+    clean_history(repaired)
+    with repaired.connect() as db:
+        old = db.scalar("select @@global.sql_mode")
+        db.execute("set global sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+    try:
+        reasons = refused(repaired, archive=True)
+    finally:
+        with repaired.connect() as db:
+            db.execute("set global sql_mode = %(m)s", {"m": old})
+    assert reasons == [
+        "the session's sql_mode is not strict (NO_ENGINE_SUBSTITUTION): MODIFY … NOT NULL would turn NULL into 0"
+    ]
+
+
+def test_refused_on_a_type_mismatch(repaired):
+    clean_history(repaired)
+    with repaired.connect() as db:
+        db.execute("alter table customers modify company_id int null")
+    before = query(repaired, "show create table customers")[0]["Create Table"]
+    # caught by the live spec check before the constraint preconditions are even read
+    with pytest.raises(SpecError) as failure:
+        run(repaired, archive=True)
+    assert failure.value.problems == [
+        "target.tenant_column: customers.company_id is int(11) but the tenant key companies.id is bigint(20) unsigned"
+    ]
+    assert query(repaired, "show create table customers")[0]["Create Table"] == before
+
+
+def test_dry_run_prints_the_exact_ddl_and_changes_nothing(repaired):
+    clean_history(repaired)
+    before = checksum(repaired, "customers")
+    result = run(repaired, dry_run=True, archive=True)
+    assert result["archivable_orphans"] == 3
+    assert result["ddl"] == [
+        "alter table `customers` modify `company_id` bigint(20) unsigned not null, algorithm=inplace, lock=none",
+        "alter table `customers` add constraint `fk_customers_company_id` foreign key (`company_id`) "
+        "references `companies` (`id`) on delete restrict, algorithm=inplace, lock=none",
+    ]
+    assert checksum(repaired, "customers") == before
+
+
+def test_applied_after_archive_orphans_and_seven_clean_days(repaired):
+    clean_history(repaired)
+    result = run(repaired, archive=True)
+    assert (result["archived"], result["archived_ids"]) == (3, [58, 59, 60])
+    assert result["not_null"] is True and result["foreign_key"] == "fk_customers_company_id"
+    assert [a["online"] for a in result["applied"]] == [True, False]  # an FK with checks on needs a copy: said so
+    assert query(repaired, "select count(*) as n from customers")[0]["n"] == 57
+    assert [r["id"] for r in query(repaired, "select id from tenant_archive_customers order by id")] == [58, 59, 60]
+    audit = query(repaired, "select row_id, action from tenant_audit_log where run_id = 'c1' order by row_id")
+    assert [(a["row_id"], a["action"]) for a in audit] == [(58, "archive"), (59, "archive"), (60, "archive")]
+    assert query(repaired, "select count(*) as n from tenant_backup_customers where backup_run_id = 'c1'")[0]["n"] == 3
+
+    with repaired.connect() as db:
+        with pytest.raises(MySQLdb.IntegrityError) as null_insert:
+            db.execute("insert into customers (company_id, name) values (null, 'Webhook without tenant')")
+        assert null_insert.value.args[0] == 1048  # Column 'company_id' cannot be null
+        with pytest.raises(MySQLdb.IntegrityError) as delete:
+            db.execute("delete from companies where id = 15")
+        assert delete.value.args[0] == 1451  # a foreign key constraint fails (ON DELETE RESTRICT)
+        db.rollback()
+    assert run(repaired, run_id="c2")["ddl"] == []  # already in place: nothing to do
