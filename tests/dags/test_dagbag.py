@@ -120,5 +120,5 @@ def test_operator_dags_default_to_dry_run(bag, dag_id, extra):
     params = bag.get_dag(dag_id).params
     assert params.get_param("dry_run").value is True
     assert {"spec", "dry_run", "batch_size"} | extra == set(params.keys())
-    for name in params.keys():
+    for name in params:
         assert params.get_param(name).schema["title"] and params.get_param(name).description
