@@ -23,28 +23,26 @@ def test_review_import_rollback_and_constraints_through_airflow(edge_db, review_
     (review_dir / "decided.csv").write_text(decided, encoding="utf-8", newline="")
 
     # a path outside the review folder is refused by the DAG, nothing applied
-    code, output = dags_test(
+    _, output = dags_test(
         edge_db, review_dir, {"review_csv": "../../etc/passwd", "dry_run": False}, "tenant_review_import"
     )
     assert final_state(output) == "failed"
     assert "the path is outside the review folder" in output
 
-    code, output = dags_test(
-        edge_db, review_dir, {"review_csv": "decided.csv", "dry_run": False}, "tenant_review_import"
-    )
+    _, output = dags_test(edge_db, review_dir, {"review_csv": "decided.csv", "dry_run": False}, "tenant_review_import")
     assert final_state(output) == "success", output[-3000:]
     assert customers(edge_db)[103]["company_id"] == 83
     assert query(edge_db, "select count(*) as n from tenant_audit_log where action = 'review_decision'")[0]["n"] == 1
 
     # undo the backfill run b1: its 37 rows come back; the review import (another run) is untouched
-    code, output = dags_test(edge_db, review_dir, {"backfill_run_id": "b1", "dry_run": False}, "tenant_rollback")
+    _, output = dags_test(edge_db, review_dir, {"backfill_run_id": "b1", "dry_run": False}, "tenant_rollback")
     assert final_state(output) == "success", output[-3000:]
     assert '"restored": 37' in output
     assert query(edge_db, "select count(*) as n from tenant_audit_log where action = 'rollback'")[0]["n"] == 37
     assert customers(edge_db)[103]["company_id"] == 83
     assert checksum(edge_db, "customers") != before
 
-    code, output = dags_test(edge_db, review_dir, {}, "tenant_constraints")
+    _, output = dags_test(edge_db, review_dir, {}, "tenant_constraints")
     assert final_state(output) == "failed"
     assert "only 0 finished validation(s) recorded" in output
     assert "row(s) have a NULL company_id" in output
