@@ -8,7 +8,8 @@ rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI 
 | --- | --- |
 | `spec` | which remediation target (a file in `include/specs/`) |
 | `dry_run` | **true by default**: profile + review preview only, nothing written to the database |
-| `batch_size` | rows per chunk; each chunk is one short transaction |
+| `batch_size` | rows in the first chunk; each chunk is one short transaction |
+| `chunk_seconds` | target time per chunk (default 0.25 s): the chunk size adapts to it |
 
 Tasks, each stopping the run when its GX gate fails:
 
@@ -82,7 +83,15 @@ def _run(phase_name: str, *args):
             minimum=1,
             maximum=50000,
             title="Batch size",
-            description="Rows per chunk. Every chunk is one short transaction with its backup and audit rows.",
+            description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
+        ),
+        "chunk_seconds": Param(
+            0.25,
+            type="number",
+            minimum=0.01,
+            maximum=10,
+            title="Chunk seconds",
+            description="Target time of one chunk transaction: the chunk size adapts to it (batch_size is the start).",
         ),
     },
 )

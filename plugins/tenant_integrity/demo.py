@@ -10,7 +10,11 @@ from tenant_integrity.db import DbTarget
 from tenant_integrity.paths import INCLUDE_DIR
 
 DEMO_DIR = INCLUDE_DIR / "demo"
-DATA_SETS = {"seed_incident": ["schema", "seed_incident"], "all": ["schema", "seed_incident", "edge_cases"]}
+DATA_SETS = {
+    "schema_only": ["schema"],
+    "seed_incident": ["schema", "seed_incident"],
+    "all": ["schema", "seed_incident", "edge_cases"],
+}
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from tenant_integrity import bookkeeping, gates, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
+from tenant_integrity.pacing import ChunkSizer, Throttle
 from tenant_integrity.paths import run_dir
 from tenant_integrity.progress import Progress, null_key_chunks
 from tenant_integrity.review_csv import write_review_csv
@@ -36,6 +38,8 @@ class RunContext:
     batch_size: int = 1000
     dag_id: str = "tenant_backfill"
     progress_every: float = 5.0
+    chunk_seconds: float = 0.25
+    max_threads_running: int = 25
     run_no: int | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -43,6 +47,16 @@ class RunContext:
             raise ParamError(f"batch_size must be an integer, got {self.batch_size!r}")
         if not BATCH_SIZE_MIN <= self.batch_size <= BATCH_SIZE_MAX:
             raise ParamError(f"batch_size must be between {BATCH_SIZE_MIN} and {BATCH_SIZE_MAX}, got {self.batch_size}")
+        if isinstance(self.chunk_seconds, bool) or not isinstance(self.chunk_seconds, int | float):
+            raise ParamError(f"chunk_seconds must be a number, got {self.chunk_seconds!r}")
+        if not 0.01 <= self.chunk_seconds <= 10:
+            raise ParamError(f"chunk_seconds must be between 0.01 and 10, got {self.chunk_seconds}")
+        if (
+            isinstance(self.max_threads_running, bool)
+            or not isinstance(self.max_threads_running, int)
+            or self.max_threads_running < 1
+        ):
+            raise ParamError(f"max_threads_running must be a positive integer, got {self.max_threads_running!r}")
         if not isinstance(self.dry_run, bool):
             raise ParamError(f"dry_run must be true or false, got {self.dry_run!r}")
         if not isinstance(self.run_id, str) or not self.run_id or len(self.run_id) > 250:
@@ -77,14 +91,17 @@ def _empty_profile(spec: Spec) -> dict:
     }
 
 
-def profile(db: Database, spec: Spec, batch_size: int, progress_every: float = 5.0) -> dict:
-    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only)."""
+def profile(db: Database, spec: Spec, ctx: RunContext) -> dict:
+    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only, paced)."""
     counts = _empty_profile(spec)
     statement = sql.render("backfill/profile_range.sql", spec)
     total = db.scalar(sql.render("preflight/count_null_rows.sql", spec))
     db.commit()
-    progress = Progress("preflight profile", int(total or 0), progress_every)
-    for lo, hi, rows in null_key_chunks(db, spec, batch_size):
+    progress = Progress("preflight profile", int(total or 0), ctx.progress_every)
+    sizer, throttle = pacing_for(db, ctx)
+    for lo, hi, rows in null_key_chunks(db, spec, lambda: sizer.size):
+        throttle.wait_until_calm()
+        started = time.perf_counter()
         with db.transaction(read_only=True):
             for row in db.rows(statement, {"lo": lo, "hi": hi}):
                 state = "soft_deleted" if row["soft_deleted"] else "active"
@@ -93,7 +110,8 @@ def profile(db: Database, spec: Spec, batch_size: int, progress_every: float = 5
                     counts["later_source_disagrees"] += int(row["disagreeing_rows"] or 0)
                 else:
                     counts[row["outcome"]][state] += int(row["row_count"])
-        progress.advance(rows, batch_size)
+        sizer.observe(rows, time.perf_counter() - started)
+        progress.advance(rows, sizer.size)
     return counts
 
 
@@ -119,7 +137,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     with target.connect() as db:
         bookkeeping.validate_against_database(db, spec)
         gates.run_gate(target, spec, "preflight")
-        counts = profile(db, spec, ctx.batch_size, ctx.progress_every)
+        counts = profile(db, spec, ctx)
         with db.transaction(read_only=True):
             null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         plan = {
@@ -175,9 +193,9 @@ def chunk_statements(db: Database, spec: Spec) -> dict:
     return {
         "clear": sql.render("backfill/clear_chunk_decisions.sql"),
         "count": sql.render("backfill/count_chunk_decisions.sql"),
-        "forget": sql.render("backfill/backup_forget_chunk.sql", spec),
         "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
         "ids": "select row_id from tenant_chunk_decisions order by row_id",
+        "backed_up": sql.render("backfill/count_backed_up_decisions.sql", spec),
     }
 
 
@@ -202,6 +220,8 @@ class ChunkStatements:
     write: str | None = None
     queue: bool = False
     lock: bool = True
+    # a backfill pass for source i decides with sources 1..i only: later sources cannot change its rows
+    sources: int | None = None
 
     SELECTIONS = ("backfill", "soft_delete", "planned", "conflict", "review")
 
@@ -227,7 +247,12 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         statements = {
             **chunk_statements(db, spec),
             "lock": sql.render("backfill/lock_chunk.sql", spec),
-            "decide": sql.render("backfill/decide_chunk.sql", spec, selection=sql.Ident(plan.selection)),
+            "decide": sql.render(
+                "backfill/decide_chunk.sql",
+                spec,
+                selection=sql.Ident(plan.selection),
+                evidence=sql.spec_context(spec)["evidence"][: plan.sources],
+            ),
             "audit": sql.render(plan.audit, spec) if plan.audit else None,
             "write": sql.render(plan.write, spec) if plan.write else None,
             "queue": sql.render("review/queue_chunk.sql") if plan.queue else None,
@@ -235,8 +260,12 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
         db.commit()
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
+        sizer, throttle = pacing_for(db, ctx)
         result = {"rows": 0, "chunks": 0, "sample_ids": []}
-        for lo, hi, rows in null_key_chunks(db, spec, ctx.batch_size):
+        durations: list[float] = []
+        for lo, hi, rows in null_key_chunks(db, spec, lambda: sizer.size):
+            throttle.wait_until_calm()
+            started = time.perf_counter()
             with db.transaction():
                 if plan.lock:
                     db.execute(statements["lock"], {"lo": lo, "hi": hi})
@@ -249,11 +278,47 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
                     _apply_chunk(db, spec, phase, statements, base, decided, lo, hi)
                 result["rows"] += decided
                 result["chunks"] += 1
-            progress.advance(rows, ctx.batch_size)
-        progress.advance(0, ctx.batch_size, force=True)
+            durations.append(time.perf_counter() - started)
+            sizer.observe(rows, durations[-1])
+            progress.advance(rows, sizer.size)
+        progress.advance(0, sizer.size, force=True)
         result["sample_ids"] = result["sample_ids"][:20]
         result["progress"] = progress.lines[-1] if progress.lines else ""
+        result["chunk_stats"] = chunk_stats(durations, throttle.waited)
         return result
+
+
+def pacing_for(db: Database, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
+    """The chunk sizer (batch_size is the starting size) and the throttle reading this connection."""
+    statement = sql.render("pacing/threads_running.sql")
+
+    def threads_running() -> float | None:
+        rows = db.rows(statement)
+        db.commit()
+        return float(rows[0]["Value"]) if rows else None
+
+    sizer = ChunkSizer(start=ctx.batch_size, target_seconds=ctx.chunk_seconds, maximum=BATCH_SIZE_MAX)
+    return sizer, Throttle(threads_running, limit=ctx.max_threads_running)
+
+
+def chunk_stats(durations: list[float], throttled: float = 0.0) -> dict:
+    """Transaction times of a phase: count, p50, p99, max (seconds), and time spent throttled."""
+    if not durations:
+        return {"chunks": 0, "p50_s": 0.0, "p99_s": 0.0, "max_s": 0.0, "throttled_s": round(throttled, 3)}
+    ordered = sorted(durations)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 4)
+
+    return {
+        "chunks": len(ordered),
+        "p50_s": pct(0.50),
+        "p99_s": pct(0.99),
+        "max_s": round(ordered[-1], 4),
+        "total_s": round(sum(ordered), 3),
+        "throttled_s": round(throttled, 3),
+        "durations": [round(d, 4) for d in durations],
+    }
 
 
 def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, decided: int, lo: int, hi: int) -> None:
@@ -261,8 +326,9 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
     if st["queue"]:
         db.execute(st["queue"], params)
         return
-    db.execute(st["forget"], params)
-    counts["backed up"] = db.execute(st["backup"], params)
+    # rows this run backed up before (the backup phase) keep that copy; any other row is copied now
+    db.execute(st["backup"], params)
+    counts["backed up"] = int(db.scalar(st["backed_up"], params))
     if st["audit"]:
         counts["audited"] = db.execute(st["audit"], params)
     if st["write"]:
@@ -293,7 +359,11 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
             result["rows"],
         )
     gates.run_gate(target, spec, "backup", run_no=ctx.run_no)
-    return {"backed_up": result["rows"], "planned_at_preflight": plan["planned_changes"]}
+    return {
+        "backed_up": result["rows"],
+        "planned_at_preflight": plan["planned_changes"],
+        "chunk_stats": result["chunk_stats"],
+    }
 
 
 def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
@@ -309,7 +379,7 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) 
             result["rows"],
             result["sample_ids"],
         )
-    return {"conflicts": result["rows"], "sample_ids": result["sample_ids"]}
+    return {"conflicts": result["rows"], "sample_ids": result["sample_ids"], "chunk_stats": result["chunk_stats"]}
 
 
 def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
@@ -321,10 +391,20 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         spec,
         ctx,
         f"backfill_{source_name}",
-        ChunkStatements(selection="backfill", audit="backfill/audit_tenant.sql", write="backfill/write_tenant.sql"),
+        ChunkStatements(
+            selection="backfill",
+            audit="backfill/audit_tenant.sql",
+            write="backfill/write_tenant.sql",
+            sources=source_no,
+        ),
         {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
     )
-    return {"source": source_name, "backfilled": result["rows"], "sample_ids": result["sample_ids"]}
+    return {
+        "source": source_name,
+        "backfilled": result["rows"],
+        "sample_ids": result["sample_ids"],
+        "chunk_stats": result["chunk_stats"],
+    }
 
 
 def backfill_source_if_present(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
@@ -337,7 +417,9 @@ def backfill_source_if_present(target: DbTarget, spec: Spec, ctx: RunContext, pl
 def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
     ctx.run_no = plan["run_no"]
-    _run_chunks(target, spec, ctx, "export_review", ChunkStatements(selection="review", queue=True, lock=False), {})
+    queued = _run_chunks(
+        target, spec, ctx, "export_review", ChunkStatements(selection="review", queue=True, lock=False), {}
+    )
     path = run_dir(spec.name, ctx.run_id) / "review.csv"
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
     with target.connect() as db:
@@ -347,7 +429,12 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
         with db.transaction(read_only=True):
             by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
     log.info("spec %s: %s rows for review in %s", spec.name, written, path)
-    return {"review_rows": written, "by_reason": by_reason, "review_csv": str(path)}
+    return {
+        "review_rows": written,
+        "by_reason": by_reason,
+        "review_csv": str(path),
+        "chunk_stats": queued["chunk_stats"],
+    }
 
 
 def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
@@ -373,6 +460,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
         "soft_deleted": result["rows"],
         "sample_ids": result["sample_ids"],
         "deleted_at": deleted_at.isoformat(sep=" "),
+        "chunk_stats": result["chunk_stats"],
     }
 
 

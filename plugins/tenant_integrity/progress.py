@@ -13,8 +13,10 @@ from tenant_integrity.spec import Spec
 log = logging.getLogger(__name__)
 
 
-def null_key_chunks(db: Database, spec: Spec, batch_size: int) -> Iterator[tuple[int, int, int]]:
+def null_key_chunks(db: Database, spec: Spec, batch_size: int | Callable[[], int]) -> Iterator[tuple[int, int, int]]:
     """Yield (lo, hi, rows): key ranges (lo, hi] holding up to batch_size NULL-tenant rows each.
+
+    `batch_size` may be a callable asked before every chunk (the adaptive ChunkSizer).
 
     Each bound is read just before its chunk runs, so rows the previous chunk repaired have
     already left the NULL set and the cursor never revisits a range.
@@ -26,7 +28,8 @@ def null_key_chunks(db: Database, spec: Spec, batch_size: int) -> Iterator[tuple
         return
     after = int(first) - 1
     while True:
-        row = db.rows(statement, {"after": after, "batch_size": batch_size})[0]
+        size = batch_size() if callable(batch_size) else batch_size
+        row = db.rows(statement, {"after": after, "batch_size": size})[0]
         db.commit()
         if row["chunk_end"] is None:
             return

@@ -121,8 +121,8 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
         return 0, skipped
     # the rollback's own backup: the rows as they are now, before they are restored
     own = {**chunk, "run_id": ctx.run_id}
-    db.execute(statements["forget"], own)
-    if db.execute(statements["backup"], own) != decided:
+    db.execute(statements["backup"], own)
+    if int(db.scalar(statements["backed_up"], own)) != decided:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', keys ({chunk['lo']}, {chunk['hi']}]: backup count differs"
         )

@@ -119,6 +119,6 @@ def test_validation_runs_daily_at_four_in_berlin_without_catchup(bag):
 def test_operator_dags_default_to_dry_run(bag, dag_id, extra):
     params = bag.get_dag(dag_id).params
     assert params.get_param("dry_run").value is True
-    assert {"spec", "dry_run", "batch_size"} | extra == set(params.keys())
+    assert {"spec", "dry_run", "batch_size"} | extra == set(params)
     for name in params:
         assert params.get_param(name).schema["title"] and params.get_param(name).description

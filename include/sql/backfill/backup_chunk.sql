@@ -1,4 +1,4 @@
--- purpose: back up every column of the chunk's rows, keyed by run
+-- purpose: back up every column of the chunk's rows, keyed by run (rows this run backed up already keep that copy)
 insert into {{ backup_table }} (
     backup_run_id,
     backed_up_at
@@ -14,3 +14,9 @@ select
     {% endfor %}
 from {{ target.table }} as t
 join tenant_chunk_decisions as d on d.row_id = t.{{ target.key }}
+where not exists (
+    select 1
+    from {{ backup_table }} as b
+    where b.backup_run_id = %(run_id)s
+      and b.{{ target.key }} = d.row_id
+)

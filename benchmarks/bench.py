@@ -1,0 +1,228 @@
+"""make bench: our chunked backfill against the seed's one-shot Phase 1 statement, same data, same server, one run.
+
+1. Generates BENCH_CUSTOMERS customers (25% NULL tenant, ~3 appointments each, conflicts, phone-only
+   rows, orphans) server-side into database A and copies it to database B.
+2. Applies and records the server settings the benchmark needs (buffer pool size), warms both copies.
+3. B: the seed statement, timed. A: our pipeline in its own process (peak RSS = the worker's).
+4. Checks both gave the same tenant to every row the seed repaired (the unambiguous ones).
+5. Times the GX-gated daily validation against the bare SQL of the same checks.
+Writes benchmarks/latest.json and appends a row to the table in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "plugins"))
+
+from tenant_integrity import demo, gates, sql, validation  # noqa: E402
+from tenant_integrity.db import DbTarget  # noqa: E402
+from tenant_integrity.spec import load_spec  # noqa: E402
+
+SERVER = os.environ.get("BENCH_SERVER_URL", "mysql://root@127.0.0.1:3306")
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
+BUFFER_POOL_MB = int(os.environ.get("BENCH_BUFFER_POOL_MB", "2048"))
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1000"))
+CHUNK_SECONDS = float(os.environ.get("BENCH_CHUNK_SECONDS", "0.25"))
+COMPANIES = 1000
+OUT = Path(os.environ.get("BENCH_OUT", HERE / "latest.json"))
+README = HERE / "README.md"
+
+
+def target(name: str) -> DbTarget:
+    base = DbTarget.from_url(f"{SERVER}/{name}")
+    return base
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def generate(into: DbTarget, copy: DbTarget) -> None:
+    places = len(str(max(CUSTOMERS, COMPANIES)))
+    params = {"n": max(CUSTOMERS, 5), "companies": COMPANIES}
+    with into.connect(lock_wait_timeout=60) as db:
+        for step in (
+            "create_digits",
+            "fill_digits",
+            "create_seq",
+            "fill_seq",
+            "fill_companies",
+            "fill_phone_numbers",
+            "fill_customers",
+            "fill_appointments",
+            "fill_calls",
+            "remember_null_ids",
+        ):
+            started = time.perf_counter()
+            db.execute(sql.render(f"bench/{step}.sql", places=places), params)
+            db.commit()
+            log(f"generated {step} in {time.perf_counter() - started:.1f}s")
+        for table in ("companies", "phone_numbers", "customers", "appointments", "calls"):
+            db.execute(
+                sql.render(
+                    "bench/copy_table.sql",
+                    copy_db=sql.quote(copy.database),
+                    source_db=sql.quote(into.database),
+                    table=sql.quote(table),
+                )
+            )
+            db.commit()
+        log("copied the data set to the seed's database")
+
+
+def server_settings(db_target: DbTarget) -> dict:
+    with db_target.connect() as db:
+        db.execute("set global innodb_buffer_pool_size = %(b)s", {"b": BUFFER_POOL_MB * 1024 * 1024})
+        for _ in range(120):  # the resize runs in the background
+            if int(db.scalar("select @@global.innodb_buffer_pool_size")) >= BUFFER_POOL_MB * 1024 * 1024 * 0.95:
+                break
+            time.sleep(0.5)
+        row = db.rows(sql.render("bench/server_settings.sql"))[0]
+        db.commit()
+    return {
+        "server_version": row["server_version"],
+        "buffer_pool_mb": int(row["buffer_pool_bytes"]) // (1024 * 1024),
+        "flush_log_at_trx_commit": int(row["flush_log_at_trx_commit"]),
+    }
+
+
+def warm(*targets: DbTarget) -> None:
+    for t in targets:
+        with t.connect() as db:
+            for table in ("customers", "appointments", "calls", "phone_numbers", "companies"):
+                db.rows(f"checksum table `{table}`")  # reads every row into the buffer pool
+            db.commit()
+
+
+def seed_statement(copy: DbTarget) -> dict:
+    with copy.connect(lock_wait_timeout=600) as db:
+        started = time.perf_counter()
+        rows = db.execute(sql.render("bench/seed_phase1.sql"))
+        db.commit()
+        seconds = time.perf_counter() - started
+    log(f"seed one-shot statement: {rows} rows in {seconds:.2f}s (one transaction)")
+    return {"rows": rows, "seconds": seconds}
+
+
+def pipeline(into: DbTarget) -> dict:
+    url = f"mysql://{into.user}{':' + into.password if into.password else ''}@{into.host}:{into.port}/{into.database}"
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "plugins"), "TENANT_REVIEW_DIR": str(HERE / "runs" / "review")}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "run_pipeline.py"), url, str(BATCH_SIZE), str(CHUNK_SECONDS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"pipeline failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    log(f"pipeline: {result['backfilled']} rows backfilled; phases {json.dumps(result['seconds'])}")
+    return result
+
+
+def validation_overhead(into: DbTarget) -> dict:
+    spec = load_spec("customers_company")
+    started = time.perf_counter()
+    report = validation.validate(into, spec, "standard", "bench-validation", docs_dir=HERE / "runs" / "data_docs")
+    gx_seconds = time.perf_counter() - started
+    # the bare SQL of the same checks: each check's count and its sample, as a hand-written script would
+    expectations = gates.expand_suite(gates.load_suite_template("validation_standard"), spec, validation_no=1)
+    started = time.perf_counter()
+    with into.connect() as db:
+        for e in expectations:
+            query = e["kwargs"]["unexpected_rows_query"].replace("{batch}", f"`{spec.target.table}`")
+            db.rows(f"select count(*) from ({query}) as bare")
+            db.rows(f"{query} limit 200")
+        db.commit()
+    bare_seconds = time.perf_counter() - started
+    log(f"validation: GX {gx_seconds:.2f}s, bare SQL {bare_seconds:.2f}s")
+    return {
+        "validation_gx_s": round(gx_seconds, 3),
+        "validation_bare_sql_s": round(bare_seconds, 3),
+        "validation_ratio": round(gx_seconds / bare_seconds, 3) if bare_seconds else None,
+        "validation_passed": report.passed,
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
+
+
+def main() -> None:
+    into, copy = target("ti_bench_pipeline"), target("ti_bench_seed")
+    for db in (into, copy):
+        demo.recreate_database(db, "schema_only")
+    settings = server_settings(into)
+    log(f"server {settings['server_version']}, buffer pool {settings['buffer_pool_mb']} MB")
+    generate(into, copy)
+    warm(into, copy)
+    with into.connect() as db:
+        null_rows = int(db.scalar("select count(*) from bench_null_ids"))
+        db.commit()
+    seed = seed_statement(copy)
+    ours = pipeline(into)
+    with into.connect() as db:
+        compared = db.rows(
+            sql.render(
+                "bench/compare_copies.sql",
+                seed_db=sql.quote(copy.database),
+                pipeline_db=sql.quote(into.database),
+                original_db=sql.quote(into.database),
+            )
+        )[0]
+        db.commit()
+    if int(compared["disagreements"] or 0):
+        raise SystemExit(f"the pipeline disagrees with the seed on {compared['disagreements']} unambiguous rows")
+    write_seconds = ours["seconds"]["backup"] + sum(v for k, v in ours["seconds"].items() if k.startswith("backfill_"))
+    pipeline_rate = ours["backfilled"] / write_seconds
+    seed_rate = seed["rows"] / seed["seconds"]
+    durations = ours["chunk_durations"]
+    result = {
+        "customers": CUSTOMERS,
+        "null_rows": null_rows,
+        **settings,
+        "seed_oneshot_rows": seed["rows"],
+        "seed_oneshot_s": round(seed["seconds"], 3),
+        "seed_oneshot_rows_per_s": round(seed_rate, 1),
+        "pipeline_backfilled_rows": ours["backfilled"],
+        "pipeline_backup_and_backfill_s": round(write_seconds, 3),
+        "pipeline_rows_per_s": round(pipeline_rate, 1),
+        "ratio": round(pipeline_rate / seed_rate, 3),
+        "pipeline_phase_s": {k: round(v, 3) for k, v in ours["seconds"].items()},
+        "pipeline_total_s": round(sum(ours["seconds"].values()), 3),
+        "chunks": len(durations),
+        "p99_chunk_s": round(percentile(durations, 0.99), 4),
+        "max_chunk_s": round(max(durations, default=0.0), 4),
+        "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+        "agreement_rows_checked": int(compared["seed_repaired"]),
+        "batch_size_start": BATCH_SIZE,
+        "chunk_seconds_target": CHUNK_SECONDS,
+        **validation_overhead(into),
+    }
+    OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {OUT}")
+    append_readme_row(result)
+    print(json.dumps(result, indent=2))
+
+
+def append_readme_row(r: dict) -> None:
+    row = (
+        f"| {time.strftime('%Y-%m-%d')} | {r['customers']} | {r['null_rows']} | {r['server_version']} | "
+        f"{r['buffer_pool_mb']} | {r['seed_oneshot_rows_per_s']} | {r['pipeline_rows_per_s']} | {r['ratio']} | "
+        f"{r['p99_chunk_s']} | {r['max_chunk_s']} | {r['peak_rss_mb']} | {r['validation_ratio']} |\n"
+    )
+    with README.open("a", encoding="utf-8") as handle:
+        handle.write(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""One benchmark contender in its own process, so its peak RSS is the worker's: the whole pipeline.
+
+Prints a JSON line with per-phase seconds, rows, chunk statistics and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+from tenant_integrity import phases
+from tenant_integrity.db import DbTarget
+from tenant_integrity.spec import load_spec
+
+
+def main(url: str, batch_size: int, chunk_seconds: float) -> None:
+    target, spec = DbTarget.from_url(url), load_spec("customers_company")
+    ctx = phases.RunContext(run_id="bench", dry_run=False, batch_size=batch_size, chunk_seconds=chunk_seconds)
+    seconds, results = {}, {}
+
+    def timed(name, call):
+        started = time.perf_counter()
+        results[name] = call()
+        seconds[name] = time.perf_counter() - started
+        return results[name]
+
+    plan = timed("preflight", lambda: phases.preflight(target, spec, ctx))
+    timed("backup", lambda: phases.backup(target, spec, ctx, plan))
+    timed("detect_conflicts", lambda: phases.detect_conflicts(target, spec, ctx, plan))
+    for source in spec.evidence:
+        timed(f"backfill_{source.name}", lambda s=source.name: phases.backfill_source(target, spec, ctx, plan, s))
+    timed("export_review", lambda: phases.export_review(target, spec, ctx, plan))
+    timed("soft_delete_orphans", lambda: phases.soft_delete_orphans(target, spec, ctx, plan))
+    phase_results = {k: v for k, v in results.items() if k != "preflight"}
+    timed("post_validation", lambda: phases.post_validation(target, spec, ctx, plan, phase_results))
+    durations = []
+    for result in results.values():
+        durations += (result.get("chunk_stats") or {}).get("durations", []) if isinstance(result, dict) else []
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "backfilled": sum(results[f"backfill_{s.name}"]["backfilled"] for s in spec.evidence),
+                "plan": plan["outcomes"],
+                "chunk_durations": durations,
+                "backup_chunks": results["backup"],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            },
+            default=str,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
