@@ -195,7 +195,7 @@ def chunk_statements(db: Database, spec: Spec) -> dict:
         "count": sql.render("backfill/count_chunk_decisions.sql"),
         "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
         "ids": "select row_id from tenant_chunk_decisions order by row_id",
-        "backed_up": sql.render("backfill/count_backed_up_decisions.sql", spec),
+        "backed_up_rows": sql.render("backfill/count_backed_up_decisions.sql", spec),
     }
 
 
@@ -327,8 +327,11 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
         db.execute(st["queue"], params)
         return
     # rows this run backed up before (the backup phase) keep that copy; any other row is copied now
-    db.execute(st["backup"], params)
-    counts["backed up"] = int(db.scalar(st["backed_up"], params))
+    inserted = db.execute(st["backup"], params)
+    if not st["write"] and inserted != decided:
+        # a re-run of the backup phase: rows the first attempt backed up keep that copy; all must have one
+        counts["backed up"] = int(db.scalar(st["backed_up_rows"], params))
+    # a write joins its row's backup: "written = decided" below also proves every written row is backed up
     if st["audit"]:
         counts["audited"] = db.execute(st["audit"], params)
     if st["write"]:

@@ -122,7 +122,7 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
     # the rollback's own backup: the rows as they are now, before they are restored
     own = {**chunk, "run_id": ctx.run_id}
     db.execute(statements["backup"], own)
-    if int(db.scalar(statements["backed_up"], own)) != decided:
+    if int(db.scalar(statements["backed_up_rows"], own)) != decided:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', keys ({chunk['lo']}, {chunk['hi']}]: backup count differs"
         )

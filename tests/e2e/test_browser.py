@@ -325,11 +325,11 @@ def test_trigger_form_real_run_and_summary_in_the_ui(airflow, database, page):
     expect(dialog.locator("input[name=element_batch_size]")).to_have_value("1000")
 
     turn_dry_run_off(dialog)
-    dialog.get_by_role("button", name="Advanced Options").click()
-    expect(dialog).to_contain_text('"dry_run": false')  # the run conf the form will send
-    page.set_viewport_size({"width": 1280, "height": 1500})  # the whole form in one picture
+    page.set_viewport_size({"width": 1280, "height": 1400})  # the whole form in one picture
     screenshot(dialog, "01_trigger_form.png")
     page.set_viewport_size({"width": 1280, "height": 900})
+    dialog.get_by_role("button", name="Advanced Options").click()
+    expect(dialog).to_contain_text('"dry_run": false')  # the run conf the form will send
     run_id = submit(page, dialog)
 
     run = airflow.wait_for_run(run_id)

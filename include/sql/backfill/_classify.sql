@@ -14,6 +14,7 @@ with null_rows as (
 ),
 {% for source in evidence %}
 {% set tenant_expr = ('l.' ~ source.through.tenant) if source.through else ('r.' ~ source.tenant) %}
+{% if with_candidates %}
 named_{{ source.number }} as (
     -- one row per (row, tenant named by source {{ source.number }}), a NULL tenant included
     select
@@ -47,6 +48,27 @@ source_{{ source.number }} as (
     from named_{{ source.number }}
     group by row_id
 ),
+{% else %}
+source_{{ source.number }} as (
+    -- one aggregate per row: what writes need (3x cheaper than building the candidates list)
+    select
+        n.row_id,
+        count(*) as related_rows,
+        count(distinct case when tt.{{ tenant_table.key }} is not null then {{ tenant_expr }} end) as usable_tenants,
+        min(case when tt.{{ tenant_table.key }} is not null then {{ tenant_expr }} end) as tenant,
+        count(distinct case when {{ tenant_expr }} is not null and tt.{{ tenant_table.key }} is null
+                            then {{ tenant_expr }} end) as unknown_tenants,
+        null as candidates,
+        null as usable_candidates
+    from null_rows as n
+    join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
+    {% if source.through %}
+    left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
+    {% endif %}
+    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
+    group by n.row_id
+),
+{% endif %}
 {% endfor %}
 decided as (
     select

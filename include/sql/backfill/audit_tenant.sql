@@ -1,4 +1,5 @@
 -- purpose: one audit row per tenant value the chunk is about to write
+-- (the old value is NULL: the rows are locked with a NULL tenant, and the guarded write fails the chunk otherwise)
 insert into tenant_audit_log
     (run_id, spec, table_name, row_id, column_name, old_value, new_value, action, source, created_at)
 select
@@ -7,11 +8,9 @@ select
     %(table_name)s,
     d.row_id,
     %(column_name)s,
-    cast(t.{{ target.tenant }} as char),
+    null,
     cast(d.tenant as char),
     %(action)s,
     coalesce(d.source_label, %(source)s),
     utc_timestamp(6)
 from tenant_chunk_decisions as d
-join {{ target.table }} as t on t.{{ target.key }} = d.row_id
-where t.{{ target.tenant }} is null

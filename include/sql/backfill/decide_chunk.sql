@@ -1,6 +1,7 @@
 -- purpose: store the decisions of one chunk for the rows this phase acts on ({{ selection }})
 insert into tenant_chunk_decisions
     (row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources)
+{% set with_candidates = selection in ("conflict", "review") %}
 {% include "backfill/_classify.sql" %}
 select row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources
 from decided

@@ -1,4 +1,5 @@
 -- purpose: count the outcomes of the NULL-tenant rows in one key range (the preflight plan)
+{% set with_candidates = true %}
 {% include "backfill/_classify.sql" %}
 select
     outcome,

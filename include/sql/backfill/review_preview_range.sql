@@ -1,4 +1,5 @@
 -- purpose: the rows of one key range that would go to manual review, with what the reviewer sees
+{% set with_candidates = true %}
 {% include "backfill/_classify.sql" %}
 select
     d.row_id,
