@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity import bookkeeping, gates, report, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
 from tenant_integrity.pacing import ChunkSizer, Throttle
@@ -140,6 +140,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
         counts = profile(db, spec, ctx)
         with db.transaction(read_only=True):
             null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
+        distribution_before = report.tenant_distribution(db, spec)
         plan = {
             "spec": spec.name,
             "table": spec.target.table,
@@ -151,6 +152,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             "outcomes": counts,
             "planned_changes": _planned_changes(counts),
             "review_rows": sum(counts[r]["active"] + counts[r]["soft_deleted"] for r in REVIEW_REASONS),
+            "distribution_before": distribution_before,
         }
         folder = run_dir(spec.name, ctx.run_id)
         if ctx.dry_run:
@@ -263,6 +265,7 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         sizer, throttle = pacing_for(db, ctx)
         result = {"rows": 0, "chunks": 0, "sample_ids": []}
         durations: list[float] = []
+        sizes: list[int] = []
         for lo, hi, rows in null_key_chunks(db, spec, lambda: sizer.size):
             throttle.wait_until_calm()
             started = time.perf_counter()
@@ -279,12 +282,13 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
                 result["rows"] += decided
                 result["chunks"] += 1
             durations.append(time.perf_counter() - started)
+            sizes.append(rows)
             sizer.observe(rows, durations[-1])
             progress.advance(rows, sizer.size)
         progress.advance(0, sizer.size, force=True)
         result["sample_ids"] = result["sample_ids"][:20]
         result["progress"] = progress.lines[-1] if progress.lines else ""
-        result["chunk_stats"] = chunk_stats(durations, throttle.waited)
+        result["chunk_stats"] = chunk_stats(durations, throttle.waited, sizes)
         return result
 
 
@@ -301,8 +305,8 @@ def pacing_for(db: Database, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
     return sizer, Throttle(threads_running, limit=ctx.max_threads_running)
 
 
-def chunk_stats(durations: list[float], throttled: float = 0.0) -> dict:
-    """Transaction times of a phase: count, p50, p99, max (seconds), and time spent throttled."""
+def chunk_stats(durations: list[float], throttled: float = 0.0, sizes: list[int] | None = None) -> dict:
+    """Transaction times of a phase: count, p50, p99, max (seconds), time throttled, rows per chunk."""
     if not durations:
         return {"chunks": 0, "p50_s": 0.0, "p99_s": 0.0, "max_s": 0.0, "throttled_s": round(throttled, 3)}
     ordered = sorted(durations)
@@ -318,6 +322,7 @@ def chunk_stats(durations: list[float], throttled: float = 0.0) -> dict:
         "total_s": round(sum(ordered), 3),
         "throttled_s": round(throttled, 3),
         "durations": [round(d, 4) for d in durations],
+        "rows": list(sizes or []),
     }
 
 
@@ -480,11 +485,20 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, p
         summary["post_validation_error"] = str(exc)
         raise
     finally:
-        with target.connect() as db, db.transaction():
-            db.execute(
-                sql.render("bookkeeping/finish_run.sql"),
-                {"status": status, "summary": json.dumps(summary, default=str), "run_no": ctx.run_no},
+        summary["status"] = status
+        with target.connect() as db:
+            after = report.tenant_distribution(db, spec)
+            summary["report"] = str(
+                report.write_report(
+                    run_dir(spec.name, ctx.run_id), spec, summary, plan.get("distribution_before", []), after
+                )
             )
+            with db.transaction():
+                db.execute(
+                    sql.render("bookkeeping/finish_run.sql"),
+                    {"status": status, "summary": json.dumps(summary, default=str), "run_no": ctx.run_no},
+                )
+        log.info("run report: %s", summary["report"])
     log.info("summary:\n%s", format_summary(summary))
     return summary
 
@@ -568,6 +582,8 @@ def format_summary(summary: dict) -> str:
     lines.append(
         f"  NULL tenant now:        {after['active']} active (all in review), {after['soft_deleted']} soft-deleted"
     )
+    if summary.get("report"):
+        lines.append(f"  {'run report:':<24}{summary['report']}")
     for r in summary.get("post_validation", []):
         lines.append(f"  gate {r['check']}: {'ok' if r['success'] else 'FAILED'} (observed {r['observed']})")
     return "\n".join(lines)

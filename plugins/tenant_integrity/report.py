@@ -1,0 +1,115 @@
+"""The run report: one HTML page per backfill run, with the numbers of the task output and two charts.
+
+Written next to the review CSV ($TENANT_REVIEW_DIR/<spec>/<run_id>/report.html): counts per phase,
+the review CSV, the tenant distribution before and after (bar chart), chunk durations over time and
+throughput (line charts). matplotlib renders PNGs with the Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from tenant_integrity import sql
+from tenant_integrity.db import Database
+from tenant_integrity.spec import Spec
+
+PHASES_WITH_CHUNKS = ("backup", "detect_conflicts", "export_review", "soft_delete_orphans")
+
+
+def tenant_distribution(db: Database, spec: Spec) -> list[list]:
+    rows = db.rows(sql.render("report/tenant_distribution.sql", spec))
+    db.commit()
+    return [["NULL" if r["tenant"] is None else str(r["tenant"]), int(r["row_count"])] for r in rows]
+
+
+def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tenants = list(dict.fromkeys([t for t, _ in before] + [t for t, _ in after]))[:25]
+    b, a = dict(before), dict(after)
+    xs = range(len(tenants))
+    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
+    ax.bar([x - 0.2 for x in xs], [b.get(t, 0) for t in tenants], width=0.4, label="before", color="#c0c0c0")
+    ax.bar([x + 0.2 for x in xs], [a.get(t, 0) for t in tenants], width=0.4, label="after", color="#1f77b4")
+    ax.set_xticks(list(xs), tenants, rotation=45, fontsize=8)
+    ax.set_ylabel(f"active {spec.target.table}")
+    ax.set_title(f"{spec.target.tenant_column}: rows per tenant (largest 25), before and after")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _chunk_chart(phases: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=100, sharex=True)
+    offset = 0
+    for name, result in phases.items():
+        stats = (result or {}).get("chunk_stats") or {}
+        durations = stats.get("durations") or []
+        if not durations:
+            continue
+        xs = list(range(offset, offset + len(durations)))
+        top.plot(xs, durations, marker=".", linewidth=1, label=name)
+        offset += len(durations)
+    top.set_ylabel("chunk seconds")
+    top.set_title("every chunk transaction, in order")
+    if offset:
+        top.legend(fontsize=7, ncol=3)
+    rates, offset = [], 0
+    for result in phases.values():
+        stats = (result or {}).get("chunk_stats") or {}
+        for d, rows in zip(stats.get("durations") or [], stats.get("rows") or [], strict=False):
+            rates.append((offset, rows / d if d else 0))
+            offset += 1
+    if rates:
+        bottom.plot([r[0] for r in rates], [r[1] for r in rates], linewidth=1, color="#2ca02c")
+    bottom.set_ylabel("rows per second")
+    bottom.set_xlabel("chunk")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(folder: Path, spec: Spec, summary: dict, before: list, after: list) -> Path:
+    """Write report.html (+ two PNGs) into the run's folder; return the HTML path."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
+    _chunk_chart(summary.get("phases", {}), folder / "chunks.png")
+    from tenant_integrity.phases import format_summary
+
+    rows = []
+    for name, result in summary.get("phases", {}).items():
+        stats = (result or {}).get("chunk_stats") or {}
+        counted = {k: v for k, v in (result or {}).items() if isinstance(v, int | str) and k != "review_csv"}
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{html.escape(json.dumps(counted))}</td>"
+            f"<td>{stats.get('chunks', '')}</td><td>{stats.get('p99_s', '')}</td><td>{stats.get('max_s', '')}</td></tr>"
+        )
+    review = summary.get("phases", {}).get("export_review", {}).get("review_csv")
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>tenant_backfill {html.escape(summary["run_id"])}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:60em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
+table{{border-collapse:collapse}}pre{{background:#f6f6f6;padding:1em}}</style></head><body>
+<h1>tenant_backfill: spec {html.escape(summary["spec"])}, table {html.escape(summary["table"])}</h1>
+<p>run <code>{html.escape(summary["run_id"])}</code> — status <b>{html.escape(summary.get("status", ""))}</b></p>
+<h2>Summary</h2><pre>{html.escape(format_summary(summary))}</pre>
+<h2>Phases</h2><table><tr><th>phase</th><th>counts</th><th>chunks</th><th>p99 s</th><th>max s</th></tr>
+{"".join(rows)}</table>
+<p>Review CSV: {f'<a href="{html.escape(Path(review).name)}">{html.escape(review)}</a>' if review else "-"}</p>
+<h2>Tenant distribution</h2><img src="tenant_distribution.png" alt="rows per tenant before and after">
+<h2>Chunks</h2><img src="chunks.png" alt="chunk durations and throughput">
+</body></html>
+"""
+    path = folder / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,30 @@
+"""The run report: HTML with the task output's numbers, a distribution chart and a chunk chart."""
+
+from __future__ import annotations
+
+import struct
+
+from tenant_integrity import phases
+from tenant_integrity.spec import load_spec
+
+SPEC = load_spec("customers_company")
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_every_real_run_writes_a_report(edge_db, review_dir):
+    summary = phases.run_all(edge_db, SPEC, phases.RunContext(run_id="rep", dry_run=False, batch_size=5))
+    folder = review_dir / "customers_company" / "rep"
+    assert summary["report"] == str(folder / "report.html")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "backfill_appointments:" in page and "31 rows" in page  # the same numbers as the task output
+    assert "left for review:" in page and 'href="review.csv"' in page
+    assert '<img src="tenant_distribution.png"' in page and '<img src="chunks.png"' in page
+    assert png_size(folder / "tenant_distribution.png") == (900, 360)
+    assert png_size(folder / "chunks.png") == (900, 500)
+    assert summary["planned"]["distribution_before"][0] == ["NULL", 43]
+    assert summary["status"] == "succeeded"
