@@ -158,7 +158,9 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
         if ctx.dry_run:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             preview = folder / "review_preview.csv"
-            written = write_review_csv(preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size))
+            written = write_review_csv(
+                preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size), spec.mask_in_review
+            )
             plan["review_csv"] = str(preview)
             plan["review_rows_exported"] = written
             (folder / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True), encoding="utf-8")
@@ -433,7 +435,7 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
     with target.connect() as db:
         with db.transaction(read_only=True):
             rows = db.rows(sql.render("review/export_run.sql", spec), params)
-        written = write_review_csv(path, spec.review_columns, rows)
+        written = write_review_csv(path, spec.review_columns, rows, spec.mask_in_review)
         with db.transaction(read_only=True):
             by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
     log.info("spec %s: %s rows for review in %s", spec.name, written, path)

@@ -32,8 +32,29 @@ def neutralise(value) -> str:
     return text
 
 
-def write_review_csv(path: Path, review_columns: Iterable[str], rows: Iterable[dict]) -> int:
-    """Write the review file (header + one line per row); returns the number of rows."""
+def mask_email(value) -> str:
+    """k***@example.org: enough to recognise a customer, not enough to contact them."""
+    text = "" if value is None else str(value)
+    local, at, domain = text.partition("@")
+    return f"{local[:1]}***@{domain}" if at else ("***" if text else "")
+
+
+def mask_phone(value) -> str:
+    """+49151****78: country/network prefix and the last two digits stay."""
+    text = "" if value is None else str(value)
+    digits = sum(c.isdigit() for c in text)
+    if digits <= 4:
+        return "*" * len(text)
+    return text[:6] + "****" + text[-2:]
+
+
+MASKS = {"email": mask_email, "phone": mask_phone}
+
+
+def write_review_csv(
+    path: Path, review_columns: Iterable[str], rows: Iterable[dict], mask: dict[str, str] | None = None
+) -> int:
+    """Write the review file (header + one line per row, masked columns masked); returns the row count."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     header = FIXED_COLUMNS + list(review_columns) + [DECISION_COLUMN]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -42,7 +63,9 @@ def write_review_csv(path: Path, review_columns: Iterable[str], rows: Iterable[d
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
         writer.writerow(header)
+        maskers = {column: MASKS[kind] for column, kind in (mask or {}).items()}
         for row in rows:
-            writer.writerow([neutralise(row.get(column)) for column in header[:-1]] + [""])
+            cells = [maskers[c](row.get(c)) if c in maskers else row.get(c) for c in header[:-1]]
+            writer.writerow([*(neutralise(cell) for cell in cells), ""])
             count += 1
     return count

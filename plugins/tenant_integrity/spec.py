@@ -75,6 +75,7 @@ class Spec:
     evidence: tuple[Evidence, ...]
     relations: tuple[Relation, ...]
     review_columns: tuple[str, ...]
+    mask_in_review: dict[str, str] = field(default_factory=dict)  # column -> "email" | "phone"
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -95,7 +96,7 @@ _SHAPES: dict[str, tuple[set[str], set[str]]] = {
     # section: (required keys, optional keys)
     "": (
         {"conn_id", "target", "tenant_table", "evidence", "review_columns"},
-        {"relations", "description"},
+        {"relations", "description", "mask_in_review"},
     ),
     "target": ({"table", "key", "tenant_column", "soft_delete_column"}, {"created_at_column"}),
     "tenant_table": ({"table", "key"}, set()),
@@ -213,6 +214,19 @@ def _build(name: str, raw: Any) -> Spec:
         check.identifier_list(root.get("review_columns"), "review_columns") if "review_columns" in root else []
     )
 
+    mask: dict[str, str] = {}
+    raw_mask = root.get("mask_in_review", {})
+    if not isinstance(raw_mask, dict):
+        check.problems.append("mask_in_review: expected a mapping of review column -> email | phone")
+        raw_mask = {}
+    for column, kind in raw_mask.items():
+        name = check.identifier(column, f"mask_in_review.{column}")
+        if kind not in ("email", "phone"):
+            check.problems.append(f"mask_in_review.{column}: {kind!r} is not a mask (use email or phone)")
+        elif name and name not in review_columns:
+            check.problems.append(f"mask_in_review.{column}: not one of the review_columns")
+        else:
+            mask[name] = kind
     if target.table and len(BACKUP_PREFIX + target.table) > 64:
         check.problems.append(
             f"target.table: {target.table!r} is too long for its backup table {BACKUP_PREFIX + target.table!r} (64 max)"
@@ -227,6 +241,7 @@ def _build(name: str, raw: Any) -> Spec:
         evidence=tuple(evidence),
         relations=tuple(relations),
         review_columns=tuple(review_columns),
+        mask_in_review=mask,
     )
 
 

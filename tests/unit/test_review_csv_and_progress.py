@@ -71,3 +71,35 @@ def test_run_folders_keep_only_path_safe_characters(monkeypatch, tmp_path):
         tmp_path / "customers_company" / "manual__2026-11-22T06:03:13.959479+00:00"
     )
     assert run_dir("customers_company", "../../etc") == tmp_path / "customers_company" / "_.._etc"
+
+
+def test_masks_keep_just_enough_to_recognise_a_customer(tmp_path):
+    from tenant_integrity.review_csv import mask_email, mask_phone
+
+    assert mask_email("kunde@example.org") == "k***@example.org"
+    assert mask_email("") == "" and mask_email(None) == "" and mask_email("no-at") == "***"
+    assert mask_phone("+4915112345678") == "+49151****78"
+    assert mask_phone("=1+1") == "****"
+    path = tmp_path / "m.csv"
+    write_review_csv(
+        path,
+        ["email", "phone"],
+        [{"row_id": 1, "email": "=x@evil.test", "phone": "+4915112345678"}],
+        {"email": "email", "phone": "phone"},
+    )
+    with path.open(encoding="utf-8", newline="") as handle:
+        # masked values are still neutralised: a spreadsheet would evaluate "+49151****78"
+        assert list(csv.reader(handle))[1] == ["1", "", "", "'=***@evil.test", "'+49151****78", ""]
+
+
+def test_the_spec_option_is_checked():
+    from tenant_integrity.errors import SpecError
+    from tenant_integrity.paths import SPECS_DIR
+    from tenant_integrity.spec import parse_spec
+
+    text = (SPECS_DIR / "customers_company.yaml").read_text(encoding="utf-8")
+    spec = parse_spec("customers_company", text + "mask_in_review: {email: email, phone: phone}\n")
+    assert spec.mask_in_review == {"email": "email", "phone": "phone"}
+    with pytest.raises(SpecError) as failure:
+        parse_spec("customers_company", text + "mask_in_review: {name: email, phone: fax}\n")
+    assert failure.value.problems == ["mask_in_review.phone: 'fax' is not a mask (use email or phone)"]
