@@ -17,6 +17,10 @@ setup:
 demo: setup
 	@AIRFLOW_CONN_TENANT_DB=$(DEMO_DB_URL) ./scripts/demo.sh
 
+.PHONY: airflow
+airflow: setup  # Airflow 3 (UI, scheduler, …) on the demo database; port AIRFLOW_PORT (8080); prints the login
+	@AIRFLOW_CONN_TENANT_DB=$${AIRFLOW_CONN_TENANT_DB:-$(DEMO_DB_URL)} ./scripts/airflow_local.sh
+
 test: setup
 	@./scripts/run_tests.sh
 

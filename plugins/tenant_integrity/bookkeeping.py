@@ -72,6 +72,7 @@ def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
         "create_review_queue.sql",
         "create_validation_runs.sql",
         "create_validation_history.sql",
+        "create_checkpoints.sql",
     ):
         db.execute(sql.render(f"bookkeeping/{template}"))
     backup_columns = target_columns(spec, columns)

@@ -236,7 +236,12 @@ class ChunkStatements:
 
 
 def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict) -> dict:
-    """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids."""
+    """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids.
+
+    A real run checkpoints the last key of every chunk in that chunk's transaction, so a re-run
+    after a crash resumes after it. Deadlocks and lock-wait timeouts retry the chunk with bounded
+    backoff; a lost connection reconnects and redoes the chunk (the server rolled it back whole).
+    """
     base = {
         "run_id": ctx.run_id,
         "spec": spec.name,
@@ -247,58 +252,166 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         "action": None,
         **params,
     }
-    with target.connect() as db:
-        statements = {
-            **chunk_statements(db, spec),
-            "lock": sql.render("backfill/lock_chunk.sql", spec),
-            "decide": sql.render(
-                "backfill/decide_chunk.sql",
-                spec,
-                selection=sql.Ident(plan.selection),
-                evidence=sql.spec_context(spec)["evidence"][: plan.sources],
-            ),
-            "audit": sql.render(plan.audit, spec) if plan.audit else None,
-            "write": sql.render(plan.write, spec) if plan.write else None,
-            "queue": sql.render("review/queue_chunk.sql") if plan.queue else None,
-        }
+    session = _ChunkSession(target, spec, plan)
+    try:
+        db = session.db
         total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
+        after = _start_after(db, spec, ctx, phase)
         db.commit()
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
-        sizer, throttle = pacing_for(db, ctx)
-        result = {"rows": 0, "chunks": 0, "sample_ids": []}
+        sizer, throttle = pacing_for(session, ctx)
+        result = {"rows": 0, "chunks": 0, "sample_ids": [], "resumed_after": after if ctx.run_no else None}
         durations: list[float] = []
         sizes: list[int] = []
-        for lo, hi, rows in null_key_chunks(db, spec, lambda: sizer.size):
+        next_end = sql.render("backfill/next_chunk_end.sql", spec)
+        while after is not None:
+            end = session.db.rows(next_end, {"after": after, "batch_size": sizer.size})[0]
+            session.db.commit()
+            if end["chunk_end"] is None:
+                break
+            lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
             throttle.wait_until_calm()
             started = time.perf_counter()
-            with db.transaction():
-                if plan.lock:
-                    db.execute(statements["lock"], {"lo": lo, "hi": hi})
-                db.execute(statements["clear"])
-                db.execute(statements["decide"], {**base, "lo": lo, "hi": hi})
-                decided = int(db.scalar(statements["count"]))
-                if decided:
-                    if len(result["sample_ids"]) < 20:
-                        result["sample_ids"] += [r["row_id"] for r in db.rows(statements["ids"])][:20]
-                    _apply_chunk(db, spec, phase, statements, base, decided, lo, hi)
-                result["rows"] += decided
-                result["chunks"] += 1
+            decided, sample = _retrying(
+                session,
+                spec,
+                phase,
+                lo,
+                hi,
+                lambda lo=lo, hi=hi: _one_chunk(session, spec, ctx, phase, plan, base, lo, hi),
+            )
+            if len(result["sample_ids"]) < 20:
+                result["sample_ids"] += sample
+            result["rows"] += decided
+            result["chunks"] += 1
             durations.append(time.perf_counter() - started)
             sizes.append(rows)
             sizer.observe(rows, durations[-1])
             progress.advance(rows, sizer.size)
+            after = hi
         progress.advance(0, sizer.size, force=True)
-        result["sample_ids"] = result["sample_ids"][:20]
-        result["progress"] = progress.lines[-1] if progress.lines else ""
-        result["chunk_stats"] = chunk_stats(durations, throttle.waited, sizes)
-        return result
+    finally:
+        session.close()
+    result["sample_ids"] = result["sample_ids"][:20]
+    result["progress"] = progress.lines[-1] if progress.lines else ""
+    result["chunk_stats"] = chunk_stats(durations, throttle.waited, sizes)
+    result["retries"] = session.retries
+    return result
 
 
-def pacing_for(db: Database, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
-    """The chunk sizer (batch_size is the starting size) and the throttle reading this connection."""
+def _start_after(db: Database, spec: Spec, ctx: RunContext, phase: str) -> int | None:
+    """The key to start after: the phase's checkpoint when resuming, else just below the first NULL key."""
+    if ctx.run_no is not None:
+        saved = db.scalar(sql.render("bookkeeping/read_checkpoint.sql"), {"run_no": ctx.run_no, "phase": phase})
+        if saved is not None:
+            log.info("spec %s, phase %s: resuming after key %s (checkpoint)", spec.name, phase, saved)
+            return int(saved)
+    first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
+    return None if first is None else int(first) - 1
+
+
+class _ChunkSession:
+    """The chunk connection and its rendered statements; reconnects after a lost connection."""
+
+    def __init__(self, target: DbTarget, spec: Spec, plan: ChunkStatements):
+        self.target, self.spec, self.plan = target, spec, plan
+        self.retries = 0
+        self.db: Database = None  # type: ignore[assignment]
+        self.connect()
+
+    def connect(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        self.db = self.target.connect()
+        self.statements = {
+            **chunk_statements(self.db, self.spec),
+            "lock": sql.render("backfill/lock_chunk.sql", self.spec),
+            "decide": sql.render(
+                "backfill/decide_chunk.sql",
+                self.spec,
+                selection=sql.Ident(self.plan.selection),
+                evidence=sql.spec_context(self.spec)["evidence"][: self.plan.sources],
+            ),
+            "audit": sql.render(self.plan.audit, self.spec) if self.plan.audit else None,
+            "write": sql.render(self.plan.write, self.spec) if self.plan.write else None,
+            "queue": sql.render("review/queue_chunk.sql") if self.plan.queue else None,
+            "checkpoint": sql.render("bookkeeping/save_checkpoint.sql"),
+        }
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
+def _one_chunk(
+    session: _ChunkSession, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, base: dict, lo: int, hi: int
+) -> tuple[int, list[int]]:
+    db, st = session.db, session.statements
+    sample: list[int] = []
+    with db.transaction():
+        if plan.lock:
+            db.execute(st["lock"], {"lo": lo, "hi": hi})
+        db.execute(st["clear"])
+        db.execute(st["decide"], {**base, "lo": lo, "hi": hi})
+        decided = int(db.scalar(st["count"]))
+        if decided:
+            sample = [r["row_id"] for r in db.rows(st["ids"])][:20]
+            _apply_chunk(db, spec, phase, st, base, decided, lo, hi)
+        if ctx.run_no is not None:
+            db.execute(st["checkpoint"], {"run_no": ctx.run_no, "phase": phase, "last_key": hi})
+    return decided, sample
+
+
+TRANSIENT = {1205: "lock wait timeout", 1213: "deadlock"}
+CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 1927: "connection killed"}
+MAX_ATTEMPTS = 5
+
+
+def _retrying(session: _ChunkSession, spec: Spec, phase: str, lo: int, hi: int, work, sleep=time.sleep):
+    """Run one chunk; retry transient lock trouble with backoff and lost connections after reconnecting."""
+    import MySQLdb
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return work()
+        except MySQLdb.OperationalError as exc:
+            code = exc.args[0] if exc.args else None
+            if code not in TRANSIENT and code not in CONNECTION_LOST:
+                raise
+            why = TRANSIENT.get(code) or CONNECTION_LOST[code]
+            if attempt == MAX_ATTEMPTS:
+                raise ChunkError(
+                    f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
+                    f"{why} on {MAX_ATTEMPTS} attempts; giving up (the chunk was rolled back each time)"
+                ) from exc
+            session.retries += 1
+            delay = min(0.25 * 2 ** (attempt - 1), 4.0)
+            log.warning(
+                "spec %s, phase %s, keys (%s, %s]: %s (attempt %s of %s); retrying in %.2fs",
+                spec.name,
+                phase,
+                lo,
+                hi,
+                why,
+                attempt,
+                MAX_ATTEMPTS,
+                delay,
+            )
+            sleep(delay)
+            if code in CONNECTION_LOST:
+                session.connect()
+    raise AssertionError("unreachable")
+
+
+def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
+    """The chunk sizer (batch_size is the starting size) and the throttle reading the connection.
+
+    `source` is a Database, or a _ChunkSession whose connection may be replaced after a reconnect.
+    """
     statement = sql.render("pacing/threads_running.sql")
 
     def threads_running() -> float | None:
+        db = source.db if isinstance(source, _ChunkSession) else source
         rows = db.rows(statement)
         db.commit()
         return float(rows[0]["Value"]) if rows else None
