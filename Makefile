@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export TENANT_REVIEW_DIR ?= $(ROOT)/review
 DEMO_DB_URL ?= mysql://root@127.0.0.1:3306/tenant_demo
 
-.PHONY: setup demo test lint format lock clean
+.PHONY: setup demo test lint format lock clean bench
 
 setup:
 	@./scripts/setup.sh
@@ -23,6 +23,9 @@ airflow: setup  # Airflow 3 (UI, scheduler, …) on the demo database; port AIRF
 
 test: setup
 	@./scripts/run_tests.sh
+
+bench: setup  # BENCH_CUSTOMERS (default 1000000): seed one-shot statement vs our pipeline -> benchmarks/latest.json
+	@.venv/bin/python benchmarks/bench.py
 
 lint: setup
 	$(VENV)/ruff check .

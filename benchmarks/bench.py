@@ -32,7 +32,7 @@ BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1000"))
 CHUNK_SECONDS = float(os.environ.get("BENCH_CHUNK_SECONDS", "0.25"))
 COMPANIES = 1000
 OUT = Path(os.environ.get("BENCH_OUT", HERE / "latest.json"))
-README = HERE / "README.md"
+README = Path(os.environ.get("BENCH_README", HERE / "README.md"))
 
 
 def target(name: str) -> DbTarget:
@@ -79,11 +79,12 @@ def generate(into: DbTarget, copy: DbTarget) -> None:
 
 def server_settings(db_target: DbTarget) -> dict:
     with db_target.connect() as db:
-        db.execute("set global innodb_buffer_pool_size = %(b)s", {"b": BUFFER_POOL_MB * 1024 * 1024})
-        for _ in range(120):  # the resize runs in the background
-            if int(db.scalar("select @@global.innodb_buffer_pool_size")) >= BUFFER_POOL_MB * 1024 * 1024 * 0.95:
-                break
-            time.sleep(0.5)
+        if BUFFER_POOL_MB > 0:  # 0: keep the server's own setting (the smoke test)
+            db.execute("set global innodb_buffer_pool_size = %(b)s", {"b": BUFFER_POOL_MB * 1024 * 1024})
+            for _ in range(120):  # the resize runs in the background
+                if int(db.scalar("select @@global.innodb_buffer_pool_size")) >= BUFFER_POOL_MB * 1024 * 1024 * 0.95:
+                    break
+                time.sleep(0.5)
         row = db.rows(sql.render("bench/server_settings.sql"))[0]
         db.commit()
     return {

@@ -26,11 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("show-plan", "show-summary"):
         shown = sub.add_parser(name)
         shown.add_argument("--spec", default="customers_company")
+    grants = sub.add_parser("grants", help="print the least-privilege GRANT statements a spec needs")
+    grants.add_argument("--spec", required=True)
+    grants.add_argument("--user", default="'tenant_integrity'@'%'")
     check = sub.add_parser("validate", help="run the daily validation's checks for one spec")
     check.add_argument("--spec", required=True)
     check.add_argument("--comprehensive", action="store_true", help="add the comprehensive checks")
     check.add_argument("--fail-on-issues", action="store_true", help="exit 1 when a critical check fails")
     args = parser.parse_args(argv)
+    if args.command == "grants":
+        from tenant_integrity.privileges import grant_statements
+
+        database = (
+            DbTarget.from_url(os.environ["AIRFLOW_CONN_TENANT_DB"]).database
+            if os.environ.get("AIRFLOW_CONN_TENANT_DB")
+            else "app"
+        )
+        print(";\n".join(grant_statements(load_spec(args.spec), database, args.user)) + ";")
+        return 0
     url = os.environ.get("AIRFLOW_CONN_TENANT_DB")
     if not url:
         print("AIRFLOW_CONN_TENANT_DB is not set (mysql://user:pw@host:3306/db)", file=sys.stderr)

@@ -65,7 +65,26 @@ def target_columns(spec: Spec, columns: dict) -> list[dict]:
 
 
 def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
-    """Create the bookkeeping tables if missing; add target columns the backup table lacks."""
+    """Create the bookkeeping tables if missing; add target columns the backup table lacks.
+
+    A user without CREATE on them gets an error naming the privilege, before any customer row is written.
+    """
+    import MySQLdb
+
+    try:
+        return _ensure_tables(db, spec, columns)
+    except MySQLdb.OperationalError as exc:
+        if exc.args and exc.args[0] in (1142, 1044):
+            raise SpecError(
+                spec.name,
+                [
+                    f"missing privilege for the bookkeeping tables: {exc.args[1]} (python -m tenant_integrity grants --spec {spec.name})"
+                ],
+            ) from exc
+        raise
+
+
+def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     for template in (
         "create_audit_log.sql",
         "create_runs.sql",

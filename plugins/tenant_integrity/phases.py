@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from tenant_integrity import bookkeeping, gates, report, sql
+from tenant_integrity import bookkeeping, gates, privileges, report, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
 from tenant_integrity.pacing import ChunkSizer, Throttle
@@ -136,6 +136,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     """
     with target.connect() as db:
         bookkeeping.validate_against_database(db, spec)
+        privileges.require(db, spec, write=not ctx.dry_run)  # a real run fails here, before any write
         gates.run_gate(target, spec, "preflight")
         counts = profile(db, spec, ctx)
         with db.transaction(read_only=True):

@@ -13,6 +13,6 @@ select
     coalesce(d.source_label, %(source)s),
     utc_timestamp(6)
 from tenant_chunk_decisions as d
-join {{ target.table }} as t on t.{{ target.key }} = d.row_id
+straight_join {{ target.table }} as t on t.{{ target.key }} = d.row_id
 where t.{{ target.tenant }} is null
   and t.{{ target.soft_delete }} is null

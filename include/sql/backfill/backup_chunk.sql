@@ -12,8 +12,8 @@ select
     {% for column in backup_columns %}
     , t.{{ column.name }}
     {% endfor %}
-from {{ target.table }} as t
-join tenant_chunk_decisions as d on d.row_id = t.{{ target.key }}
+from tenant_chunk_decisions as d
+straight_join {{ target.table }} as t on t.{{ target.key }} = d.row_id
 where not exists (
     select 1
     from {{ backup_table }} as b

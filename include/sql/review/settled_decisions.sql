@@ -1,7 +1,7 @@
 -- purpose: the decisions of a chunk whose row no longer needs them, to report them
 select d.row_id
 from tenant_chunk_decisions as d
-join {{ target.table }} as t on t.{{ target.key }} = d.row_id
+straight_join {{ target.table }} as t on t.{{ target.key }} = d.row_id
 where t.{{ target.tenant }} is not null
    or (d.outcome = 'orphan' and t.{{ target.soft_delete }} is not null)
 order by d.row_id

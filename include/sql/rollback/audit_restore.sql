@@ -4,6 +4,6 @@ insert into tenant_audit_log
 select %(rollback_run_id)s, %(spec)s, %(table_name)s, d.row_id, %(column_name)s,
        cast(t.{{ column }} as char), cast(b.{{ column }} as char), 'rollback', %(run_id)s, utc_timestamp(6)
 from tenant_chunk_decisions as d
-join {{ target.table }} as t on t.{{ target.key }} = d.row_id
-join {{ backup_table }} as b on b.backup_run_id = %(run_id)s and b.{{ target.key }} = d.row_id
+straight_join {{ target.table }} as t on t.{{ target.key }} = d.row_id
+straight_join {{ backup_table }} as b on b.backup_run_id = %(run_id)s and b.{{ target.key }} = d.row_id
 where not (t.{{ column }} <=> b.{{ column }})

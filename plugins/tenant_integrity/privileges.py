@@ -1,0 +1,83 @@
+"""Least privilege: the grant set a spec needs, and a preflight probe that names what is missing.
+
+tenant_backfill / tenant_review_import / tenant_validation_daily need:
+  SELECT on the target (every column: the backup copies whole rows), the tenant table, evidence
+  and relation tables; UPDATE on the target's tenant and soft-delete columns only; CREATE, INSERT,
+  SELECT, UPDATE on the project's own bookkeeping tables; CREATE TEMPORARY TABLES (the per-session
+  chunk scratch table). Nothing else: no DELETE, no ALTER, no UPDATE on any other column.
+tenant_rollback additionally needs UPDATE on every target column (it restores whole rows);
+tenant_constraints needs ALTER, REFERENCES and (for archive_orphans) DELETE on the target.
+"""
+
+from __future__ import annotations
+
+import MySQLdb
+
+from tenant_integrity import sql
+from tenant_integrity.db import Database
+from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity.spec import Spec, referenced_tables
+
+BOOKKEEPING_TABLES = (
+    "tenant_audit_log",
+    "tenant_runs",
+    "tenant_review_queue",
+    "tenant_validation_runs",
+    "tenant_validation_history",
+    "tenant_checkpoints",
+)
+DENIED = {1142, 1143, 1044, 1045}
+
+
+class MissingPrivilege(TenantIntegrityError):
+    def __init__(self, spec: Spec, user: str, missing: list[str]):
+        self.missing = missing
+        listing = "\n".join(f"  - {m}" for m in missing)
+        super().__init__(
+            f"spec {spec.name!r}: user {user} lacks {len(missing)} privilege(s); nothing was written:\n{listing}\n"
+            f"(the full grant set: python -m tenant_integrity grants --spec {spec.name})"
+        )
+
+
+def grant_statements(spec: Spec, database: str, user: str = "'tenant_integrity'@'%'") -> list[str]:
+    """The least-privilege grant set for the backfill, review import and daily validation."""
+    q = sql.quote
+    db = q(database)
+    t = spec.target
+    reads = [f"grant select on {db}.{q(table)} to {user}" for table in referenced_tables(spec)]
+    write = [f"grant update ({q(t.tenant_column)}, {q(t.soft_delete_column)}) on {db}.{q(t.table)} to {user}"]
+    own = [
+        f"grant create, insert, select, update on {db}.{q(table)} to {user}"
+        for table in (*BOOKKEEPING_TABLES, spec.backup_table)
+    ]
+    return [*reads, *write, *own, f"grant create temporary tables on {db}.* to {user}"]
+
+
+def missing_privileges(db: Database, spec: Spec, write: bool) -> list[str]:
+    """Probe with EXPLAIN (checks privileges, touches no row); return what is missing, named."""
+    missing = []
+    for table in referenced_tables(spec):
+        if not _allowed(db, sql.render("privileges/probe_select.sql", table=sql.quote(table))):
+            missing.append(f"SELECT on {table}")
+    if write and not _allowed(db, sql.render("privileges/probe_update.sql", spec)):
+        missing.append(
+            f"UPDATE on {spec.target.table}.{spec.target.tenant_column} and {spec.target.table}.{spec.target.soft_delete_column}"
+        )
+    db.commit()
+    return missing
+
+
+def _allowed(db: Database, statement: str) -> bool:
+    try:
+        db.rows(statement)
+        return True
+    except (MySQLdb.OperationalError, MySQLdb.ProgrammingError) as exc:
+        if exc.args and exc.args[0] in DENIED:
+            return False
+        raise
+
+
+def require(db: Database, spec: Spec, write: bool) -> None:
+    missing = missing_privileges(db, spec, write)
+    if missing:
+        raise MissingPrivilege(spec, f"{db.target.user}@{db.target.host}", missing)

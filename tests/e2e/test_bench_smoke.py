@@ -1,0 +1,48 @@
+"""`make bench BENCH_CUSTOMERS=20000`: the benchmark runs end to end and writes every field (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.e2e
+FIELDS = {
+    "seed_oneshot_rows_per_s": float,
+    "pipeline_rows_per_s": float,
+    "ratio": float,
+    "p99_chunk_s": float,
+    "max_chunk_s": float,
+    "peak_rss_mb": float,
+    "customers": int,
+    "null_rows": int,
+    "server_version": str,
+    "buffer_pool_mb": int,
+}
+
+
+def test_make_bench_small(tmp_path):
+    out, readme = tmp_path / "latest.json", tmp_path / "README.md"
+    readme.write_text("| header |\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "BENCH_CUSTOMERS": "20000",
+        "BENCH_OUT": str(out),
+        "BENCH_README": str(readme),
+        "BENCH_BUFFER_POOL_MB": "0",
+    }
+    done = subprocess.run(["make", "-s", "bench"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    for field, kind in FIELDS.items():
+        assert isinstance(result[field], kind | int if kind is float else kind), field
+    assert result["customers"] == 20000
+    assert 4500 < result["null_rows"] < 5500  # 25% of 20000, by CRC32
+    assert result["pipeline_backfilled_rows"] > result["seed_oneshot_rows"] > 0  # we also use the phone source
+    assert result["agreement_rows_checked"] == result["seed_oneshot_rows"]  # every seed row compared, none differ
+    assert result["ratio"] == pytest.approx(result["pipeline_rows_per_s"] / result["seed_oneshot_rows_per_s"], rel=0.01)
+    assert len(readme.read_text(encoding="utf-8").splitlines()) == 2  # one row appended

@@ -1,0 +1,149 @@
+"""Faults against the real MariaDB: a killed worker resumes, lock trouble retries, a killed connection reconnects."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tenant_integrity import phases
+from tenant_integrity.errors import ChunkError
+from tenant_integrity.spec import load_spec
+from tests.conftest import PROJECT, url_of
+from tests.helpers.dbcheck import active_distribution, query
+
+SPEC = load_spec("customers_company")
+EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
+WORKER = """
+import sys
+from tenant_integrity import phases
+from tenant_integrity.db import DbTarget
+from tenant_integrity.spec import load_spec
+target, spec = DbTarget.from_url(sys.argv[1]), load_spec("customers_company")
+ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
+plan = phases.preflight(target, spec, ctx)
+phases.backup(target, spec, ctx, plan)
+phases.backfill_source(target, spec, ctx, plan, "appointments")
+"""
+
+
+def audited(target) -> int:
+    return query(target, "select count(*) as n from tenant_audit_log where run_id = 'crash'")[0]["n"]
+
+
+@pytest.mark.parametrize("kill_after", [1, 9, 20])
+def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db, kill_after):
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, url_of(seed_db)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT / "plugins")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and worker.poll() is None:
+        try:
+            if audited(seed_db) >= kill_after:
+                break
+        except Exception:  # the audit table does not exist before the worker's preflight
+            pass
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGKILL)  # no cleanup: an open transaction dies with the connection
+    worker.wait(timeout=30)
+    done_before = audited(seed_db)
+    assert kill_after <= done_before < 28, "the worker was not interrupted mid-run"
+
+    # Airflow's retry: the same run id, the same phases again
+    ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    resumed = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    assert resumed["backfilled"] == 28 - done_before
+    assert resumed["resumed_after"] >= 29  # skipped the finished range via the checkpoint
+    phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")
+    phases.soft_delete_orphans(seed_db, SPEC, ctx, plan)
+
+    assert active_distribution(seed_db) == EXPECTED
+    per_row = query(
+        seed_db,
+        "select a.row_id, count(*) as audits, (select count(*) from tenant_backup_customers b "
+        "where b.backup_run_id = 'crash' and b.id = a.row_id) as backups "
+        "from tenant_audit_log a where a.run_id = 'crash' group by a.row_id",
+    )
+    assert len(per_row) == 31
+    assert {(r["audits"], r["backups"]) for r in per_row} == {(1, 1)}
+
+
+def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
+    ctx = phases.RunContext(run_id="locks", dry_run=False, batch_size=100, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    holder = seed_db.connect()
+    holder.execute("start transaction")
+    holder.execute("select * from customers where id = 40 for update")  # the application holds a row
+    release = threading.Timer(7.0, holder.rollback)  # longer than one lock wait (5 s), shorter than the backoff
+    release.start()
+    try:
+        result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    finally:
+        release.cancel()
+        holder.close()
+    assert result["backfilled"] == 28
+    assert result["retries"] >= 1
+    assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'locks'")[0]["n"] == 28
+
+
+def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
+    monkeypatch.setattr(phases, "MAX_ATTEMPTS", 2)
+    ctx = phases.RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    holder = seed_db.connect()
+    holder.execute("start transaction")
+    holder.execute("select * from customers where id = 40 for update")
+    try:
+        with pytest.raises(ChunkError) as failure:
+            phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    finally:
+        holder.close()
+    assert "phase 'backfill_appointments', table 'customers', keys (29, 60]: lock wait timeout on 2 attempts" in str(
+        failure.value
+    )
+    assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'stuck'")[0]["n"] == 0
+
+
+def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_db):
+    ctx = phases.RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    killed = []
+
+    def killer():
+        with seed_db.connect() as admin:
+            deadline = time.monotonic() + 60
+            while not killed and time.monotonic() < deadline:
+                for row in admin.rows(
+                    "select id from information_schema.processlist where db = %(db)s and id <> connection_id() "
+                    "and info like '%%tenant_chunk_decisions%%'",
+                    {"db": seed_db.database},
+                ):
+                    admin.execute(f"kill connection {int(row['id'])}")
+                    killed.append(row["id"])
+                    break
+                admin.commit()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    thread.join()
+    assert killed, "no chunk statement was caught running"
+    assert result["retries"] >= 1
+    assert result["backfilled"] == 28
+    counts = query(
+        seed_db, "select row_id, count(*) as n from tenant_audit_log where run_id = 'killed' group by row_id"
+    )
+    assert len(counts) == 28 and {r["n"] for r in counts} == {1}
