@@ -94,6 +94,7 @@ def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
         "create_checkpoints.sql",
     ):
         db.execute(sql.render(f"bookkeeping/{template}"))
+    db.execute(sql.render("checksums/create_range_checksums.sql"))
     backup_columns = target_columns(spec, columns)
     db.execute(sql.render("bookkeeping/create_backup_table.sql", spec, backup_columns=backup_columns))
     existing, _ = read_schema(db, [spec.backup_table])

@@ -135,7 +135,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     A real run registers itself in tenant_runs (the numbers later gates compare against).
     """
     with target.connect() as db:
-        bookkeeping.validate_against_database(db, spec)
+        columns = bookkeeping.validate_against_database(db, spec)
         privileges.require(db, spec, write=not ctx.dry_run)  # a real run fails here, before any write
         gates.run_gate(target, spec, "preflight")
         counts = profile(db, spec, ctx)
@@ -169,6 +169,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             log.info("dry run: nothing written to the database; plan in %s", folder)
         else:
             plan["run_no"] = register_run(target, spec, ctx)
+            record_range_checksums(db, spec, plan["run_no"], columns)
         log.info("plan for %s:\n%s", spec.name, format_plan(plan, spec))
         return plan
 
@@ -184,6 +185,26 @@ def register_run(target: DbTarget, spec: Spec, ctx: RunContext) -> int:
                 {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id, "table_name": spec.target.table},
             )
         return int(_run_row(db, spec, ctx)["run_no"])
+
+
+CHECKSUM_RANGE = 10_000  # keys per checksummed range
+
+
+def checksum_context(spec: Spec, columns: dict) -> dict:
+    """Render values for the range checksums: the columns a run may not change (all but tenant and soft-delete)."""
+    changing = {spec.target.tenant_column, spec.target.soft_delete_column}
+    fixed = [c["name"] for c in bookkeeping.target_columns(spec, columns) if c["raw"] not in changing]
+    return {"fixed_columns": fixed, "range_size": CHECKSUM_RANGE}
+
+
+def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict) -> int:
+    """Per key range, checksum the columns this run may not change (read without locks, then stored)."""
+    with db.transaction(read_only=True):
+        ranges = db.rows(sql.render("checksums/read_range_checksums.sql", spec, **checksum_context(spec, columns)))
+    with db.transaction():
+        for r in ranges:
+            db.execute(sql.render("checksums/save_range_checksum.sql"), {"run_no": run_no, **r})
+    return len(ranges)
 
 
 # --- chunked writes ------------------------------------------------------------------------
@@ -261,13 +282,23 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         db.commit()
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
         sizer, throttle = pacing_for(session, ctx)
-        result = {"rows": 0, "chunks": 0, "sample_ids": [], "resumed_after": after if ctx.run_no else None}
+        saved = _checkpoint(db, ctx, phase)
+        db.commit()
+        result = {
+            "rows": 0,
+            "chunks": 0,
+            "sample_ids": [],
+            "resumed_after": int(saved["last_key"]) if saved else None,
+            # rows earlier attempts of this run did in this phase (a resumed phase counts them too)
+            "rows_before_resume": int(saved["rows_done"]) if saved else 0,
+        }
         durations: list[float] = []
         sizes: list[int] = []
         next_end = sql.render("backfill/next_chunk_end.sql", spec)
         while after is not None:
-            end = session.db.rows(next_end, {"after": after, "batch_size": sizer.size})[0]
-            session.db.commit()
+            end = _retrying(
+                session, spec, phase, after, None, lambda a=after: _next_end(session, next_end, a, sizer.size)
+            )
             if end["chunk_end"] is None:
                 break
             lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
@@ -300,13 +331,19 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
     return result
 
 
+def _checkpoint(db: Database, ctx: RunContext, phase: str) -> dict | None:
+    if ctx.run_no is None:
+        return None
+    rows = db.rows(sql.render("bookkeeping/read_checkpoint.sql"), {"run_no": ctx.run_no, "phase": phase})
+    return rows[0] if rows else None
+
+
 def _start_after(db: Database, spec: Spec, ctx: RunContext, phase: str) -> int | None:
     """The key to start after: the phase's checkpoint when resuming, else just below the first NULL key."""
-    if ctx.run_no is not None:
-        saved = db.scalar(sql.render("bookkeeping/read_checkpoint.sql"), {"run_no": ctx.run_no, "phase": phase})
-        if saved is not None:
-            log.info("spec %s, phase %s: resuming after key %s (checkpoint)", spec.name, phase, saved)
-            return int(saved)
+    saved = _checkpoint(db, ctx, phase)
+    if saved is not None:
+        log.info("spec %s, phase %s: resuming after key %s (checkpoint)", spec.name, phase, saved["last_key"])
+        return int(saved["last_key"])
     first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
     return None if first is None else int(first) - 1
 
@@ -320,10 +357,24 @@ class _ChunkSession:
         self.db: Database = None  # type: ignore[assignment]
         self.connect()
 
-    def connect(self) -> None:
-        if self.db is not None:
-            self.db.close()
-        self.db = self.target.connect()
+    def connect(self, attempts: int = 3) -> None:
+        """(Re)connect and prepare the session; a connection lost while doing so is retried too."""
+        import MySQLdb
+
+        for attempt in range(1, attempts + 1):
+            if self.db is not None:
+                self.db.close()
+            try:
+                self.db = self.target.connect()
+                self._prepare()
+                return
+            except MySQLdb.OperationalError as exc:
+                if not (exc.args and exc.args[0] in CONNECTION_LOST) or attempt == attempts:
+                    raise
+                log.warning("spec %s: connection lost while connecting (%s); again", self.spec.name, exc.args[1])
+                time.sleep(0.5 * attempt)
+
+    def _prepare(self) -> None:
         self.statements = {
             **chunk_statements(self.db, self.spec),
             "lock": sql.render("backfill/lock_chunk.sql", self.spec),
@@ -344,6 +395,12 @@ class _ChunkSession:
             self.db.close()
 
 
+def _next_end(session: _ChunkSession, statement: str, after: int, size: int) -> dict:
+    row = session.db.rows(statement, {"after": after, "batch_size": size})[0]
+    session.db.commit()
+    return row
+
+
 def _one_chunk(
     session: _ChunkSession, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, base: dict, lo: int, hi: int
 ) -> tuple[int, list[int]]:
@@ -359,7 +416,7 @@ def _one_chunk(
             sample = [r["row_id"] for r in db.rows(st["ids"])][:20]
             _apply_chunk(db, spec, phase, st, base, decided, lo, hi)
         if ctx.run_no is not None:
-            db.execute(st["checkpoint"], {"run_no": ctx.run_no, "phase": phase, "last_key": hi})
+            db.execute(st["checkpoint"], {"run_no": ctx.run_no, "phase": phase, "last_key": hi, "rows_done": decided})
     return decided, sample
 
 
@@ -412,8 +469,17 @@ def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
     statement = sql.render("pacing/threads_running.sql")
 
     def threads_running() -> float | None:
+        import MySQLdb
+
         db = source.db if isinstance(source, _ChunkSession) else source
-        rows = db.rows(statement)
+        try:
+            rows = db.rows(statement)
+        except MySQLdb.OperationalError as exc:
+            if not (isinstance(source, _ChunkSession) and exc.args and exc.args[0] in CONNECTION_LOST):
+                raise
+            source.connect()  # the connection was lost between chunks: read again on a new one, once
+            db = source.db
+            rows = db.rows(statement)
         db.commit()
         return float(rows[0]["Value"]) if rows else None
 
@@ -473,6 +539,7 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     """Back up every row the run will change; gate: backup rows = planned changes."""
     ctx.run_no = plan["run_no"]
     result = _run_chunks(target, spec, ctx, "backup", ChunkStatements(selection="planned", lock=False), {})
+    result["rows"] += result["rows_before_resume"]  # the whole run's plan, also after a resume
     with target.connect() as db, db.transaction():
         db.execute(sql.render("bookkeeping/set_run_planned.sql"), {"planned": result["rows"], "run_no": ctx.run_no})
     if result["rows"] != plan["planned_changes"]:
@@ -528,6 +595,8 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         "backfilled": result["rows"],
         "sample_ids": result["sample_ids"],
         "chunk_stats": result["chunk_stats"],
+        "retries": result["retries"],
+        "resumed_after": result["resumed_after"],
     }
 
 
@@ -594,7 +663,9 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, p
     summary = build_summary(target, spec, ctx, plan, phase_results)
     status = "succeeded"
     try:
-        results = gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no)
+        with target.connect() as db:
+            fixed = checksum_context(spec, bookkeeping.validate_against_database(db, spec))
+        results = gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no, **fixed)
         summary["post_validation"] = [r.as_dict() for r in results]
     except TenantIntegrityError as exc:
         status = "failed_post_validation"

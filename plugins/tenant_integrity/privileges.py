@@ -25,6 +25,7 @@ BOOKKEEPING_TABLES = (
     "tenant_validation_runs",
     "tenant_validation_history",
     "tenant_checkpoints",
+    "tenant_range_checksums",
 )
 DENIED = {1142, 1143, 1044, 1045}
 

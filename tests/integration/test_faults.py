@@ -25,7 +25,7 @@ from tenant_integrity import phases
 from tenant_integrity.db import DbTarget
 from tenant_integrity.spec import load_spec
 target, spec = DbTarget.from_url(sys.argv[1]), load_spec("customers_company")
-ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
+ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=0.01)  # tiny chunks
 plan = phases.preflight(target, spec, ctx)
 phases.backup(target, spec, ctx, plan)
 phases.backfill_source(target, spec, ctx, plan, "appointments")
@@ -117,7 +117,7 @@ def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
 
 
 def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_db):
-    ctx = phases.RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=10)
+    ctx = phases.RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=0.01)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     killed = []

@@ -70,3 +70,27 @@ def test_backup_gate_compares_backup_rows_with_the_plan(seed_db):
         gates.run_gate(seed_db, SPEC, "backup", run_no=plan["run_no"])
     assert failure.value.failures[0]["check"] == "backup_rows_equal_planned_changes"
     assert failure.value.failures[0]["sample"] == [31]  # the plan; the backup holds 30
+
+
+def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_naming_the_range(edge_db):
+    ctx = phases.RunContext(run_id="checksum", dry_run=False)
+    plan = phases.preflight(edge_db, SPEC, ctx)
+    results = {"backup": phases.backup(edge_db, SPEC, ctx, plan)}
+    for source in SPEC.evidence:
+        results[f"backfill_{source.name}"] = phases.backfill_source(edge_db, SPEC, ctx, plan, source.name)
+    with edge_db.connect() as db, db.transaction():  # someone edits a column no run may touch
+        db.execute("update customers set email = 'changed@example.org' where id = 5")
+    with pytest.raises(GateFailed) as failure:
+        phases.post_validation(edge_db, SPEC, ctx, plan, results)
+    failed = {f["check"]: f for f in failure.value.failures}
+    assert set(failed) >= {"unchanged_columns_checksum"}
+    assert (failed["unchanged_columns_checksum"]["observed"], failed["unchanged_columns_checksum"]["sample"]) == (
+        1,
+        [1],
+    )
+    ranges = query(
+        edge_db,
+        "select range_lo, range_hi, row_count from tenant_range_checksums where run_no = %(n)s",
+        {"n": plan["run_no"]},
+    )
+    assert ranges == [{"range_lo": 1, "range_hi": 114, "row_count": 74}]

@@ -7,24 +7,23 @@ import pytest
 from tenant_integrity.pacing import ChunkSizer, Throttle, ThrottleError
 
 
-def test_grows_at_most_double_towards_the_target():
-    sizer = ChunkSizer(start=1000, target_seconds=0.25)
-    assert sizer.observe(1000, 0.05) == 2000  # 20k rows/s would allow 5000: capped at ×2
-    assert sizer.observe(2000, 0.10) == 4000
-    assert sizer.observe(4000, 0.20) == 5000  # the target at 20k rows/s
+def test_grows_at_most_double_towards_the_aim():
+    sizer = ChunkSizer(start=1000, target_seconds=0.25)  # aims at 0.6 x 0.25 = 0.15 s
+    assert sizer.observe(500, 0.025) == 1000 * 2  # 20k rows/s would allow 3000: capped at x2
+    assert sizer.observe(2000, 0.10) == 3000  # 20k rows/s x 0.15 s
 
 
 def test_shrinks_at_once_after_an_overrun():
     sizer = ChunkSizer(start=5000, target_seconds=0.25)
-    sizer.observe(5000, 0.25)  # 20k rows/s
-    assert sizer.observe(5000, 1.0) == 1250  # 5k rows/s now: 0.25 s worth, not the average
+    sizer.observe(3000, 0.15)  # 20k rows/s
+    assert sizer.observe(5000, 1.0) == 750  # 5k rows/s now: 0.15 s worth at that rate, not the average
 
 
 def test_sparse_ranges_do_not_explode_the_chunk():
     # rate is per row processed: a chunk of 10 rows spanning a huge key gap is still 10 rows
     sizer = ChunkSizer(start=100, target_seconds=0.25)
     for _ in range(20):
-        sizer.observe(10, 0.25)
+        sizer.observe(10, 0.15)
     assert sizer.size == 10
 
 

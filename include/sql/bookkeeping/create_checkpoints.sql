@@ -4,6 +4,7 @@ create table if not exists tenant_checkpoints (
     phase varchar(64) not null,
     last_key bigint not null,
     chunks bigint not null default 0,
+    rows_done bigint not null default 0,
     updated_at datetime(6) not null,
     primary key (run_no, phase)
 ) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci

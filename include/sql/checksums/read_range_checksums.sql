@@ -1,0 +1,5 @@
+-- purpose: the checksums before the run (a plain consistent read: no row is locked)
+{% include "checksums/_range_checksum.sql" %}
+
+from {{ target.table }} as t
+group by floor(t.{{ target.key }} / {{ range_size | int }})
