@@ -197,6 +197,13 @@ def checksum_context(spec: Spec, columns: dict) -> dict:
     return {"fixed_columns": fixed, "range_size": CHECKSUM_RANGE}
 
 
+def post_validation_gate(target: DbTarget, spec: Spec, run_no: int) -> list:
+    """The post_validation suite for a run (backfill or review import); raises GateFailed."""
+    with target.connect() as db:
+        fixed = checksum_context(spec, bookkeeping.validate_against_database(db, spec))
+    return gates.run_gate(target, spec, "post_validation", run_no=run_no, **fixed)
+
+
 def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict) -> int:
     """Per key range, checksum the columns this run may not change (read without locks, then stored)."""
     with db.transaction(read_only=True):
@@ -663,9 +670,7 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, p
     summary = build_summary(target, spec, ctx, plan, phase_results)
     status = "succeeded"
     try:
-        with target.connect() as db:
-            fixed = checksum_context(spec, bookkeeping.validate_against_database(db, spec))
-        results = gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no, **fixed)
+        results = post_validation_gate(target, spec, ctx.run_no)
         summary["post_validation"] = [r.as_dict() for r in results]
     except TenantIntegrityError as exc:
         status = "failed_post_validation"

@@ -17,11 +17,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity import bookkeeping, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import review_dir
-from tenant_integrity.phases import RunContext, apply_decided_rows, chunk_statements, register_run
+from tenant_integrity.phases import (
+    RunContext,
+    apply_decided_rows,
+    chunk_statements,
+    post_validation_gate,
+    register_run,
+)
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
@@ -224,9 +230,7 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
         return summary
     ctx.run_no = register_run(target, spec, ctx)
     summary.update(_apply(target, spec, ctx, decisions, path.name))
-    summary["post_validation"] = [
-        r.as_dict() for r in gates.run_gate(target, spec, "post_validation", run_no=ctx.run_no)
-    ]
+    summary["post_validation"] = [r.as_dict() for r in post_validation_gate(target, spec, ctx.run_no)]
     return summary
 
 
