@@ -597,9 +597,17 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         ),
         {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
     )
+    with target.connect() as db:  # the audit is exact; a chunk whose commit acknowledgement was lost is counted too
+        written = int(
+            db.scalar(
+                sql.render("report/audited_rows_for_source.sql"),
+                {"run_id": ctx.run_id, "table_name": spec.target.table, "action": "backfill", "source": source_name},
+            )
+        )
+        db.commit()
     return {
         "source": source_name,
-        "backfilled": result["rows"],
+        "backfilled": written,
         "sample_ids": result["sample_ids"],
         "chunk_stats": result["chunk_stats"],
         "retries": result["retries"],

@@ -36,7 +36,7 @@ def audited(target) -> int:
     return query(target, "select count(*) as n from tenant_audit_log where run_id = 'crash'")[0]["n"]
 
 
-@pytest.mark.parametrize("kill_after", [1, 9, 20])
+@pytest.mark.parametrize("kill_after", [1, 6, 13])
 def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db, kill_after):
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER, url_of(seed_db)],
@@ -45,13 +45,16 @@ def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and worker.poll() is None:
-        try:
-            if audited(seed_db) >= kill_after:
-                break
-        except Exception:  # the audit table does not exist before the worker's preflight
-            pass
-        time.sleep(0.005)
+    with seed_db.connect() as watcher:  # one connection: polling must be faster than the worker's chunks
+        while time.monotonic() < deadline and worker.poll() is None:
+            try:
+                done = watcher.scalar("select count(*) from tenant_audit_log where run_id = 'crash'")
+                watcher.commit()
+                if done >= kill_after:
+                    break
+            except Exception:  # the audit table does not exist before the worker's preflight
+                watcher.rollback()
+            time.sleep(0.002)
     worker.send_signal(signal.SIGKILL)  # no cleanup: an open transaction dies with the connection
     worker.wait(timeout=30)
     done_before = audited(seed_db)
@@ -62,7 +65,7 @@ def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db,
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     resumed = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
-    assert resumed["backfilled"] == 28 - done_before
+    assert resumed["backfilled"] == 28  # the whole run, from the audit: the killed attempt's rows included
     assert resumed["resumed_after"] >= 29  # skipped the finished range via the checkpoint
     phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")
     phases.soft_delete_orphans(seed_db, SPEC, ctx, plan)

@@ -69,13 +69,20 @@ def test_rendered_statements_name_only_spec_identifiers():
 
 
 def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_path):
-    expanded = gates.expand_suite(gates.load_suite_template("post_validation"), SPEC, run_no=3)
+    expanded = gates.expand_suite(
+        gates.load_suite_template("post_validation"),
+        SPEC,
+        run_no=3,
+        fixed_columns=[sql.quote("id"), sql.quote("name")],
+        range_size=10_000,
+    )
     assert [e["check"] for e in expanded] == [
         "active_null_tenant_outside_review",
         "relation_mismatch:appointments",
         "relation_mismatch:calls",
         "row_count_unchanged",
         "tenant_exists",
+        "unchanged_columns_checksum",
         "audit_equals_changes",
     ]
     assert "join `calls` as c on c.`customer_id` = p.`id`" in expanded[2]["kwargs"]["unexpected_rows_query"]
