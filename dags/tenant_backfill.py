@@ -33,14 +33,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
-from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, evidence_names_in_priority_order, log_task_failure
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 2,
-    "retry_delay": pendulum.duration(seconds=30),
-    "on_failure_callback": log_task_failure,
-}
+from tenant_integrity.runtime import default_args, evidence_names_in_priority_order, operator_params
 
 
 def _run(phase_name: str, *args):
@@ -61,31 +54,12 @@ def _run(phase_name: str, *args):
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    default_args=default_args,
+    default_args=default_args(retries=2),
     tags=["tenant_integrity"],
-    params={
-        "spec": Param(
-            DEFAULT_SPEC,
-            type="string",
-            enum=available_specs(),
-            title="Spec",
-            description="The remediation target: a YAML file in include/specs/.",
-        ),
-        "dry_run": Param(
-            True,
-            type="boolean",
-            title="Dry run",
-            description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
-        ),
-        "batch_size": Param(
-            1000,
-            type="integer",
-            minimum=1,
-            maximum=50000,
-            title="Batch size",
-            description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
-        ),
-        "chunk_seconds": Param(
+    params=operator_params(
+        dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
+        batch_description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
+        chunk_seconds=Param(
             0.25,
             type="number",
             minimum=0.01,
@@ -93,7 +67,7 @@ def _run(phase_name: str, *args):
             title="Chunk seconds",
             description="Target time of one chunk transaction: the chunk size adapts to it (batch_size is the start).",
         ),
-    },
+    ),
 )
 def tenant_backfill():
     @task

@@ -23,14 +23,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, log_task_failure
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 1,
-    "retry_delay": pendulum.duration(minutes=1),
-    "on_failure_callback": log_task_failure,
-}
+from tenant_integrity.runtime import default_args, operator_params
 
 
 @dag(
@@ -40,11 +33,12 @@ default_args = {
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    default_args=default_args,
+    default_args=default_args(),
     tags=["tenant_integrity"],
-    params={
-        "spec": Param(DEFAULT_SPEC, type="string", enum=available_specs(), title="Spec", description="The spec."),
-        "clean_days": Param(
+    params=operator_params(
+        dry_run_description="Check every precondition and print the exact DDL; change nothing.",
+        batch_description="Rows per archive transaction.",
+        clean_days=Param(
             7,
             type="integer",
             minimum=1,
@@ -52,22 +46,13 @@ default_args = {
             title="Clean days",
             description="Clean daily validations required.",
         ),
-        "archive_orphans": Param(
+        archive_orphans=Param(
             False,
             type="boolean",
             title="Archive orphans",
             description="Move soft-deleted rows with a NULL tenant and no related rows to tenant_archive_<table> first.",
         ),
-        "dry_run": Param(True, type="boolean", title="Dry run", description="Check and print the exact DDL only."),
-        "batch_size": Param(
-            1000,
-            type="integer",
-            minimum=1,
-            maximum=50000,
-            title="Batch size",
-            description="Rows per archive transaction.",
-        ),
-    },
+    ),
 )
 def tenant_constraints():
     @task

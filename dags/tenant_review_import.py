@@ -19,14 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, log_task_failure
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 1,
-    "retry_delay": pendulum.duration(seconds=30),
-    "on_failure_callback": log_task_failure,
-}
+from tenant_integrity.runtime import default_args, operator_params
 
 
 @dag(
@@ -36,21 +29,18 @@ default_args = {
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    default_args=default_args,
+    default_args=default_args(),
     tags=["tenant_integrity"],
-    params={
-        "spec": Param(DEFAULT_SPEC, type="string", enum=available_specs(), title="Spec", description="The spec."),
-        "review_csv": Param(
+    params=operator_params(
+        dry_run_description="Only validate the file; apply nothing.",
+        batch_description="Decisions per transaction.",
+        review_csv=Param(
             "",
             type="string",
             title="Review CSV",
             description="Path of the filled-in review CSV, inside $TENANT_REVIEW_DIR (relative paths are taken from there).",
         ),
-        "dry_run": Param(True, type="boolean", title="Dry run", description="Only validate the file; apply nothing."),
-        "batch_size": Param(
-            1000, type="integer", minimum=1, maximum=50000, title="Batch size", description="Decisions per transaction."
-        ),
-    },
+    ),
 )
 def tenant_review_import():
     @task

@@ -17,14 +17,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, log_task_failure
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 1,
-    "retry_delay": pendulum.duration(seconds=30),
-    "on_failure_callback": log_task_failure,
-}
+from tenant_integrity.runtime import default_args, operator_params
 
 
 @dag(
@@ -34,22 +27,18 @@ default_args = {
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    default_args=default_args,
+    default_args=default_args(),
     tags=["tenant_integrity"],
-    params={
-        "spec": Param(DEFAULT_SPEC, type="string", enum=available_specs(), title="Spec", description="The spec."),
-        "backfill_run_id": Param(
+    params=operator_params(
+        dry_run_description="Only report what would be restored and what would be left alone; restore nothing.",
+        backfill_run_id=Param(
             "",
             type="string",
             minLength=1,
             title="Run to undo",
             description="The run_id of the tenant_backfill or tenant_review_import run to roll back.",
         ),
-        "dry_run": Param(True, type="boolean", title="Dry run", description="Only report; restore nothing."),
-        "batch_size": Param(
-            1000, type="integer", minimum=1, maximum=50000, title="Batch size", description="Rows per transaction."
-        ),
-    },
+    ),
 )
 def tenant_rollback():
     @task

@@ -26,16 +26,9 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tenant_integrity.runtime import available_specs, log_task_failure
+from tenant_integrity.runtime import available_specs, default_args
 
 TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 1,
-    "retry_delay": pendulum.duration(minutes=2),
-    "on_failure_callback": log_task_failure,
-}
 
 
 @dag(
@@ -45,7 +38,7 @@ default_args = {
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    default_args=default_args,
+    default_args=default_args(retries=1, retry_delay_seconds=120),
     tags=["tenant_integrity"],
     params={
         "spec": Param(

@@ -18,6 +18,38 @@ log = logging.getLogger(__name__)
 DEFAULT_SPEC = "customers_company"
 
 
+def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:
+    """The default_args every DAG of the project shares."""
+    import pendulum
+
+    return {
+        "owner": "data-engineering",
+        "retries": retries,
+        "retry_delay": pendulum.duration(seconds=retry_delay_seconds),
+        "on_failure_callback": log_task_failure,
+    }
+
+
+def operator_params(dry_run_description: str, batch_description: str = "Rows per transaction.", **extra) -> dict:
+    """spec, dry_run (true) and batch_size, with their titles and help, plus the DAG's own params."""
+    from airflow.sdk import Param
+
+    return {
+        "spec": Param(
+            DEFAULT_SPEC,
+            type="string",
+            enum=available_specs(),
+            title="Spec",
+            description="The remediation target: a YAML file in include/specs/.",
+        ),
+        "dry_run": Param(True, type="boolean", title="Dry run", description=dry_run_description),
+        "batch_size": Param(
+            1000, type="integer", minimum=1, maximum=50000, title="Batch size", description=batch_description
+        ),
+        **extra,
+    }
+
+
 def available_specs() -> list[str]:
     """Spec names for the trigger form's enum (file names only: no parsing, no DB at parse time)."""
     return spec_names() or [DEFAULT_SPEC]
