@@ -227,7 +227,7 @@ def chunk_statements(db: Database, spec: Spec) -> dict:
         "clear": sql.render("backfill/clear_chunk_decisions.sql"),
         "count": sql.render("backfill/count_chunk_decisions.sql"),
         "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
-        "ids": "select row_id from tenant_chunk_decisions order by row_id",
+        "ids": sql.render("backfill/chunk_decision_ids.sql"),
         "backed_up_rows": sql.render("backfill/count_backed_up_decisions.sql", spec),
     }
 
@@ -285,12 +285,11 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
     try:
         db = session.db
         total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
-        after = _start_after(db, spec, ctx, phase)
+        saved = _checkpoint(db, ctx, phase)
+        after = _start_after(db, spec, phase, saved)
         db.commit()
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
         sizer, throttle = pacing_for(session, ctx)
-        saved = _checkpoint(db, ctx, phase)
-        db.commit()
         result = {
             "rows": 0,
             "chunks": 0,
@@ -345,9 +344,8 @@ def _checkpoint(db: Database, ctx: RunContext, phase: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def _start_after(db: Database, spec: Spec, ctx: RunContext, phase: str) -> int | None:
+def _start_after(db: Database, spec: Spec, phase: str, saved: dict | None) -> int | None:
     """The key to start after: the phase's checkpoint when resuming, else just below the first NULL key."""
-    saved = _checkpoint(db, ctx, phase)
     if saved is not None:
         log.info("spec %s, phase %s: resuming after key %s (checkpoint)", spec.name, phase, saved["last_key"])
         return int(saved["last_key"])
