@@ -162,14 +162,16 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
         backup_columns = bookkeeping.target_columns(spec, columns)
         render = {"archive_table": sql.quote(names["archive"]), "backup_columns": backup_columns}
         db.execute(sql.render("constraints/create_archive_table.sql", spec, **render))
-        statements = chunk_statements(db, spec)
-        statements["copy"] = sql.render("constraints/archive_chunk.sql", spec, **render)
+        statements = {
+            **chunk_statements(db, spec),
+            "copy": sql.render("constraints/archive_chunk.sql", spec, **render),
+            "next_end": sql.render("constraints/archivable_orphan_chunk_end.sql", spec),
+            "lock": sql.render("backfill/lock_chunk.sql", spec),
+            "decide": sql.render("constraints/decide_archive_chunk.sql", spec),
+        }
         after = -1
         while True:
-            end = db.rows(
-                sql.render("constraints/archivable_orphan_chunk_end.sql", spec),
-                {"after": after, "batch_size": ctx.batch_size},
-            )[0]
+            end = db.rows(statements["next_end"], {"after": after, "batch_size": ctx.batch_size})[0]
             db.commit()
             if end["chunk_end"] is None:
                 break
@@ -184,9 +186,9 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
                 "action": "archive",
             }
             with db.transaction():
-                db.execute(sql.render("backfill/lock_chunk.sql", spec), params)
+                db.execute(statements["lock"], params)
                 db.execute(statements["clear"])
-                db.execute(sql.render("constraints/decide_archive_chunk.sql", spec), params)
+                db.execute(statements["decide"], params)
                 if int(db.scalar(statements["count"])):
                     db.execute(statements["copy"], params)
                     archived += apply_decided_rows(

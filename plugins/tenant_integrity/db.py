@@ -97,6 +97,11 @@ class Database:
         with self.conn.cursor() as cur:
             return cur.execute(sql, params)
 
+    def execute_many(self, sql: str, rows: list[dict]) -> int:
+        """One statement for many parameter sets (the driver batches an INSERT … VALUES into one round trip)."""
+        with self.conn.cursor() as cur:
+            return cur.executemany(sql, rows) or 0
+
     def insert(self, sql: str, params: dict | None = None) -> int:
         """Run an INSERT and return the AUTO_INCREMENT id it generated."""
         with self.conn.cursor() as cur:

@@ -240,37 +240,42 @@ def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: di
 
 def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
     applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
+    kinds = (
+        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", spec.target.tenant_column),
+        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", spec.target.soft_delete_column),
+    )
+    statements = {
+        "lock": sql.render("review/lock_rows.sql", spec),
+        "insert": sql.render("review/insert_decision.sql"),
+        "settled": sql.render("review/settled_decisions.sql", spec),
+        "drop_settled": sql.render("review/drop_settled_decisions.sql", spec),
+        "set_status": sql.render("review/set_status.sql"),
+    }
+    deleted_at = _now_text()  # one soft-delete time for the whole import
     with target.connect() as db:
-        statements = chunk_statements(db, spec)
+        statements.update(chunk_statements(db, spec))
         for chunk in _in_chunks([d for d in decisions if d.kind != "skip"], ctx.batch_size):
             with db.transaction():
-                db.execute(sql.render("review/lock_rows.sql", spec), {"ids": tuple(d.row_id for d in chunk)})
-                for kind, audit, write, column in (
-                    ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", spec.target.tenant_column),
-                    (
-                        "orphan",
-                        "backfill/audit_soft_delete.sql",
-                        "backfill/write_soft_delete.sql",
-                        spec.target.soft_delete_column,
-                    ),
-                ):
+                db.execute(statements["lock"], {"ids": tuple(d.row_id for d in chunk)})
+                for kind, audit, write, column in kinds:
                     group = [d for d in chunk if d.kind == kind]
                     if not group:
                         continue
                     db.execute(statements["clear"])
-                    for d in group:
-                        db.execute(
-                            sql.render("review/insert_decision.sql"),
+                    db.execute_many(
+                        statements["insert"],
+                        [
                             {
                                 "row_id": d.row_id,
                                 "outcome": kind,
                                 "tenant": d.tenant,
                                 "source_label": f"{file_name}:{d.line}",
-                            },
-                        )
-                    gone = [int(r["row_id"]) for r in db.rows(sql.render("review/settled_decisions.sql", spec))]
-                    db.execute(sql.render("review/drop_settled_decisions.sql", spec))
-                    settled += gone
+                            }
+                            for d in group
+                        ],
+                    )
+                    settled += [int(r["row_id"]) for r in db.rows(statements["settled"])]
+                    db.execute(statements["drop_settled"])
                     params = {
                         "run_id": ctx.run_id,
                         "spec": spec.name,
@@ -278,15 +283,14 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
                         "action": "review_decision",
                         "source": file_name,
                         "column_name": column,
-                        "deleted_at": _now_text(),
+                        "deleted_at": deleted_at,
                     }
-                    done = apply_decided_rows(db, spec, "review_import", statements, params, audit, write)
-                    applied += done
+                    applied += apply_decided_rows(db, spec, "review_import", statements, params, audit, write)
         with db.transaction():
             for status, ids in (("applied", applied), ("skipped", skipped), ("settled", settled)):
                 for chunk in _in_chunks(ids):
                     db.execute(
-                        sql.render("review/set_status.sql"),
+                        statements["set_status"],
                         {
                             "status": status,
                             "run_no": ctx.run_no,
