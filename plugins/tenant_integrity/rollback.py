@@ -112,7 +112,7 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
         for r in db.rows(sql.render("rollback/skipped_rows.sql", spec, **render), chunk)
     ]
     if ctx.dry_run:  # read-only: count what would be restored, write nothing (not even the scratch table)
-        count = int(db.scalar(sql.render("rollback/count_chunk_rows.sql"), chunk))
+        count = int(db.scalar(sql.render("rollback/count_chunk_rows.sql", spec, **render), chunk))
         return count - len(skipped), skipped
     db.execute(statements["clear"])
     db.execute(sql.render("rollback/decide_chunk.sql", spec, **render), chunk)
