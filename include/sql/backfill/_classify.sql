@@ -3,6 +3,15 @@
 -- in the tenant table; soft-deleted evidence counts) decides -> one tenant 'backfill', several 'conflict';
 -- no usable evidence but a named tenant that does not exist -> 'unknown_tenant'; related rows naming
 -- no tenant -> 'no_tenant_evidence'; no related row in any evidence table -> 'orphan'.
+{# the related rows of each NULL-tenant row for one source, with the tenant they name (both branches below) #}
+{% macro evidence_rows(source, tenant_expr) %}
+from null_rows as n
+    join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
+    {% if source.through %}
+    left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
+    {% endif %}
+    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
+{%- endmacro %}
 with null_rows as (
     select
         t.{{ target.key }} as row_id,
@@ -22,12 +31,7 @@ named_{{ source.number }} as (
         {{ tenant_expr }} as tenant_value,
         count(*) as rows_naming,
         max(tt.{{ tenant_table.key }} is not null) as tenant_exists
-    from null_rows as n
-    join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
-    {% if source.through %}
-    left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
-    {% endif %}
-    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
+    {{ evidence_rows(source, tenant_expr) }}
     group by n.row_id, {{ tenant_expr }}
 ),
 source_{{ source.number }} as (
@@ -60,12 +64,7 @@ source_{{ source.number }} as (
                             then {{ tenant_expr }} end) as unknown_tenants,
         null as candidates,
         null as usable_candidates
-    from null_rows as n
-    join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
-    {% if source.through %}
-    left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
-    {% endif %}
-    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
+    {{ evidence_rows(source, tenant_expr) }}
     group by n.row_id
 ),
 {% endif %}
