@@ -16,7 +16,8 @@ Tasks, each stopping the run when its GX gate fails:
 1. `preflight` — validate the spec against the live schema, GX gate (key unique, tenants exist),
    profile every NULL row: which evidence source resolves it, conflicts, orphans. A dry run ends
    here with `plan.json` and `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`.
-2. `backup` — every row the run will change, all columns, into `tenant_backup_<table>`.
+2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
+   copies its rows' pre-images into it, in the transaction that changes them, before the change.
 3. `detect_conflicts` — rows whose deciding source names several tenants go to review.
 4. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
    (`… and tenant is null`), backed up and audited in the same transaction.

@@ -35,6 +35,8 @@ def read_schema(db: Database, tables: list[str]) -> tuple[dict, dict]:
             "column_type": row["column_type"],
             "is_nullable": row["is_nullable"],
             "ordinal": row["ordinal_position"],
+            # MySQL/MariaDB set such a column on every UPDATE unless the statement assigns it
+            "auto_updates": "on update" in (row["extra"] or "").lower(),
         }
     unique: dict[str, set[str]] = {}
     for row in db.rows(sql.render("bookkeeping/single_column_unique_keys.sql"), params):
@@ -62,6 +64,29 @@ def target_columns(spec: Spec, columns: dict) -> list[dict]:
         {"name": sql.quote(name), "type": _sql_type(info["column_type"], f"{spec.target.table}.{name}"), "raw": name}
         for name, info in ordered
     ]
+
+
+def auto_updated_columns(spec: Spec, columns: dict) -> list[str]:
+    """Target columns an UPDATE would move by itself (ON UPDATE CURRENT_TIMESTAMP): writes assign them to themselves."""
+    written = {spec.target.tenant_column, spec.target.soft_delete_column}
+    return [
+        name
+        for name, info in sorted(columns[spec.target.table].items(), key=lambda item: item[1]["ordinal"])
+        if info.get("auto_updates") and name not in written
+    ]
+
+
+def write_statement(template: str, spec: Spec, auto_updated: list[str]) -> str:
+    """Render a statement that UPDATEs the target: it keeps every auto-updating column (`auto_updated`) as it is."""
+    return sql.render(template, spec, auto_updated_columns=[sql.quote(c) for c in auto_updated])
+
+
+def backup_table_gaps(db: Database, spec: Spec) -> list[str]:
+    """Target columns the backup table lacks (a backup must hold every column of a row)."""
+    columns, _ = read_schema(db, [spec.target.table, spec.backup_table])
+    db.commit()
+    have = set(columns.get(spec.backup_table, {}))
+    return [name for name in columns[spec.target.table] if name not in have]
 
 
 def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:

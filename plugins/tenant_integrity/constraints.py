@@ -163,7 +163,7 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
         render = {"archive_table": sql.quote(names["archive"]), "backup_columns": backup_columns}
         db.execute(sql.render("constraints/create_archive_table.sql", spec, **render))
         statements = {
-            **chunk_statements(db, spec),
+            **chunk_statements(db, spec, columns),
             "copy": sql.render("constraints/archive_chunk.sql", spec, **render),
             "next_end": sql.render("constraints/archivable_orphan_chunk_end.sql", spec),
             "lock": sql.render("backfill/lock_chunk.sql", spec),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 
 import MySQLdb
 
+from tenant_integrity import sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.paths import INCLUDE_DIR
 
@@ -46,3 +49,35 @@ def recreate_database(target: DbTarget, data_set: str = "all") -> None:
         server.commit()
     finally:
         server.close()
+
+
+GENERATOR_STEPS = (
+    "create_digits",
+    "fill_digits",
+    "create_seq",
+    "fill_seq",
+    "fill_companies",
+    "fill_phone_numbers",
+    "fill_customers",
+    "fill_appointments",
+    "fill_calls",
+    "remember_null_ids",
+)
+
+
+def generate_dataset(
+    target: DbTarget, customers: int, companies: int = 1000, log: Callable[[str], None] = lambda _: None
+) -> None:
+    """Fill a schema-only database with `customers` generated customers (include/sql/bench, server-side).
+
+    25% NULL tenant, ~3 appointments each, conflicts, phone-only rows and orphans at the rates
+    benchmarks/README.md lists: the bench's data set, and the concurrency test's at a smaller size.
+    """
+    places = len(str(max(customers, companies)))
+    params = {"n": max(customers, 5), "companies": companies}
+    with target.connect(lock_wait_timeout=60) as db:
+        for step in GENERATOR_STEPS:
+            started = time.perf_counter()
+            db.execute(sql.render(f"bench/{step}.sql", places=places), params)
+            db.commit()
+            log(f"generated {step} in {time.perf_counter() - started:.1f}s")

@@ -136,7 +136,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     """
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
-        privileges.require(db, spec, write=not ctx.dry_run)  # a real run fails here, before any write
+        privileges.require(db, spec, write=not ctx.dry_run, columns=columns)  # a real run fails here, before any write
         gates.run_gate(target, spec, "preflight")
         counts = profile(db, spec, ctx)
         with db.transaction(read_only=True):
@@ -217,9 +217,13 @@ def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict)
 # --- chunked writes ------------------------------------------------------------------------
 
 
-def chunk_statements(db: Database, spec: Spec) -> dict:
-    """The statements every write chunk shares, and the session scratch table they work on."""
-    columns = bookkeeping.validate_against_database(db, spec)
+def chunk_statements(db: Database, spec: Spec, columns: dict | None = None) -> dict:
+    """The statements every write chunk shares, and the session scratch table they work on.
+
+    Also the target's auto-updating columns, which every write statement assigns to themselves:
+    read here, once per session, not per chunk.
+    """
+    columns = columns or bookkeeping.validate_against_database(db, spec)
     backup_columns = bookkeeping.target_columns(spec, columns)
     db.execute(sql.render("backfill/create_chunk_decisions.sql"))
     db.commit()
@@ -228,7 +232,9 @@ def chunk_statements(db: Database, spec: Spec) -> dict:
         "count": sql.render("backfill/count_chunk_decisions.sql"),
         "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
         "ids": sql.render("backfill/chunk_decision_ids.sql"),
+        "sample_ids": sql.render("backfill/chunk_sample_ids.sql"),
         "backed_up_rows": sql.render("backfill/count_backed_up_decisions.sql", spec),
+        "auto_updated_columns": bookkeeping.auto_updated_columns(spec, columns),
     }
 
 
@@ -239,7 +245,12 @@ def apply_decided_rows(
     ids = [int(r["row_id"]) for r in db.rows(statements["ids"])]
     if not ids:
         return []
-    chunk = {**statements, "audit": sql.render(audit, spec), "write": sql.render(write, spec), "queue": None}
+    chunk = {
+        **statements,
+        "audit": sql.render(audit, spec),
+        "write": bookkeeping.write_statement(write, spec, statements["auto_updated_columns"]),
+        "queue": None,
+    }
     _apply_chunk(db, spec, phase, chunk, params, len(ids), min(ids) - 1, max(ids))
     return ids
 
@@ -256,7 +267,7 @@ class ChunkStatements:
     # a backfill pass for source i decides with sources 1..i only: later sources cannot change its rows
     sources: int | None = None
 
-    SELECTIONS = ("backfill", "soft_delete", "planned", "conflict", "review")
+    SELECTIONS = ("backfill", "soft_delete", "conflict", "review")
 
     def __post_init__(self) -> None:
         # the selection picks a fixed WHERE branch of decide_chunk.sql; anything else would select every row
@@ -281,13 +292,12 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         "action": None,
         **params,
     }
-    session = _ChunkSession(target, spec, plan)
+    session = _ChunkSession(target, spec, plan, ctx.run_no)
     try:
-        db = session.db
-        total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
-        saved = _checkpoint(db, ctx, phase)
-        after = _start_after(db, spec, phase, saved)
-        db.commit()
+        # a KILL aimed at the session can land on these reads too: they reconnect and retry like a chunk
+        total, saved, after, last_key = _retrying(
+            session, spec, phase, "start of phase", lambda: _phase_start(session.db, spec, ctx, phase)
+        )
         progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
         sizer, throttle = pacing_for(session, ctx)
         result = {
@@ -303,7 +313,11 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         next_end = sql.render("backfill/next_chunk_end.sql", spec)
         while after is not None:
             end = _retrying(
-                session, spec, phase, after, None, lambda a=after: _next_end(session, next_end, a, sizer.size)
+                session,
+                spec,
+                phase,
+                f"keys after {after}",
+                lambda a=after: _next_end(session, next_end, a, sizer.size, last_key),
             )
             if end["chunk_end"] is None:
                 break
@@ -314,12 +328,11 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
                 session,
                 spec,
                 phase,
-                lo,
-                hi,
+                f"keys ({lo}, {hi}]",
                 lambda lo=lo, hi=hi: _one_chunk(session, spec, ctx, phase, plan, base, lo, hi),
             )
-            if len(result["sample_ids"]) < 20:
-                result["sample_ids"] += sample
+            result["sample_ids"] += sample
+            session.samples_wanted = 20 - len(result["sample_ids"])  # counted once the chunk committed
             result["rows"] += decided
             result["chunks"] += 1
             durations.append(time.perf_counter() - started)
@@ -337,11 +350,32 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
     return result
 
 
+def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple:
+    """The NULL-row total (for progress), the phase's checkpoint, the key to start after and the run's last key."""
+    total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
+    saved = _checkpoint(db, ctx, phase)
+    after = _start_after(db, spec, phase, saved)
+    last_key = _scope_end(db, ctx)
+    db.commit()
+    return total, saved, after, last_key
+
+
 def _checkpoint(db: Database, ctx: RunContext, phase: str) -> dict | None:
     if ctx.run_no is None:
         return None
     rows = db.rows(sql.render("bookkeeping/read_checkpoint.sql"), {"run_no": ctx.run_no, "phase": phase})
     return rows[0] if rows else None
+
+
+EMPTY_SCOPE = -(2**63)  # below every key: a run registered on an empty table acts on nothing
+
+
+def _scope_end(db: Database, ctx: RunContext) -> int | None:
+    """A real run acts on the rows that existed at preflight; later inserts are reported, not written."""
+    if ctx.run_no is None:
+        return None
+    value = db.scalar(sql.render("bookkeeping/run_max_key.sql"), {"run_no": ctx.run_no})
+    return EMPTY_SCOPE if value is None else int(value)  # the table was empty at preflight
 
 
 def _start_after(db: Database, spec: Spec, phase: str, saved: dict | None) -> int | None:
@@ -356,9 +390,10 @@ def _start_after(db: Database, spec: Spec, phase: str, saved: dict | None) -> in
 class _ChunkSession:
     """The chunk connection and its rendered statements; reconnects after a lost connection."""
 
-    def __init__(self, target: DbTarget, spec: Spec, plan: ChunkStatements):
-        self.target, self.spec, self.plan = target, spec, plan
+    def __init__(self, target: DbTarget, spec: Spec, plan: ChunkStatements, run_no: int | None = None):
+        self.target, self.spec, self.plan, self.run_no = target, spec, plan, run_no
         self.retries = 0
+        self.samples_wanted = 20
         self.db: Database = None  # type: ignore[assignment]
         self.connect()
 
@@ -377,20 +412,25 @@ class _ChunkSession:
                 if not (exc.args and exc.args[0] in CONNECTION_LOST) or attempt == attempts:
                     raise
                 log.warning("spec %s: connection lost while connecting (%s); again", self.spec.name, exc.args[1])
+                self.retries += 1
                 time.sleep(0.5 * attempt)
 
     def _prepare(self) -> None:
+        shared = chunk_statements(self.db, self.spec)
         self.statements = {
-            **chunk_statements(self.db, self.spec),
+            **shared,
             "lock": sql.render("backfill/lock_chunk.sql", self.spec),
             "decide": sql.render(
                 "backfill/decide_chunk.sql",
                 self.spec,
                 selection=sql.Ident(self.plan.selection),
                 evidence=sql.spec_context(self.spec)["evidence"][: self.plan.sources],
+                run_no=self.run_no,
             ),
             "audit": sql.render(self.plan.audit, self.spec) if self.plan.audit else None,
-            "write": sql.render(self.plan.write, self.spec) if self.plan.write else None,
+            "write": bookkeeping.write_statement(self.plan.write, self.spec, shared["auto_updated_columns"])
+            if self.plan.write
+            else None,
             "queue": sql.render("review/queue_chunk.sql") if self.plan.queue else None,
             "checkpoint": sql.render("bookkeeping/save_checkpoint.sql"),
         }
@@ -400,8 +440,8 @@ class _ChunkSession:
             self.db.close()
 
 
-def _next_end(session: _ChunkSession, statement: str, after: int, size: int) -> dict:
-    row = session.db.rows(statement, {"after": after, "batch_size": size})[0]
+def _next_end(session: _ChunkSession, statement: str, after: int, size: int, last_key: int | None) -> dict:
+    row = session.db.rows(statement, {"after": after, "batch_size": size, "last_key": last_key})[0]
     session.db.commit()
     return row
 
@@ -415,10 +455,10 @@ def _one_chunk(
         if plan.lock:
             db.execute(st["lock"], {"lo": lo, "hi": hi})
         db.execute(st["clear"])
-        db.execute(st["decide"], {**base, "lo": lo, "hi": hi})
-        decided = int(db.scalar(st["count"]))
+        decided = db.execute(st["decide"], {**base, "lo": lo, "hi": hi})  # rows inserted into the scratch table
+        if decided and session.samples_wanted:  # the phase names its first 20 rows; later chunks skip the query
+            sample = [r["row_id"] for r in db.rows(st["sample_ids"])][: session.samples_wanted]
         if decided:
-            sample = [r["row_id"] for r in db.rows(st["ids"])][:20]
             _apply_chunk(db, spec, phase, st, base, decided, lo, hi)
         if ctx.run_no is not None:
             db.execute(st["checkpoint"], {"run_no": ctx.run_no, "phase": phase, "last_key": hi, "rows_done": decided})
@@ -430,8 +470,12 @@ CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 1927: 
 MAX_ATTEMPTS = 5
 
 
-def _retrying(session: _ChunkSession, spec: Spec, phase: str, lo: int, hi: int, work, sleep=time.sleep):
-    """Run one chunk; retry transient lock trouble with backoff and lost connections after reconnecting."""
+def _retrying(session: _ChunkSession, spec: Spec, phase: str, where: str, work, sleep=time.sleep):
+    """Run one unit of a phase (a chunk, or a read between chunks) in the chunk session.
+
+    Transient lock trouble retries with bounded backoff; a lost connection reconnects first. `where` names
+    the keys involved for the log and the final error.
+    """
     import MySQLdb
 
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -444,17 +488,16 @@ def _retrying(session: _ChunkSession, spec: Spec, phase: str, lo: int, hi: int, 
             why = TRANSIENT.get(code) or CONNECTION_LOST[code]
             if attempt == MAX_ATTEMPTS:
                 raise ChunkError(
-                    f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
+                    f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, {where}: "
                     f"{why} on {MAX_ATTEMPTS} attempts; giving up (the chunk was rolled back each time)"
                 ) from exc
             session.retries += 1
             delay = min(0.25 * 2 ** (attempt - 1), 4.0)
             log.warning(
-                "spec %s, phase %s, keys (%s, %s]: %s (attempt %s of %s); retrying in %.2fs",
+                "spec %s, phase %s, %s: %s (attempt %s of %s); retrying in %.2fs",
                 spec.name,
                 phase,
-                lo,
-                hi,
+                where,
                 why,
                 attempt,
                 MAX_ATTEMPTS,
@@ -482,7 +525,13 @@ def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
         except MySQLdb.OperationalError as exc:
             if not (isinstance(source, _ChunkSession) and exc.args and exc.args[0] in CONNECTION_LOST):
                 raise
-            source.connect()  # the connection was lost between chunks: read again on a new one, once
+            # the connection was lost between chunks (a KILL landing after a chunk's last statement): read again
+            # on a new one, once, and count it like any other retry
+            log.warning(
+                "lost the connection between chunks (%s); reconnecting", exc.args[1] if len(exc.args) > 1 else exc
+            )
+            source.retries += 1
+            source.connect()
             db = source.db
             rows = db.rows(statement)
         db.commit()
@@ -518,11 +567,8 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
     if st["queue"]:
         db.execute(st["queue"], params)
         return
-    # rows this run backed up before (the backup phase) keep that copy; any other row is copied now
-    inserted = db.execute(st["backup"], params)
-    if not st["write"] and inserted != decided:
-        # a re-run of the backup phase: rows the first attempt backed up keep that copy; all must have one
-        counts["backed up"] = int(db.scalar(st["backed_up_rows"], params))
+    # the pre-image of every row, under the chunk's lock (a row this run backed up before keeps that copy)
+    db.execute(st["backup"], params)
     # a write joins its row's backup: "written = decided" below also proves every written row is backed up
     if st["audit"]:
         counts["audited"] = db.execute(st["audit"], params)
@@ -530,7 +576,7 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
         counts["written"] = db.execute(st["write"], params)
     wrong = {k: v for k, v in counts.items() if v != decided}
     if wrong:
-        ids = [r["row_id"] for r in db.rows(st["ids"])][:20]
+        ids = [r["row_id"] for r in db.rows(st["sample_ids"])]
         raise ChunkError(
             f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
             f"decided {decided} rows but {wrong}; chunk rolled back (ids {ids})"
@@ -541,24 +587,30 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
 
 
 def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
-    """Back up every row the run will change; gate: backup rows = planned changes."""
+    """Make the backup table ready to hold every column of the target, as it is now.
+
+    The rows themselves are copied by the write chunks: each row's pre-image goes into the backup
+    in the transaction that changes the row, under the same lock, just before the change (the write
+    joins it). A copy taken earlier, in a pass of its own, would cost a second classification of
+    every row and could be stale by the time the row is written.
+    """
     ctx.run_no = plan["run_no"]
-    result = _run_chunks(target, spec, ctx, "backup", ChunkStatements(selection="planned", lock=False), {})
-    result["rows"] += result["rows_before_resume"]  # the whole run's plan, also after a resume
-    with target.connect() as db, db.transaction():
-        db.execute(sql.render("bookkeeping/set_run_planned.sql"), {"planned": result["rows"], "run_no": ctx.run_no})
-    if result["rows"] != plan["planned_changes"]:
-        log.warning(
-            "spec %s: preflight planned %s changes, the backup found %s: the data changed in between",
-            spec.name,
-            plan["planned_changes"],
-            result["rows"],
-        )
-    gates.run_gate(target, spec, "backup", run_no=ctx.run_no)
+    with target.connect() as db:
+        columns = bookkeeping.validate_against_database(db, spec)
+        bookkeeping.ensure_tables(db, spec, columns)  # a column added to the target since preflight is added here
+        missing = bookkeeping.backup_table_gaps(db, spec)
+        with db.transaction():
+            db.execute(
+                sql.render("bookkeeping/set_run_planned.sql"),
+                {"planned": plan["planned_changes"], "run_no": ctx.run_no},
+            )
+    if missing:
+        raise _error(spec, "backup", f"backup table {spec.backup_table!r} cannot hold target columns {missing}")
     return {
-        "backed_up": result["rows"],
+        "backup_table": spec.backup_table,
+        "columns": len(columns[spec.target.table]),
         "planned_at_preflight": plan["planned_changes"],
-        "chunk_stats": result["chunk_stats"],
+        "chunk_stats": chunk_stats([]),
     }
 
 
@@ -707,6 +759,7 @@ def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, pha
         audited = {r["action"]: int(r["row_count"]) for r in db.rows(sql.render("report/audit_counts.sql"), params)}
         after = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         backed_up = db.scalar(sql.render("report/backup_count.sql", spec), {"run_id": ctx.run_id})
+        during_run = report.application_writes(db, spec, ctx.run_no, CHECKSUM_RANGE)
     return {
         "spec": spec.name,
         "table": spec.target.table,
@@ -717,6 +770,7 @@ def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, pha
         "audited": audited,
         "backed_up": int(backed_up or 0),
         "null_rows_after": {"active": int(after["active"] or 0), "soft_deleted": int(after["soft_deleted"] or 0)},
+        "application_writes": during_run,
     }
 
 
@@ -725,12 +779,17 @@ def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     plan = preflight(target, spec, ctx)
     if ctx.dry_run:
         return {"plan": plan}
+    return post_validation(target, spec, ctx, plan, run_writes(target, spec, ctx, plan))
+
+
+def run_writes(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+    """The phases between preflight and post_validation, in DAG order; returns their results."""
     results = {"backup": backup(target, spec, ctx, plan), "detect_conflicts": detect_conflicts(target, spec, ctx, plan)}
     for source in spec.evidence:
         results[f"backfill_{source.name}"] = backfill_source(target, spec, ctx, plan, source.name)
     results["export_review"] = export_review(target, spec, ctx, plan)
     results["soft_delete_orphans"] = soft_delete_orphans(target, spec, ctx, plan)
-    return post_validation(target, spec, ctx, plan, results)
+    return results
 
 
 # --- reading for people --------------------------------------------------------------------
@@ -777,11 +836,30 @@ def format_summary(summary: dict) -> str:
     lines.append(f"  soft-deleted:           {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
     lines.append(f"  audit rows:             {summary['audited']}")
     after = summary["null_rows_after"]
+    arrived = summary.get("application_writes", {}).get("null_tenant_arrived", {"rows": 0, "ids": []})
     lines.append(
-        f"  NULL tenant now:        {after['active']} active (all in review), {after['soft_deleted']} soft-deleted"
+        f"  NULL tenant now:        {after['active']} active ({after['active'] - arrived['rows']} in review, "
+        f"{arrived['rows']} arrived during the run), {after['soft_deleted']} soft-deleted"
     )
+    lines += format_application_writes(summary.get("application_writes"))
     if summary.get("report"):
         lines.append(f"  {'run report:':<24}{summary['report']}")
     for r in summary.get("post_validation", []):
         lines.append(f"  gate {r['check']}: {'ok' if r['success'] else 'FAILED'} (observed {r['observed']})")
     return "\n".join(lines)
+
+
+def format_application_writes(writes: dict | None) -> list[str]:
+    """The summary lines about what the application did during the run (nothing when it did nothing)."""
+    if not writes or not (writes["inserted"]["rows"] or writes["existing_rows_written_by_application"]["rows"]):
+        return []
+    lines = ["  application writes during the run (left alone by the run, not judged by the gates):"]
+    for key, label in (
+        ("null_tenant_arrived", "NULL tenant arrived, not handled (next run / daily validation)"),
+        ("inserted", "rows inserted after preflight"),
+        ("existing_rows_written_by_application", "existing rows written by the application"),
+        ("changed_by_the_run_and_the_application", "changed by the run and by the application"),
+    ):
+        lines.append(f"    {label}: {writes[key]['rows']} {writes[key]['ids']}")
+    lines.append(f"    key ranges the checksum could not prove: {writes['ranges_not_checksummed']}")
+    return lines

@@ -2,7 +2,8 @@
 
 tenant_backfill / tenant_review_import / tenant_validation_daily need:
   SELECT on the target (every column: the backup copies whole rows), the tenant table, evidence
-  and relation tables; UPDATE on the target's tenant and soft-delete columns only; CREATE, INSERT,
+  and relation tables; UPDATE on the target's tenant and soft-delete columns only (plus any
+  ON UPDATE CURRENT_TIMESTAMP column, which writes assign to itself so that it does not move); CREATE, INSERT,
   SELECT, UPDATE on the project's own bookkeeping tables; CREATE TEMPORARY TABLES (the per-session
   chunk scratch table). Nothing else: no DELETE, no ALTER, no UPDATE on any other column.
 tenant_rollback additionally needs UPDATE on every target column (it restores whole rows);
@@ -14,6 +15,7 @@ from __future__ import annotations
 import MySQLdb
 
 from tenant_integrity import sql
+from tenant_integrity.bookkeeping import auto_updated_columns, write_statement
 from tenant_integrity.db import Database
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.spec import Spec, referenced_tables
@@ -40,13 +42,20 @@ class MissingPrivilege(TenantIntegrityError):
         )
 
 
-def grant_statements(spec: Spec, database: str, user: str = "'tenant_integrity'@'%'") -> list[str]:
-    """The least-privilege grant set for the backfill, review import and daily validation."""
+def grant_statements(
+    spec: Spec, database: str, user: str = "'tenant_integrity'@'%'", auto_updated: list[str] | tuple = ()
+) -> list[str]:
+    """The least-privilege grant set for the backfill, review import and daily validation.
+
+    `auto_updated`: target columns with ON UPDATE CURRENT_TIMESTAMP; a write assigns them to themselves
+    (so they do not move), which needs UPDATE on them too.
+    """
     q = sql.quote
     db = q(database)
     t = spec.target
     reads = [f"grant select on {db}.{q(table)} to {user}" for table in referenced_tables(spec)]
-    write = [f"grant update ({q(t.tenant_column)}, {q(t.soft_delete_column)}) on {db}.{q(t.table)} to {user}"]
+    updated = ", ".join(str(q(c)) for c in (t.tenant_column, t.soft_delete_column, *auto_updated))
+    write = [f"grant update ({updated}) on {db}.{q(t.table)} to {user}"]
     own = [
         f"grant create, insert, select, update on {db}.{q(table)} to {user}"
         for table in (*BOOKKEEPING_TABLES, spec.backup_table)
@@ -54,16 +63,16 @@ def grant_statements(spec: Spec, database: str, user: str = "'tenant_integrity'@
     return [*reads, *write, *own, f"grant create temporary tables on {db}.* to {user}"]
 
 
-def missing_privileges(db: Database, spec: Spec, write: bool) -> list[str]:
+def missing_privileges(db: Database, spec: Spec, write: bool, columns: dict) -> list[str]:
     """Probe with EXPLAIN (checks privileges, touches no row); return what is missing, named."""
     missing = []
     for table in referenced_tables(spec):
         if not _allowed(db, sql.render("privileges/probe_select.sql", table=sql.quote(table))):
             missing.append(f"SELECT on {table}")
-    if write and not _allowed(db, sql.render("privileges/probe_update.sql", spec)):
-        missing.append(
-            f"UPDATE on {spec.target.table}.{spec.target.tenant_column} and {spec.target.table}.{spec.target.soft_delete_column}"
-        )
+    kept = auto_updated_columns(spec, columns)
+    if write and not _allowed(db, write_statement("privileges/probe_update.sql", spec, kept)):
+        written = [spec.target.tenant_column, spec.target.soft_delete_column, *kept]
+        missing.append("UPDATE on " + ", ".join(f"{spec.target.table}.{c}" for c in written))
     db.commit()
     return missing
 
@@ -78,7 +87,8 @@ def _allowed(db: Database, statement: str) -> bool:
         raise
 
 
-def require(db: Database, spec: Spec, write: bool) -> None:
-    missing = missing_privileges(db, spec, write)
+def require(db: Database, spec: Spec, write: bool, columns: dict) -> None:
+    """Raise MissingPrivilege naming every privilege the run lacks (`columns`: the validated live schema)."""
+    missing = missing_privileges(db, spec, write, columns)
     if missing:
         raise MissingPrivilege(spec, f"{db.target.user}@{db.target.host}", missing)

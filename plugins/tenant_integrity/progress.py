@@ -29,7 +29,7 @@ def null_key_chunks(db: Database, spec: Spec, batch_size: int | Callable[[], int
     after = int(first) - 1
     while True:
         size = batch_size() if callable(batch_size) else batch_size
-        row = db.rows(statement, {"after": after, "batch_size": size})[0]
+        row = db.rows(statement, {"after": after, "batch_size": size, "last_key": None})[0]
         db.commit()
         if row["chunk_end"] is None:
             return

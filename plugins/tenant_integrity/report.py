@@ -24,6 +24,31 @@ def tenant_distribution(db: Database, spec: Spec) -> list[list]:
     return [["NULL" if r["tenant"] is None else str(r["tenant"]), int(r["row_count"])] for r in rows]
 
 
+def application_writes(db: Database, spec: Spec, run_no: int, range_size: int) -> dict:
+    """What the application inserted or wrote while run `run_no` went on, and what the run did about it.
+
+    The gates leave these rows out (their change marker says the application wrote them); the summary
+    lists them: NULL-tenant rows that arrived (inserted, or written to NULL) and are not handled, rows
+    both the run and the application changed, and key ranges the checksum cannot prove.
+    """
+    rows = db.rows(sql.render("report/application_writes.sql", spec, run_no=run_no))
+    db.commit()
+
+    def listed(flag) -> dict:
+        ids = [int(r["row_id"]) for r in rows if flag(r)]
+        return {"rows": len(ids), "ids": ids[:20]}
+
+    existing = [r for r in rows if not r["inserted"]]
+    return {
+        "inserted": listed(lambda r: r["inserted"]),
+        "null_tenant_arrived": listed(lambda r: r["null_tenant_not_handled"]),
+        "existing_rows_written_by_application": listed(lambda r: not r["inserted"]),
+        # a later tenant_rollback leaves these alone unless the application's write came before ours
+        "changed_by_the_run_and_the_application": listed(lambda r: r["changed_by_the_run"]),
+        "ranges_not_checksummed": len({int(r["row_id"]) // range_size for r in existing}),
+    }
+
+
 def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> None:
     import matplotlib
 

@@ -32,6 +32,8 @@ class Target:
     tenant_column: str
     soft_delete_column: str
     created_at_column: str | None = None
+    # the application's change marker: rows it wrote during a run are reported, not judged by the gates
+    updated_at_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ _SHAPES: dict[str, tuple[set[str], set[str]]] = {
         {"conn_id", "target", "tenant_table", "evidence", "review_columns"},
         {"relations", "description", "mask_in_review"},
     ),
-    "target": ({"table", "key", "tenant_column", "soft_delete_column"}, {"created_at_column"}),
+    "target": ({"table", "key", "tenant_column", "soft_delete_column"}, {"created_at_column", "updated_at_column"}),
     "tenant_table": ({"table", "key"}, set()),
     "evidence": ({"name", "table", "foreign_key"}, {"tenant_column", "through"}),
     "through": ({"column", "table", "match_column", "tenant_column"}, set()),
@@ -155,6 +157,9 @@ def _build(name: str, raw: Any) -> Spec:
         else "",
         created_at_column=check.identifier(t["created_at_column"], "target.created_at_column")
         if "created_at_column" in t
+        else None,
+        updated_at_column=check.identifier(t["updated_at_column"], "target.updated_at_column")
+        if "updated_at_column" in t
         else None,
     )
     tt = check.mapping(root.get("tenant_table", {}), "tenant_table", "tenant_table") if "tenant_table" in root else {}
@@ -316,6 +321,8 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     need(t.table, t.soft_delete_column, "target.soft_delete_column")
     if t.created_at_column:
         need(t.table, t.created_at_column, "target.created_at_column")
+    if t.updated_at_column:
+        need(t.table, t.updated_at_column, "target.updated_at_column")
     for i, column in enumerate(spec.review_columns):
         need(t.table, column, f"review_columns[{i}]")
     if key_col and key_col["data_type"].lower() not in INTEGER_TYPES:

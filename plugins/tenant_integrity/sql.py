@@ -55,6 +55,7 @@ def spec_context(spec: Spec) -> dict:
             "tenant": quote(t.tenant_column),
             "soft_delete": quote(t.soft_delete_column),
             "created_at": quote(t.created_at_column) if t.created_at_column else None,
+            "updated_at": quote(t.updated_at_column) if t.updated_at_column else None,
         },
         "tenant_table": {"table": quote(spec.tenant_table.table), "key": quote(spec.tenant_table.key)},
         "evidence": [

@@ -47,6 +47,11 @@ def assert_nothing_written(target, before_tables, before_sum):
             "evidence[1] (phone).through.match_column: column phone_numbers.numbr does not exist",
         ),
         (
+            "  updated_at_column: updated_at\n",
+            "  updated_at_column: changed_at\n",
+            "target.updated_at_column: column customers.changed_at does not exist",
+        ),
+        (
             "review_columns: [name, email, phone, created_at]",
             "review_columns: [name, mail]",
             "review_columns[1]: column customers.mail does not exist",

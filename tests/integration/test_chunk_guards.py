@@ -1,30 +1,58 @@
-"""Chunk guards: no row is written without a backup row of this run holding its values from before the write."""
+"""Chunk guards: no row is written without a backup row of this run holding its values from just before the write."""
 
 from __future__ import annotations
 
+import pytest
+
 from tenant_integrity import phases
 from tenant_integrity.spec import load_spec
-from tests.helpers.dbcheck import query
+from tests.helpers.dbcheck import customers, query
 
 SPEC = load_spec("customers_company")
 
 
-def test_a_backup_row_that_vanished_is_copied_again_before_the_write(seed_db):
+def test_every_written_row_has_its_pre_image_from_the_same_transaction(seed_db):
+    before = customers(seed_db)
     ctx = phases.RunContext(run_id="guard", dry_run=False, batch_size=10, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
-    with seed_db.connect() as db, db.transaction():
-        db.execute("delete from tenant_backup_customers where id = 44 and backup_run_id = 'guard'")
+    assert query(seed_db, "select count(*) as n from tenant_backup_customers") == [{"n": 0}]  # copied by the writes
     result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
     assert result["backfilled"] == 28
-    backup = query(
-        seed_db, "select company_id, name from tenant_backup_customers where id = 44 and backup_run_id = 'guard'"
-    )
-    assert backup == [{"company_id": None, "name": "Customer 44"}]
-    assert query(seed_db, "select company_id from customers where id = 44") == [{"company_id": 1}]
-    written_without_backup = query(
+
+    backups = {
+        r["id"]: r for r in query(seed_db, "select * from tenant_backup_customers where backup_run_id = 'guard'")
+    }
+    assert sorted(backups) == list(range(30, 58))
+    for row_id, backup in backups.items():
+        assert {k: backup[k] for k in before[row_id]} == before[row_id]  # every column, as it was
+    late = query(
         seed_db,
-        "select count(*) as n from tenant_audit_log a left join tenant_backup_customers b "
-        "on b.backup_run_id = a.run_id and b.id = a.row_id where a.run_id = 'guard' and b.id is null",
+        "select count(*) as n from tenant_audit_log a join tenant_backup_customers b "
+        "on b.backup_run_id = a.run_id and b.id = a.row_id where a.run_id = 'guard' and b.backed_up_at > a.created_at",
     )
-    assert written_without_backup == [{"n": 0}]
+    assert late == [{"n": 0}]  # each backup row was taken before its audit row, in the same chunk
+
+
+def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
+    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    with seed_db.connect() as db:  # the backup table refuses row 44 (a full disk, a broken table ...)
+        db.execute(
+            "create trigger refuse_44 before insert on tenant_backup_customers for each row "
+            "begin if new.id = 44 then signal sqlstate '45000' set message_text = 'backup refused'; end if; end"
+        )
+        db.commit()
+    with pytest.raises(Exception, match="backup refused"):
+        phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    after = customers(seed_db)
+    audited = {r["row_id"] for r in query(seed_db, "select row_id from tenant_audit_log where run_id = 'no-backup'")}
+    assert after[44]["company_id"] is None and 44 not in audited  # its whole chunk rolled back
+    written = {i for i in range(30, 58) if after[i]["company_id"] is not None}
+    assert written == audited  # the chunks before it committed, each with its audit
+    assert written and max(written) < 44
+    backed_up = {
+        r["id"] for r in query(seed_db, "select id from tenant_backup_customers where backup_run_id = 'no-backup'")
+    }
+    assert backed_up == written

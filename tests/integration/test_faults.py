@@ -150,3 +150,28 @@ def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_d
         seed_db, "select row_id, count(*) as n from tenant_audit_log where run_id = 'killed' group by row_id"
     )
     assert len(counts) == 28 and {r["n"] for r in counts} == {1}
+
+
+def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_its_start(seed_db):
+    # the KILL in the test above can land after a statement finished; the next statement, which may be
+    # one of the phase's opening reads, then finds the connection gone. Here that is made certain.
+    ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    ctx.run_no = plan["run_no"]
+    session = phases._ChunkSession(seed_db, SPEC, phases.ChunkStatements(selection="backfill"), ctx.run_no)
+    try:
+        victim = session.db.scalar("select connection_id()")
+        with seed_db.connect() as admin:
+            admin.execute(f"kill connection {int(victim)}")
+        total, saved, after, last_key = phases._retrying(
+            session,
+            SPEC,
+            "backfill_appointments",
+            "start of phase",
+            lambda: phases._phase_start(session.db, SPEC, ctx, "backfill_appointments"),
+            sleep=lambda _: None,
+        )
+    finally:
+        session.close()
+    assert session.retries == 1
+    assert (total, saved, after, last_key) == (31, None, 29, 60)  # NULL ids 30-60; the run registered 60 rows

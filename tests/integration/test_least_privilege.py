@@ -68,9 +68,32 @@ def test_one_grant_missing_fails_at_preflight_naming_it_before_any_write(least_p
     before, before_tables = checksum(seed_db, "customers"), tables(seed_db)
     with pytest.raises(privileges.MissingPrivilege) as failure:
         phases.run_all(target, SPEC, phases.RunContext(run_id="nope", dry_run=False))
-    assert failure.value.missing == ["UPDATE on customers.company_id and customers.deleted_at"]
+    assert failure.value.missing == ["UPDATE on customers.company_id, customers.deleted_at"]
     assert PASSWORD not in str(failure.value)
     assert (checksum(seed_db, "customers"), tables(seed_db)) == (before, before_tables)
     # a dry run needs no write privilege and still works
     plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry"))["plan"]
     assert plan["planned_changes"] == 31
+
+
+def test_an_on_update_column_needs_update_too_and_preflight_names_it(least_privileged, seed_db):
+    target, user = least_privileged
+    with seed_db.connect() as db:
+        db.execute("alter table customers modify updated_at timestamp null default null on update current_timestamp")
+        db.commit()
+    before = checksum(seed_db, "customers")
+    with pytest.raises(privileges.MissingPrivilege) as failure:
+        phases.run_all(target, SPEC, phases.RunContext(run_id="on-update", dry_run=False))
+    assert failure.value.missing == ["UPDATE on customers.company_id, customers.deleted_at, customers.updated_at"]
+    assert checksum(seed_db, "customers") == before
+
+    grants = privileges.grant_statements(SPEC, seed_db.database, f"'{user}'@'%'", auto_updated=["updated_at"])
+    assert (
+        f"grant update (`company_id`, `deleted_at`, `updated_at`) on `{seed_db.database}`.`customers` to '{user}'@'%'"
+        in grants
+    )
+    with seed_db.connect() as db:
+        db.execute(f"grant update (`updated_at`) on `{seed_db.database}`.`customers` to '{user}'@'%'")
+        db.commit()
+    summary = phases.run_all(target, SPEC, phases.RunContext(run_id="on-update", dry_run=False))
+    assert summary["status"] == "succeeded" and summary["audited"] == {"backfill": 28, "soft_delete": 3}

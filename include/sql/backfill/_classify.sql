@@ -12,10 +12,18 @@ from null_rows as n
     {% endif %}
     left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = {{ tenant_expr }}
 {%- endmacro %}
-with null_rows as (
+{% from "_application_writes.sql" import app_clock, written_by_application with context %}
+{% set for_a_run = run_no is defined and run_no %}
+with
+{% if for_a_run %}
+{{ app_clock() }},
+{% endif %}
+null_rows as (
     select
         t.{{ target.key }} as row_id,
-        (t.{{ target.soft_delete }} is not null) as soft_deleted
+        (t.{{ target.soft_delete }} is not null) as soft_deleted,
+        -- a real run leaves alone orphans the application wrote during the run: it is using them
+        {{ written_by_application("t") if for_a_run else "0" }} as by_application
     from {{ target.table }} as t
     where t.{{ target.tenant }} is null
       and t.{{ target.key }} > %(lo)s
@@ -73,6 +81,7 @@ decided as (
     select
         n.row_id,
         n.soft_deleted,
+        n.by_application,
         case
             {% for s in evidence %}
             when s{{ s.number }}.usable_tenants = 1 then 'backfill'

@@ -8,9 +8,7 @@ from decided
 {% if selection == "backfill" %}
 where outcome = 'backfill' and source_no = %(source_no)s
 {% elif selection == "soft_delete" %}
-where outcome = 'orphan' and soft_deleted = 0
-{% elif selection == "planned" %}
-where outcome = 'backfill' or (outcome = 'orphan' and soft_deleted = 0)
+where outcome = 'orphan' and soft_deleted = 0 and by_application = 0
 {% elif selection == "conflict" %}
 where outcome = 'conflict'
 {% elif selection == "review" %}

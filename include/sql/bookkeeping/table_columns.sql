@@ -5,7 +5,8 @@ select
     c.data_type as data_type,
     c.column_type as column_type,
     c.is_nullable as is_nullable,
-    c.ordinal_position as ordinal_position
+    c.ordinal_position as ordinal_position,
+    c.extra as extra
 from information_schema.columns as c
 where c.table_schema = database()
   and c.table_name in %(tables)s

@@ -1,7 +1,11 @@
--- purpose: active rows with a NULL tenant that are not documented in the review queue (open or skipped)
+-- purpose: active rows with a NULL tenant that existed at preflight and are neither under review nor the application's doing
+-- (rows inserted after preflight, or written by the application during the run, are listed in the run's summary
+--  as having arrived during the run: the next run and the daily validation take them up)
+{% from "_application_writes.sql" import app_clock, written_by_application with context %}
 with run as (
-    select spec, table_name from tenant_runs where run_no = {{ run_no | int }}
-)
+    select spec, table_name, max_key_before from tenant_runs where run_no = {{ run_no | int }}
+),
+{{ app_clock() }}
 select t.{{ target.key }} as row_id, t.{{ target.tenant }} as tenant
 from {batch} as t
 left join tenant_review_queue as q
@@ -12,3 +16,5 @@ left join tenant_review_queue as q
 where t.{{ target.tenant }} is null
   and t.{{ target.soft_delete }} is null
   and q.row_id is null
+  and t.{{ target.key }} <= (select max_key_before from run)
+  and not {{ written_by_application("t") }}

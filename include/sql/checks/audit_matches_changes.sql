@@ -1,12 +1,16 @@
 -- purpose: per backed-up row, the audited values must equal the values that differ from the backup
+-- (rows the application wrote during the run cannot be judged this way: they are listed in the run's summary)
+{% from "_application_writes.sql" import app_clock, written_by_application with context %}
 with run as (
     select run_id from tenant_runs where run_no = {{ run_no | int }}
 ),
+{{ app_clock() }},
 changed as (
     select
         b.{{ target.key }} as row_id,
         (not (t.{{ target.tenant }} <=> b.{{ target.tenant }}))
-            + (not (t.{{ target.soft_delete }} <=> b.{{ target.soft_delete }})) as changed_values
+            + (not (t.{{ target.soft_delete }} <=> b.{{ target.soft_delete }})) as changed_values,
+        {{ written_by_application("t") }} as by_application
     from {{ backup_table }} as b
     join {batch} as t on t.{{ target.key }} = b.{{ target.key }}
     where b.backup_run_id = (select run_id from run)
@@ -33,6 +37,7 @@ select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_value
 from changed as c
 left join audited as a on a.row_id = c.row_id
 where coalesce(a.audited_values, 0) <> c.changed_values
+  and not c.by_application
 union all
 select a.row_id, null, a.audited_values
 from audited as a

@@ -1,2 +1,5 @@
--- purpose: may this user write the tenant and soft-delete columns? (EXPLAIN checks column privileges, writes nothing)
-explain update {{ target.table }} set {{ target.tenant }} = {{ target.tenant }}, {{ target.soft_delete }} = {{ target.soft_delete }} where false
+-- purpose: may this user write the tenant and soft-delete columns (and keep auto-updating ones)? (EXPLAIN checks column privileges, writes nothing)
+{% from "_application_writes.sql" import keep_auto_updated with context %}
+explain update {{ target.table }} as t
+set t.{{ target.tenant }} = t.{{ target.tenant }}, t.{{ target.soft_delete }} = t.{{ target.soft_delete }}{{ keep_auto_updated("t") }}
+where false

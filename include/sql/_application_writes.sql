@@ -1,0 +1,30 @@
+-- purpose: (shared macros) which rows the application wrote while a run was going on
+{#
+  The application's change marker is the spec's updated_at_column (and created_at_column): a run never
+  touches either, so a marker at or after the run's start means the application wrote the row meanwhile.
+  The start is converted to the session's clock and taken one second early, because applications often
+  store timestamps truncated to the second. With no marker column configured, no row counts as written by
+  the application and the gates stay strict (run the backfill in a quiet window then).
+#}
+{% macro app_clock() -%}
+app_clock as (
+    select timestampadd(second, timestampdiff(second, utc_timestamp(), now()) - 1, r.started_at) as since
+    from tenant_runs as r
+    where r.run_no = {{ run_no | int }}
+)
+{%- endmacro %}
+{% macro written_by_application(alias) -%}
+{% if target.updated_at or target.created_at -%}
+(
+    {% if target.updated_at %}coalesce({{ alias }}.{{ target.updated_at }} >= (select since from app_clock), 0){% endif %}
+    {% if target.updated_at and target.created_at %}or {% endif %}
+    {% if target.created_at %}coalesce({{ alias }}.{{ target.created_at }} >= (select since from app_clock), 0){% endif %}
+)
+{%- else -%}
+0
+{%- endif %}
+{%- endmacro %}
+{# an update statement moves auto-updating columns (on-update timestamps) unless it assigns them: a run keeps them as they are #}
+{% macro keep_auto_updated(alias) -%}
+{% for column in auto_updated_columns %}, {{ alias }}.{{ column }} = {{ alias }}.{{ column }}{% endfor %}
+{%- endmacro %}
