@@ -30,6 +30,7 @@ CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 BUFFER_POOL_MB = int(os.environ.get("BENCH_BUFFER_POOL_MB", "2048"))
 BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1000"))
 CHUNK_SECONDS = float(os.environ.get("BENCH_CHUNK_SECONDS", "0.25"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # the backfill DAG's default
 COMPANIES = 1000
 OUT = Path(os.environ.get("BENCH_OUT", HERE / "latest.json"))
 README = Path(os.environ.get("BENCH_README", HERE / "README.md"))
@@ -114,7 +115,7 @@ def pipeline(into: DbTarget) -> dict:
     url = f"mysql://{into.user}{':' + into.password if into.password else ''}@{into.host}:{into.port}/{into.database}"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "plugins"), "TENANT_REVIEW_DIR": str(HERE / "runs" / "review")}
     done = subprocess.run(
-        [sys.executable, str(HERE / "run_pipeline.py"), url, str(BATCH_SIZE), str(CHUNK_SECONDS)],
+        [sys.executable, str(HERE / "run_pipeline.py"), url, str(BATCH_SIZE), str(CHUNK_SECONDS), str(WORKERS)],
         env=env,
         capture_output=True,
         text=True,
@@ -207,6 +208,7 @@ def main() -> None:
         "agreement_rows_checked": int(compared["seed_repaired"]),
         "batch_size_start": BATCH_SIZE,
         "chunk_seconds_target": CHUNK_SECONDS,
+        "workers": WORKERS,
         "purge_wait": purge,
         **validation_overhead(into),
     }

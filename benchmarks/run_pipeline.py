@@ -15,9 +15,11 @@ from tenant_integrity.db import DbTarget
 from tenant_integrity.spec import load_spec
 
 
-def main(url: str, batch_size: int, chunk_seconds: float) -> None:
+def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:
     target, spec = DbTarget.from_url(url), load_spec("customers_company")
-    ctx = phases.RunContext(run_id="bench", dry_run=False, batch_size=batch_size, chunk_seconds=chunk_seconds)
+    ctx = phases.RunContext(
+        run_id="bench", dry_run=False, batch_size=batch_size, chunk_seconds=chunk_seconds, workers=workers
+    )
     seconds, results = {}, {}
 
     def timed(name, call):
@@ -54,4 +56,4 @@ def main(url: str, batch_size: int, chunk_seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))

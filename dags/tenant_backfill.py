@@ -10,6 +10,7 @@ rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI 
 | `dry_run` | **true by default**: profile + review preview only, nothing written to the database |
 | `batch_size` | rows in the first chunk; each chunk is one short transaction |
 | `chunk_seconds` | target time per chunk (default 0.25 s): the chunk size adapts to it |
+| `workers` | connections walking disjoint key ranges at once (default 2; 1 = strictly in key order) |
 
 Tasks, each stopping the run when its GX gate fails:
 
@@ -67,6 +68,15 @@ def _run(phase_name: str, *args):
             maximum=10,
             title="Chunk seconds",
             description="Target time of one chunk transaction: the chunk size adapts to it (batch_size is the start).",
+        ),
+        workers=Param(
+            2,
+            type="integer",
+            minimum=1,
+            maximum=8,
+            title="Workers",
+            description="Connections that walk disjoint key ranges of the NULL rows at the same time, each "
+            "with its own short chunk transactions. The throttle pauses each of them.",
         ),
     ),
 )

@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tenant_integrity import bookkeeping, gates, privileges, report, sql
@@ -28,6 +30,7 @@ from tenant_integrity.spec import Spec
 log = logging.getLogger(__name__)
 
 BATCH_SIZE_MIN, BATCH_SIZE_MAX = 1, 50_000
+WORKERS_MAX = 8
 REVIEW_REASONS = ("conflict", "no_tenant_evidence", "unknown_tenant")
 
 
@@ -40,6 +43,7 @@ class RunContext:
     progress_every: float = 5.0
     chunk_seconds: float = 0.25
     max_threads_running: int = 25
+    workers: int = 2
     run_no: int | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -57,6 +61,8 @@ class RunContext:
             or self.max_threads_running < 1
         ):
             raise ParamError(f"max_threads_running must be a positive integer, got {self.max_threads_running!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= WORKERS_MAX:
+            raise ParamError(f"workers must be an integer between 1 and {WORKERS_MAX}, got {self.workers!r}")
         if not isinstance(self.dry_run, bool):
             raise ParamError(f"dry_run must be true or false, got {self.dry_run!r}")
         if not isinstance(self.run_id, str) or not self.run_id or len(self.run_id) > 250:
@@ -278,9 +284,12 @@ class ChunkStatements:
 def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict) -> dict:
     """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids.
 
-    A real run checkpoints the last key of every chunk in that chunk's transaction, so a re-run
-    after a crash resumes after it. Deadlocks and lock-wait timeouts retry the chunk with bounded
-    backoff; a lost connection reconnects and redoes the chunk (the server rolled it back whole).
+    The rows in scope are split into up to `ctx.workers` shares of consecutive keys, each walked by
+    its own connection (a share smaller than one starting chunk is not worth a worker). A real run
+    records the shares, and checkpoints the last key of every chunk in that chunk's transaction, so
+    a re-run after a crash resumes each share after it. Deadlocks and lock-wait timeouts retry the
+    chunk with bounded backoff; a lost connection reconnects and redoes the chunk (the server rolled
+    it back whole). The first failing worker stops the others after their current chunk.
     """
     base = {
         "run_id": ctx.run_id,
@@ -292,79 +301,176 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         "action": None,
         **params,
     }
-    session = _ChunkSession(target, spec, plan, ctx.run_no)
+    opener = _ChunkSession(target, spec, plan, ctx.run_no)
     try:
         # a KILL aimed at the session can land on these reads too: they reconnect and retry like a chunk
-        total, saved, after, last_key = _retrying(
-            session, spec, phase, "start of phase", lambda: _phase_start(session.db, spec, ctx, phase)
+        total, shares = _retrying(
+            opener, spec, phase, "start of phase", lambda: _phase_start(opener.db, spec, ctx, phase)
         )
-        progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
-        sizer, throttle = pacing_for(session, ctx)
-        result = {
-            "rows": 0,
-            "chunks": 0,
-            "sample_ids": [],
-            "resumed_after": int(saved["last_key"]) if saved else None,
-            # rows earlier attempts of this run did in this phase (a resumed phase counts them too)
-            "rows_before_resume": int(saved["rows_done"]) if saved else 0,
-        }
-        durations: list[float] = []
-        sizes: list[int] = []
-        next_end = sql.render("backfill/next_chunk_end.sql", spec)
-        while after is not None:
-            end = _retrying(
-                session,
-                spec,
-                phase,
-                f"keys after {after}",
-                lambda a=after: _next_end(session, next_end, a, sizer.size, last_key),
-            )
-            if end["chunk_end"] is None:
-                break
-            lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
-            throttle.wait_until_calm()
-            started = time.perf_counter()
-            decided, sample = _retrying(
-                session,
-                spec,
-                phase,
-                f"keys ({lo}, {hi}]",
-                lambda lo=lo, hi=hi: _one_chunk(session, spec, ctx, phase, plan, base, lo, hi),
-            )
-            result["sample_ids"] += sample
-            session.samples_wanted = 20 - len(result["sample_ids"])  # counted once the chunk committed
-            result["rows"] += decided
-            result["chunks"] += 1
-            durations.append(time.perf_counter() - started)
-            sizes.append(rows)
-            sizer.observe(rows, durations[-1])
-            progress.advance(rows, sizer.size)
-            after = hi
-        progress.advance(0, sizer.size, force=True)
-    finally:
-        session.close()
-    result["sample_ids"] = result["sample_ids"][:20]
-    result["progress"] = progress.lines[-1] if progress.lines else ""
-    result["chunk_stats"] = chunk_stats(durations, throttle.waited, sizes)
-    result["retries"] = session.retries
-    return result
+    except BaseException:
+        opener.close()
+        raise
+    progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
+    stop = threading.Event()
+
+    def walk(number: int, share: _Share) -> dict:
+        session = opener if number == 0 else _ChunkSession(target, spec, plan, ctx.run_no)
+        try:
+            return _walk_share(session, spec, ctx, phase, plan, base, share, progress, stop)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            session.close()
+
+    if len(shares) <= 1:
+        walked = [walk(0, shares[0])] if shares else []
+        if not shares:
+            opener.close()
+    else:
+        with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix=f"{phase}-worker") as pool:
+            futures = [pool.submit(walk, number, share) for number, share in enumerate(shares)]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        if failed:
+            for extra in failed[1:]:
+                log.error("spec %s, phase %s: another worker failed too: %s", spec.name, phase, extra)
+            raise failed[0]
+        walked = [f.result() for f in futures]
+    progress.finish()
+    saved = [share.saved for share in shares if share.saved]
+    durations = [d for w in walked for d in w["durations"]]
+    return {
+        "rows": sum(w["rows"] for w in walked),
+        "chunks": sum(w["chunks"] for w in walked),
+        # the shares are consecutive key ranges and each names its first rows: the 20 smallest ids overall
+        "sample_ids": sorted(i for w in walked for i in w["sample_ids"])[:20],
+        "resumed_after": min(int(s["last_key"]) for s in saved) if saved else None,
+        # rows earlier attempts of this run did in this phase (a resumed phase counts them too)
+        "rows_before_resume": sum(int(s["rows_done"]) for s in saved),
+        "workers": len(shares),
+        "progress": progress.lines[-1] if progress.lines else "",
+        "chunk_stats": chunk_stats(
+            durations, sum(w["throttled"] for w in walked), [n for w in walked for n in w["sizes"]]
+        ),
+        "retries": opener.retries + sum(w["retries"] for w in walked[1:]),
+    }
 
 
-def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple:
-    """The NULL-row total (for progress), the phase's checkpoint, the key to start after and the run's last key."""
+@dataclass
+class _Share:
+    """One worker's part of a phase: the keys (after, until], checkpointed under `name`."""
+
+    name: str
+    after: int
+    until: int | None  # None: no upper bound (the run has no registered scope)
+    saved: dict | None = None  # the checkpoint a resumed share continues from
+
+
+def _walk_share(
+    session: _ChunkSession,
+    spec: Spec,
+    ctx: RunContext,
+    phase: str,
+    plan: ChunkStatements,
+    base: dict,
+    share: _Share,
+    progress: Progress,
+    stop: threading.Event,
+) -> dict:
+    """The chunk loop of one worker over its share, on its own connection."""
+    sizer, throttle = pacing_for(session, ctx)
+    walked = {"rows": 0, "chunks": 0, "sample_ids": [], "durations": [], "sizes": []}
+    next_end = sql.render("backfill/next_chunk_end.sql", spec)
+    after = share.after
+    while not stop.is_set():
+        end = _retrying(
+            session,
+            spec,
+            phase,
+            f"keys after {after}",
+            lambda a=after: _next_end(session, next_end, a, sizer.size, share.until),
+        )
+        if end["chunk_end"] is None:
+            break
+        lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
+        throttle.wait_until_calm()
+        started = time.perf_counter()
+        decided, sample = _retrying(
+            session,
+            spec,
+            phase,
+            f"keys ({lo}, {hi}]",
+            lambda lo=lo, hi=hi: _one_chunk(session, spec, ctx, share.name, plan, base, lo, hi),
+        )
+        walked["sample_ids"] += sample
+        session.samples_wanted = 20 - len(walked["sample_ids"])  # counted once the chunk committed
+        walked["rows"] += decided
+        walked["chunks"] += 1
+        walked["durations"].append(time.perf_counter() - started)
+        walked["sizes"].append(rows)
+        sizer.observe(rows, walked["durations"][-1])
+        progress.advance(rows, sizer.size)
+        after = hi
+    return {**walked, "throttled": throttle.waited, "retries": session.retries}
+
+
+def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple[int, list[_Share]]:
+    """The NULL-row total (for progress) and the workers' shares: resumed from checkpoints, or split anew."""
     total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
-    saved = _checkpoint(db, ctx, phase)
-    after = _start_after(db, spec, phase, saved)
     last_key = _scope_end(db, ctx)
+    saved = _checkpoints(db, ctx, phase)
+    if saved:
+        shares = [
+            _Share(r["phase"], int(r["last_key"]), last_key if r["until_key"] is None else int(r["until_key"]), r)
+            for r in saved
+        ]
+        log.info(
+            "spec %s, phase %s: resuming %s",
+            spec.name,
+            phase,
+            ", ".join(
+                f"{s.name} after key {s.after}" + (f" up to {s.until}" if s.until is not None else "") for s in shares
+            ),
+        )
+    else:
+        shares = _split(db, spec, ctx, phase, total, last_key)
     db.commit()
-    return total, saved, after, last_key
+    return total, shares
 
 
-def _checkpoint(db: Database, ctx: RunContext, phase: str) -> dict | None:
+def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, last_key: int | None) -> list[_Share]:
+    """Consecutive key ranges holding about equal numbers of NULL rows, one per worker; recorded for a resume."""
+    first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
+    if first is None or (last_key is not None and int(first) > last_key):
+        return []
+    after = int(first) - 1
+    workers = max(1, min(ctx.workers, total // ctx.batch_size))  # a share below one starting chunk: not worth it
+    if workers == 1:
+        return [_Share(phase, after, last_key)]
+    bound_sql = sql.render("backfill/share_bound.sql", spec)
+    bounds = [after]
+    for number in range(1, workers):
+        row = db.rows(bound_sql, {"after": after, "last_key": last_key, "offset": number * total // workers - 1})
+        if row and row[0]["bound"] is not None and int(row[0]["bound"]) > bounds[-1]:
+            bounds.append(int(row[0]["bound"]))
+    bounds.append(last_key)
+    shares = [_Share(f"{phase}:{n + 1}/{len(bounds) - 1}", bounds[n], bounds[n + 1]) for n in range(len(bounds) - 1)]
+    if ctx.run_no is not None:
+        save = sql.render("bookkeeping/save_share.sql")
+        for share in shares:
+            db.execute(
+                save, {"run_no": ctx.run_no, "phase": share.name, "last_key": share.after, "until_key": share.until}
+            )
+    return shares
+
+
+def _checkpoints(db: Database, ctx: RunContext, phase: str) -> list[dict]:
     if ctx.run_no is None:
-        return None
-    rows = db.rows(sql.render("bookkeeping/read_checkpoint.sql"), {"run_no": ctx.run_no, "phase": phase})
-    return rows[0] if rows else None
+        return []
+    return db.rows(
+        sql.render("bookkeeping/read_checkpoints.sql"),
+        {"run_no": ctx.run_no, "phase": phase, "share_prefix": f"{phase}:"},
+    )
 
 
 EMPTY_SCOPE = -(2**63)  # below every key: a run registered on an empty table acts on nothing
@@ -376,15 +482,6 @@ def _scope_end(db: Database, ctx: RunContext) -> int | None:
         return None
     value = db.scalar(sql.render("bookkeeping/run_max_key.sql"), {"run_no": ctx.run_no})
     return EMPTY_SCOPE if value is None else int(value)  # the table was empty at preflight
-
-
-def _start_after(db: Database, spec: Spec, phase: str, saved: dict | None) -> int | None:
-    """The key to start after: the phase's checkpoint when resuming, else just below the first NULL key."""
-    if saved is not None:
-        log.info("spec %s, phase %s: resuming after key %s (checkpoint)", spec.name, phase, saved["last_key"])
-        return int(saved["last_key"])
-    first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
-    return None if first is None else int(first) - 1
 
 
 class _ChunkSession:
@@ -627,7 +724,12 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) 
             result["rows"],
             result["sample_ids"],
         )
-    return {"conflicts": result["rows"], "sample_ids": result["sample_ids"], "chunk_stats": result["chunk_stats"]}
+    return {
+        "conflicts": result["rows"],
+        "sample_ids": result["sample_ids"],
+        "chunk_stats": result["chunk_stats"],
+        "workers": result["workers"],
+    }
 
 
 def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
@@ -662,6 +764,7 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
         "chunk_stats": result["chunk_stats"],
         "retries": result["retries"],
         "resumed_after": result["resumed_after"],
+        "workers": result["workers"],
     }
 
 
@@ -719,6 +822,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
         "sample_ids": result["sample_ids"],
         "deleted_at": deleted_at.isoformat(sep=" "),
         "chunk_stats": result["chunk_stats"],
+        "workers": result["workers"],
     }
 
 

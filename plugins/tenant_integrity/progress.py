@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -51,6 +52,8 @@ class Progress:
         self.logged_done = -1
         self.done = 0
         self.lines: list[str] = []
+        self.last_size = 0
+        self._lock = threading.Lock()  # the workers of one phase share it
 
     def line(self, chunk_size: int) -> str:
         elapsed = max(self.clock() - self.started, 1e-9)
@@ -64,12 +67,18 @@ class Progress:
         )
 
     def advance(self, rows: int, chunk_size: int, force: bool = False) -> None:
-        self.done += rows
-        now = self.clock()
-        due = self.last_logged is None or now - self.last_logged >= self.every
-        if (force and self.done != self.logged_done) or due:
-            text = self.line(chunk_size)
-            self.lines.append(text)
-            log.info(text)
-            self.last_logged = now
-            self.logged_done = self.done
+        with self._lock:
+            self.done += rows
+            self.last_size = chunk_size
+            now = self.clock()
+            due = self.last_logged is None or now - self.last_logged >= self.every
+            if (force and self.done != self.logged_done) or due:
+                text = self.line(chunk_size)
+                self.lines.append(text)
+                log.info(text)
+                self.last_logged = now
+                self.logged_done = self.done
+
+    def finish(self) -> None:
+        """The closing line, unless the last one already said it."""
+        self.advance(0, self.last_size, force=True)

@@ -78,7 +78,7 @@ def task_inputs(
     params: dict, run_id: str, dag_id: str, extra: frozenset = frozenset()
 ) -> tuple[Spec, DbTarget, RunContext]:
     """Validate the params of a triggered run and resolve its spec and database."""
-    known = {"spec", "dry_run", "batch_size", "chunk_seconds"} | set(extra)
+    known = {"spec", "dry_run", "batch_size", "chunk_seconds", "workers"} | set(extra)
     unknown = set(params) - known
     if unknown:
         raise ParamError(f"unknown params {sorted(unknown)} (known: {', '.join(sorted(known))})")
@@ -88,6 +88,7 @@ def task_inputs(
         dry_run=params.get("dry_run", True),
         batch_size=params.get("batch_size", 1000),
         chunk_seconds=params.get("chunk_seconds", 0.25),
+        workers=params.get("workers", 2),
         dag_id=dag_id,
     )
     return spec, DbTarget.from_airflow(spec.conn_id), ctx

@@ -90,7 +90,9 @@ def test_backfill_trigger_form_params(bag):
     assert dry_run.value is True
     assert dry_run.schema["type"] == "boolean"
     assert (batch_size.value, batch_size.schema["minimum"], batch_size.schema["maximum"]) == (1000, 1, 50000)
-    for p in (spec, dry_run, batch_size):
+    workers = params.get_param("workers")
+    assert (workers.value, workers.schema["minimum"], workers.schema["maximum"]) == (2, 1, 8)
+    for p in (spec, dry_run, batch_size, workers):
         assert p.schema["title"] and p.description
 
 

@@ -41,6 +41,7 @@ def test_make_bench_small(tmp_path):
     for field, kind in FIELDS.items():
         assert isinstance(result[field], kind | int if kind is float else kind), field
     assert result["customers"] == 20000
+    assert result["workers"] == 2  # the backfill DAG's default, recorded with the numbers
     assert 4500 < result["null_rows"] < 5500  # 25% of 20000, by CRC32
     assert result["pipeline_backfilled_rows"] > result["seed_oneshot_rows"] > 0  # we also use the phone source
     assert result["agreement_rows_checked"] == result["seed_oneshot_rows"]  # every seed row compared, none differ

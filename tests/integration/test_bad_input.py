@@ -100,6 +100,10 @@ def test_a_source_whose_tenant_type_differs_from_the_tenant_key_is_refused(seed_
         ({"batch_size": "100"}, "batch_size must be an integer, got '100'"),
         ({"batch_size": 2.5}, "batch_size must be an integer, got 2.5"),
         ({"dry_run": "false"}, "dry_run must be true or false, got 'false'"),
+        ({"workers": 0}, "workers must be an integer between 1 and 8, got 0"),
+        ({"workers": 9}, "workers must be an integer between 1 and 8, got 9"),
+        ({"workers": "2"}, "workers must be an integer between 1 and 8, got '2'"),
+        ({"workers": True}, "workers must be an integer between 1 and 8, got True"),
     ],
 )
 def test_bad_params_are_refused_before_anything_runs(kwargs, message):

@@ -92,10 +92,14 @@ REVIEW_CSV = [
 ]
 
 
-@pytest.fixture
-def finished(edge_db):
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
+def finished(edge_db, request):
+    # batch_size 5 gives two workers a share of more than one chunk each; the end state must not depend on it
     before = customers(edge_db)
-    summary = phases.run_all(edge_db, SPEC, phases.RunContext(run_id="edge-1", dry_run=False, batch_size=5))
+    ctx = phases.RunContext(run_id="edge-1", dry_run=False, batch_size=5, workers=request.param)
+    summary = phases.run_all(edge_db, SPEC, ctx)
+    for phase in ("detect_conflicts", "backfill_appointments", "backfill_phone", "soft_delete_orphans"):
+        assert summary["phases"][phase]["workers"] == request.param, phase
     return edge_db, before, summary
 
 

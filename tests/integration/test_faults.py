@@ -163,7 +163,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
         victim = session.db.scalar("select connection_id()")
         with seed_db.connect() as admin:
             admin.execute(f"kill connection {int(victim)}")
-        total, saved, after, last_key = phases._retrying(
+        total, shares = phases._retrying(
             session,
             SPEC,
             "backfill_appointments",
@@ -174,4 +174,12 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     finally:
         session.close()
     assert session.retries == 1
-    assert (total, saved, after, last_key) == (31, None, 29, 60)  # NULL ids 30-60; the run registered 60 rows
+    assert total == 31  # NULL ids 30-60; two workers, each with about half of them, up to the run's last key (60)
+    layout = [("backfill_appointments:1/2", 29, 44), ("backfill_appointments:2/2", 44, 60)]
+    assert [(s.name, s.after, s.until) for s in shares] == layout
+    recorded = query(
+        seed_db,
+        "select phase, last_key, until_key from tenant_checkpoints where run_no = %(run_no)s order by phase",
+        {"run_no": ctx.run_no},
+    )
+    assert [(r["phase"], r["last_key"], r["until_key"]) for r in recorded] == layout  # a resume keeps the shares

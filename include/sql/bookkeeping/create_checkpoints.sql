@@ -1,8 +1,10 @@
 -- purpose: the last key each phase of a run finished, written in the same transaction as that chunk
 create table if not exists tenant_checkpoints (
     run_no bigint unsigned not null,
-    phase varchar(64) not null,
+    phase varchar(100) not null,  -- "backfill_" + a source name of up to 64 characters + ":w/W"
     last_key bigint not null,
+    -- the last key of this worker's share of the phase; null: the run's scope end (one worker)
+    until_key bigint null,
     chunks bigint not null default 0,
     rows_done bigint not null default 0,
     updated_at datetime(6) not null,
