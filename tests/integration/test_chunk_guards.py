@@ -35,7 +35,8 @@ def test_every_written_row_has_its_pre_image_from_the_same_transaction(seed_db):
 
 
 def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
-    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10)
+    # one worker walks the keys in order, so "the chunks before it" are exactly the keys below 44
+    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10, workers=1)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     with seed_db.connect() as db:  # the backup table refuses row 44 (a full disk, a broken table ...)
@@ -56,3 +57,35 @@ def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
         r["id"] for r in query(seed_db, "select id from tenant_backup_customers where backup_run_id = 'no-backup'")
     }
     assert backed_up == written
+
+
+def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(seed_db):
+    ctx = phases.RunContext(run_id="no-backup-2", dry_run=False, batch_size=5, chunk_seconds=10, workers=2)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    with seed_db.connect() as db:  # row 35 is in the first worker's share (keys 30-44)
+        db.execute(
+            "create trigger refuse_35 before insert on tenant_backup_customers for each row "
+            "begin if new.id = 35 then signal sqlstate '45000' set message_text = 'backup refused'; end if; end"
+        )
+        db.commit()
+    with pytest.raises(Exception, match="backup refused"):
+        phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    after = customers(seed_db)
+    audited = {r["row_id"] for r in query(seed_db, "select row_id from tenant_audit_log where run_id = 'no-backup-2'")}
+    backed_up = {
+        r["id"] for r in query(seed_db, "select id from tenant_backup_customers where backup_run_id = 'no-backup-2'")
+    }
+    written = {i for i in range(30, 58) if after[i]["company_id"] is not None}
+    assert after[35]["company_id"] is None and 35 not in audited
+    assert {30, 31, 32, 33, 34} <= written  # the first worker's chunk before it committed
+    assert written == audited == backed_up  # whatever the other worker committed before it stopped is whole
+    shares = query(
+        seed_db,
+        "select phase, until_key from tenant_checkpoints where run_no = %(run_no)s order by phase",
+        {"run_no": plan["run_no"]},
+    )
+    assert [(s["phase"], s["until_key"]) for s in shares] == [
+        ("backfill_appointments:1/2", 44),
+        ("backfill_appointments:2/2", 60),
+    ]
