@@ -127,3 +127,28 @@ def test_a_run_keeps_on_update_timestamps_as_they_were(seed_db):
     assert summary["audited"] == {"backfill": 28, "soft_delete": 3}
     assert [after[i]["updated_at"] for i in range(30, 61)] == [before[i]["updated_at"] for i in range(30, 61)]
     assert summary["application_writes"]["existing_rows_written_by_application"]["rows"] == 0
+
+
+def test_a_row_the_application_sets_back_to_null_is_backed_up_once_and_keeps_its_first_copy(seed_db):
+    # row 30 is written from its appointments; then the application moves it to company 15's line and
+    # NULLs it again, so the phone pass of the same run decides and writes it a second time
+    ctx = phases.RunContext(run_id="renulled", dry_run=False, batch_size=5)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    phases.detect_conflicts(seed_db, SPEC, ctx, plan)
+    phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    backup_of_30 = "select company_id, name, backed_up_at from tenant_backup_customers where id = 30"
+    first_copy = query(seed_db, backup_of_30)
+    app_write(seed_db, "delete from appointments where customer_id = 30")
+    app_write(
+        seed_db,
+        "insert into calls (company_id, customer_id, from_number, to_number, created_at, updated_at) "
+        "values (15, 30, '+491710000030', '+493000000015', now(), now())",
+    )
+    app_write(seed_db, "update customers set company_id = null, updated_at = now() where id = 30")
+
+    assert phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")["backfilled"] == 1
+    assert customers(seed_db)[30]["company_id"] == 15
+    assert first_copy[0]["company_id"] is None and query(seed_db, backup_of_30) == first_copy  # one row, unchanged
+    audit = query(seed_db, "select source, new_value from tenant_audit_log where row_id = 30 order by id")
+    assert [(a["source"], a["new_value"]) for a in audit] == [("appointments", "1"), ("phone", "15")]
