@@ -784,9 +784,9 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
     path = run_dir(spec.name, ctx.run_id) / "review.csv"
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
     with target.connect() as db:
-        with db.transaction(read_only=True):
-            rows = db.rows(sql.render("review/export_run.sql", spec), params)
-        written = write_review_csv(path, spec.review_columns, rows, spec.mask_in_review)
+        with db.transaction(read_only=True):  # streamed: the review rows grow with the table, memory must not
+            rows = db.stream(sql.render("review/export_run.sql", spec), params)
+            written = write_review_csv(path, spec.review_columns, rows, spec.mask_in_review)
         with db.transaction(read_only=True):
             by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
     log.info("spec %s: %s rows for review in %s", spec.name, written, path)
