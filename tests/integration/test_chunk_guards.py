@@ -34,50 +34,47 @@ def test_every_written_row_has_its_pre_image_from_the_same_transaction(seed_db):
     assert late == [{"n": 0}]  # each backup row was taken before its audit row, in the same chunk
 
 
-def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
-    # one worker walks the keys in order, so "the chunks before it" are exactly the keys below 44
-    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10, workers=1)
-    plan = phases.preflight(seed_db, SPEC, ctx)
-    phases.backup(seed_db, SPEC, ctx, plan)
-    with seed_db.connect() as db:  # the backup table refuses row 44 (a full disk, a broken table ...)
+def backfill_with_a_refused_backup(target, ctx, refused_id: int) -> tuple[dict, set, set, set]:
+    """Run the appointments backfill while the backup table refuses one row (a full disk, a broken table ...).
+
+    Returns the plan and the ids written, audited and backed up by the run.
+    """
+    plan = phases.preflight(target, SPEC, ctx)
+    phases.backup(target, SPEC, ctx, plan)
+    with target.connect() as db:
         db.execute(
-            "create trigger refuse_44 before insert on tenant_backup_customers for each row "
-            "begin if new.id = 44 then signal sqlstate '45000' set message_text = 'backup refused'; end if; end"
+            f"create trigger refuse_{refused_id} before insert on tenant_backup_customers for each row "
+            f"begin if new.id = {refused_id} then signal sqlstate '45000' set message_text = 'backup refused'; "
+            "end if; end"
         )
         db.commit()
     with pytest.raises(Exception, match="backup refused"):
-        phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
-    after = customers(seed_db)
-    audited = {r["row_id"] for r in query(seed_db, "select row_id from tenant_audit_log where run_id = 'no-backup'")}
-    assert after[44]["company_id"] is None and 44 not in audited  # its whole chunk rolled back
+        phases.backfill_source(target, SPEC, ctx, plan, "appointments")
+    after = customers(target)
+    run = {"run_id": ctx.run_id}
+    audited = {r["row_id"] for r in query(target, "select row_id from tenant_audit_log where run_id = %(run_id)s", run)}
+    backed_up = {
+        r["id"] for r in query(target, "select id from tenant_backup_customers where backup_run_id = %(run_id)s", run)
+    }
     written = {i for i in range(30, 58) if after[i]["company_id"] is not None}
+    return plan, written, audited, backed_up
+
+
+def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
+    # one worker walks the keys in order, so "the chunks before it" are exactly the keys below 44
+    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10, workers=1)
+    _, written, audited, backed_up = backfill_with_a_refused_backup(seed_db, ctx, 44)
+    assert 44 not in written and 44 not in audited  # its whole chunk rolled back
     assert written == audited  # the chunks before it committed, each with its audit
     assert written and max(written) < 44
-    backed_up = {
-        r["id"] for r in query(seed_db, "select id from tenant_backup_customers where backup_run_id = 'no-backup'")
-    }
     assert backed_up == written
 
 
 def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(seed_db):
+    # row 35 is in the first worker's share (keys 30-44)
     ctx = phases.RunContext(run_id="no-backup-2", dry_run=False, batch_size=5, chunk_seconds=10, workers=2)
-    plan = phases.preflight(seed_db, SPEC, ctx)
-    phases.backup(seed_db, SPEC, ctx, plan)
-    with seed_db.connect() as db:  # row 35 is in the first worker's share (keys 30-44)
-        db.execute(
-            "create trigger refuse_35 before insert on tenant_backup_customers for each row "
-            "begin if new.id = 35 then signal sqlstate '45000' set message_text = 'backup refused'; end if; end"
-        )
-        db.commit()
-    with pytest.raises(Exception, match="backup refused"):
-        phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
-    after = customers(seed_db)
-    audited = {r["row_id"] for r in query(seed_db, "select row_id from tenant_audit_log where run_id = 'no-backup-2'")}
-    backed_up = {
-        r["id"] for r in query(seed_db, "select id from tenant_backup_customers where backup_run_id = 'no-backup-2'")
-    }
-    written = {i for i in range(30, 58) if after[i]["company_id"] is not None}
-    assert after[35]["company_id"] is None and 35 not in audited
+    plan, written, audited, backed_up = backfill_with_a_refused_backup(seed_db, ctx, 35)
+    assert 35 not in written and 35 not in audited
     assert {30, 31, 32, 33, 34} <= written  # the first worker's chunk before it committed
     assert written == audited == backed_up  # whatever the other worker committed before it stopped is whole
     shares = query(
