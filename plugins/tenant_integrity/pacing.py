@@ -76,8 +76,11 @@ class Throttle:
         max_wait_seconds: float = 600.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        recovered_by_caller: Callable[[Exception], bool] = lambda exc: False,
     ):
         self.read_signal = read_signal
+        # read errors the caller recovers from itself (e.g. reconnects and calls again) pass through unwrapped
+        self.recovered_by_caller = recovered_by_caller
         self.limit = limit
         self.signal_name = signal_name
         self.poll = poll_seconds
@@ -90,6 +93,8 @@ class Throttle:
         try:
             value = self.read_signal()
         except Exception as exc:
+            if self.recovered_by_caller(exc):
+                raise
             raise ThrottleError(f"cannot read {self.signal_name} ({exc}); stopping instead of writing blind") from exc
         if value is None:
             raise ThrottleError(f"{self.signal_name} is not reported by the server; stopping instead of writing blind")

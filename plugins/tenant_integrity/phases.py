@@ -323,10 +323,11 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         finally:
             session.close()
 
-    if len(shares) <= 1:
-        walked = [walk(0, shares[0])] if shares else []
-        if not shares:
-            opener.close()
+    if not shares:
+        opener.close()
+        walked = []
+    elif len(shares) == 1:
+        walked = [walk(0, shares[0])]
     else:
         with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix=f"{phase}-worker") as pool:
             futures = [pool.submit(walk, number, share) for number, share in enumerate(shares)]
@@ -345,8 +346,6 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         # the shares are consecutive key ranges and each names its first rows: the 20 smallest ids overall
         "sample_ids": sorted(i for w in walked for i in w["sample_ids"])[:20],
         "resumed_after": min(int(s["last_key"]) for s in saved) if saved else None,
-        # rows earlier attempts of this run did in this phase (a resumed phase counts them too)
-        "rows_before_resume": sum(int(s["rows_done"]) for s in saved),
         "workers": len(shares),
         "progress": progress.lines[-1] if progress.lines else "",
         "chunk_stats": chunk_stats(
@@ -393,7 +392,7 @@ def _walk_share(
         if end["chunk_end"] is None:
             break
         lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
-        throttle.wait_until_calm()
+        _retrying(session, spec, phase, f"load check before keys ({lo}, {hi}]", throttle.wait_until_calm)
         started = time.perf_counter()
         decided, sample = _retrying(
             session,
@@ -609,33 +608,31 @@ def _retrying(session: _ChunkSession, spec: Spec, phase: str, where: str, work, 
 def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
     """The chunk sizer (batch_size is the starting size) and the throttle reading the connection.
 
-    `source` is a Database, or a _ChunkSession whose connection may be replaced after a reconnect.
+    `source` is a Database, or a _ChunkSession whose connection may be replaced after a reconnect:
+    then a lost connection passes through the throttle to the caller's _retrying, which reconnects
+    and reads again, like any chunk. Any other failure to read stops the run (fail closed).
     """
     statement = sql.render("pacing/threads_running.sql")
+    in_session = isinstance(source, _ChunkSession)
 
     def threads_running() -> float | None:
-        import MySQLdb
-
-        db = source.db if isinstance(source, _ChunkSession) else source
-        try:
-            rows = db.rows(statement)
-        except MySQLdb.OperationalError as exc:
-            if not (isinstance(source, _ChunkSession) and exc.args and exc.args[0] in CONNECTION_LOST):
-                raise
-            # the connection was lost between chunks (a KILL landing after a chunk's last statement): read again
-            # on a new one, once, and count it like any other retry
-            log.warning(
-                "lost the connection between chunks (%s); reconnecting", exc.args[1] if len(exc.args) > 1 else exc
-            )
-            source.retries += 1
-            source.connect()
-            db = source.db
-            rows = db.rows(statement)
+        db = source.db if in_session else source
+        rows = db.rows(statement)
         db.commit()
         return float(rows[0]["Value"]) if rows else None
 
+    def connection_lost(exc: Exception) -> bool:
+        import MySQLdb
+
+        return (
+            in_session
+            and isinstance(exc, MySQLdb.OperationalError)
+            and bool(exc.args)
+            and exc.args[0] in CONNECTION_LOST
+        )
+
     sizer = ChunkSizer(start=ctx.batch_size, target_seconds=ctx.chunk_seconds, maximum=BATCH_SIZE_MAX)
-    return sizer, Throttle(threads_running, limit=ctx.max_threads_running)
+    return sizer, Throttle(threads_running, limit=ctx.max_threads_running, recovered_by_caller=connection_lost)
 
 
 def chunk_stats(durations: list[float], throttled: float = 0.0, sizes: list[int] | None = None) -> dict:

@@ -13,6 +13,7 @@ import pytest
 
 from tenant_integrity import phases
 from tenant_integrity.errors import ChunkError
+from tenant_integrity.pacing import ThrottleError
 from tenant_integrity.spec import load_spec
 from tests.conftest import PROJECT, url_of
 from tests.helpers.dbcheck import active_distribution, query
@@ -183,3 +184,26 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
         {"run_no": ctx.run_no},
     )
     assert [(r["phase"], r["last_key"], r["until_key"]) for r in recorded] == layout  # a resume keeps the shares
+
+
+def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
+    ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
+    session = phases._ChunkSession(seed_db, SPEC, phases.ChunkStatements(selection="backfill"))
+    try:
+        _, throttle = phases.pacing_for(session, ctx)
+        with seed_db.connect() as admin:
+            admin.execute(f"kill connection {int(session.db.scalar('select connection_id()'))}")
+        waited = phases._retrying(
+            session, SPEC, "backfill_appointments", "load check", throttle.wait_until_calm, sleep=lambda _: None
+        )
+        assert waited >= 0 and session.retries == 1  # one reconnect, then the server's load was read
+    finally:
+        session.close()
+    # without a session to reconnect, the same loss stops the run (fail closed)
+    db = seed_db.connect()
+    _, plain = phases.pacing_for(db, ctx)
+    with seed_db.connect() as admin:
+        admin.execute(f"kill connection {int(db.scalar('select connection_id()'))}")
+    with pytest.raises(ThrottleError, match="cannot read Threads_running"):
+        plain.wait_until_calm()
+    db.close()

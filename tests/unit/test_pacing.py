@@ -69,6 +69,23 @@ def test_throttle_fails_closed_when_the_signal_cannot_be_read():
         Throttle(lambda: None, limit=25).wait_until_calm()
 
 
+def test_throttle_lets_through_only_the_errors_its_caller_recovers_from():
+    class Lost(Exception):
+        pass
+
+    def lost():
+        raise Lost("connection lost")
+
+    def broken():
+        raise OSError("permission denied")
+
+    caller_recovers = lambda exc: isinstance(exc, Lost)  # noqa: E731
+    with pytest.raises(Lost):  # unwrapped: the caller reconnects and asks again
+        Throttle(lost, limit=25, recovered_by_caller=caller_recovers).wait_until_calm()
+    with pytest.raises(ThrottleError, match="cannot read Threads_running \\(permission denied\\)"):
+        Throttle(broken, limit=25, recovered_by_caller=caller_recovers).wait_until_calm()
+
+
 def test_throttle_gives_up_after_max_wait():
     clock = FakeClock()
     throttle = Throttle(lambda: 99, limit=25, poll_seconds=10, max_wait_seconds=30, sleep=clock.sleep, clock=clock)
