@@ -338,14 +338,13 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
             raise failed[0]
         walked = [f.result() for f in futures]
     progress.finish()
-    saved = [share.saved for share in shares if share.saved]
     durations = [d for w in walked for d in w["durations"]]
     return {
         "rows": sum(w["rows"] for w in walked),
         "chunks": sum(w["chunks"] for w in walked),
         # the shares are consecutive key ranges and each names its first rows: the 20 smallest ids overall
         "sample_ids": sorted(i for w in walked for i in w["sample_ids"])[:20],
-        "resumed_after": min(int(s["last_key"]) for s in saved) if saved else None,
+        "resumed_after": min((s.after for s in shares if s.resumed), default=None),
         "workers": len(shares),
         "progress": progress.lines[-1] if progress.lines else "",
         "chunk_stats": chunk_stats(
@@ -362,7 +361,7 @@ class _Share:
     name: str
     after: int
     until: int | None  # None: no upper bound (the run has no registered scope)
-    saved: dict | None = None  # the checkpoint a resumed share continues from
+    resumed: bool = False  # continues from the checkpoint of an earlier attempt
 
 
 def _walk_share(
@@ -420,7 +419,7 @@ def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple
     saved = _checkpoints(db, ctx, phase)
     if saved:
         shares = [
-            _Share(r["phase"], int(r["last_key"]), last_key if r["until_key"] is None else int(r["until_key"]), r)
+            _Share(r["phase"], int(r["last_key"]), last_key if r["until_key"] is None else int(r["until_key"]), True)
             for r in saved
         ]
         log.info(

@@ -1,5 +1,5 @@
--- purpose: where a resumed phase starts: the last key each of its workers finished, their shares and rows done
-select c.phase, c.last_key, c.until_key, c.rows_done
+-- purpose: where a resumed phase starts: the last key each of its workers finished, and their shares
+select c.phase, c.last_key, c.until_key
 from tenant_checkpoints as c
 where c.run_no = %(run_no)s
   and (c.phase = %(phase)s or left(c.phase, char_length(%(share_prefix)s)) = %(share_prefix)s)
