@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.helpers.airflow import dags_test, final_state
+from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import active_distribution, checksum, query, tables
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +40,10 @@ def test_real_run_through_airflow_repairs_the_seed_incident(seed_db, review_dir)
 
 
 def test_a_failed_gate_fails_the_airflow_run_and_names_the_ids(seed_db, review_dir):
-    with seed_db.connect() as db, db.transaction():
-        db.execute("update appointments set company_id = 85 where customer_id = 12")  # its two appointments
+    move_children_when_the_run_writes(seed_db, customer_id=30, company=85)  # the app, during the run
     _code, output = dags_test(seed_db, review_dir, {"dry_run": False})
     assert final_state(output) == "failed"
-    assert "relation_mismatch:appointments on customers: observed 2 (sample ids: 12)" in output
+    assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 30)" in output
     assert "secret" not in output
 
 

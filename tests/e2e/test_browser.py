@@ -4,8 +4,9 @@ One Airflow for the module, in a temporary AIRFLOW_HOME on a free port, on a fre
 1. log in, open tenant_backfill, open Trigger: the form shows spec, dry_run and batch_size with their titles and
    descriptions; turn dry_run off, trigger, the run succeeds, post_validation's log shows the summary; exact numbers
    in the database afterwards;
-2. the same database reloaded with a parent/child tenant mismatch: the run fails at the post_validation gate and its
-   log in the UI names relation_mismatch:appointments.
+2. the same database reloaded, with the application moving a customer's appointments to another company the moment
+   the run writes that customer: the run fails at the post_validation gate and its log in the UI names
+   relation_mismatch:appointments.
 
 Screenshots go to docs/screenshots/ (palette PNGs, committed). Needs /usr/bin/chromium (scripts/setup.sh installs
 Debian's chromium); never downloads a browser.
@@ -31,6 +32,7 @@ import pytest
 
 from tenant_integrity import demo
 from tests.conftest import PROJECT, drop, new_target, url_of
+from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import active_distribution, query
 
 pytestmark = pytest.mark.e2e
@@ -371,8 +373,7 @@ def test_failed_gate_fails_the_run_and_the_ui_shows_why(airflow, database, page)
     from playwright.sync_api import expect
 
     demo.recreate_database(database, "seed_incident")
-    with database.connect() as db, db.transaction():
-        db.execute("update appointments set company_id = 85 where customer_id = 12")  # its parent says company 1
+    move_children_when_the_run_writes(database, customer_id=30, company=85)  # the app, during the run
 
     started = time.monotonic()
     log_in(page, airflow)
@@ -391,5 +392,5 @@ def test_failed_gate_fails_the_run_and_the_ui_shows_why(airflow, database, page)
     expect(page.get_by_text("relation_mismatch:appointments").first).to_be_visible()
     screenshot(page, "04_failed_gate.png")
     log = airflow.task_log(run_id, "post_validation")
-    assert "relation_mismatch:appointments on customers: observed 2 (sample ids: 12)" in log
+    assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 30)" in log
     assert query(database, "select status from tenant_runs") == [{"status": "failed_post_validation"}]

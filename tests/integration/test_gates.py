@@ -7,16 +7,38 @@ import pytest
 from tenant_integrity import gates, phases
 from tenant_integrity.errors import GateFailed
 from tenant_integrity.spec import load_spec
+from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import query, tables
 
 SPEC = load_spec("customers_company")
 
 
-def test_post_validation_fails_on_a_parent_child_mismatch_naming_the_ids(seed_db):
-    # customer 5 belongs to company 1; give two of its children another company
+def test_post_validation_names_older_mismatches_as_warnings_and_passes(seed_db):
+    # customer 5 belongs to company 1; two of its children carried other companies before the run: the run
+    # writes neither row, so its gate lists them (warning) and passes; the daily validation fails on them
     with seed_db.connect() as db, db.transaction():
         db.execute("update appointments set company_id = 15 where customer_id = 5")
         db.execute("update calls set company_id = 83 where customer_id = 7")
+
+    summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
+
+    assert summary["status"] == "succeeded"
+    assert summary["planned"]["relation_mismatches_before_run"] == {
+        "appointments": {"rows": 1, "sample_ids": [5]},
+        "calls": {"rows": 1, "sample_ids": [7]},
+    }
+    assert summary["relation_mismatches_before_run"] == summary["planned"]["relation_mismatches_before_run"]
+    warned = {r["check"]: r for r in summary["post_validation"] if not r["success"]}
+    assert set(warned) == {"relation_mismatch_before_run:appointments", "relation_mismatch_before_run:calls"}
+    assert {r["severity"] for r in warned.values()} == {"warning"}
+    text = phases.format_summary(summary)
+    assert "WARNING older mismatch:        1 appointments row(s)" in text and "(ids [5])" in text
+    assert "gate relation_mismatch_before_run:calls: warning (observed 1)" in text
+
+
+def test_post_validation_fails_on_a_mismatch_the_run_created_naming_the_ids(seed_db):
+    # the application moves customer 30's appointment the moment the run writes customer 30's tenant
+    move_children_when_the_run_writes(seed_db, customer_id=30, company=85)
 
     with pytest.raises(GateFailed) as failure:
         phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
@@ -24,11 +46,10 @@ def test_post_validation_fails_on_a_parent_child_mismatch_naming_the_ids(seed_db
     error = failure.value
     assert error.phase == "post_validation"
     failed = {f["check"]: f for f in error.failures}
-    assert set(failed) == {"relation_mismatch:appointments", "relation_mismatch:calls"}
+    assert set(failed) == {"relation_mismatch:appointments"}
     assert failed["relation_mismatch:appointments"]["observed"] == 1
-    assert failed["relation_mismatch:appointments"]["sample"] == [5]  # customer 5 has one appointment
-    assert failed["relation_mismatch:calls"]["sample"] == [7]
-    assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 5)" in str(error)
+    assert failed["relation_mismatch:appointments"]["sample"] == [30]
+    assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 30)" in str(error)
     run = query(seed_db, "select status from tenant_runs where run_id = 'mismatch'")[0]
     assert run["status"] == "failed_post_validation"
 

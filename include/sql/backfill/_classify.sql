@@ -1,8 +1,10 @@
 -- purpose: (shared CTEs) decide, for every NULL-tenant row in one key range, what the evidence says
 -- A row's outcome, in this order: the first source with usable evidence (tenant non-NULL and present
--- in the tenant table; soft-deleted evidence counts) decides -> one tenant 'backfill', several 'conflict';
--- no usable evidence but a named tenant that does not exist -> 'unknown_tenant'; related rows naming
--- no tenant -> 'no_tenant_evidence'; no related row in any evidence table -> 'orphan'.
+-- in the tenant table; soft-deleted evidence counts) decides -> one tenant T, several 'conflict'.
+-- T is written ('backfill') only if no relation row (the spec's `relations`) contradicts it: a relation
+-- row naming a tenant that does not exist -> 'unknown_tenant', naming another existing tenant -> 'conflict'.
+-- No usable evidence: a named tenant that does not exist (evidence or relation row) -> 'unknown_tenant';
+-- related rows naming no tenant -> 'no_tenant_evidence'; no row in any evidence or relation table -> 'orphan'.
 {# the related rows of each NULL-tenant row for one source, with the tenant they name (both branches below) #}
 {% macro evidence_rows(source, tenant_expr) %}
 from null_rows as n
@@ -77,6 +79,37 @@ source_{{ source.number }} as (
 ),
 {% endif %}
 {% endfor %}
+{% if relations %}
+relation_rows as (
+    -- the tenant carried by every relation row of the chunk's NULL-tenant rows (a written tenant must agree)
+    {% for relation in relations %}
+    select n.row_id, c.{{ relation.tenant }} as tenant_value
+    from null_rows as n
+    join {{ relation.table }} as c on c.{{ relation.foreign_key }} = n.row_id
+    {{ "union all" if not loop.last }}
+    {% endfor %}
+),
+relations_named as (
+    select
+        r.row_id,
+        count(*) as related_rows,
+        count(distinct case when r.tenant_value is not null and tt.{{ tenant_table.key }} is null
+                            then r.tenant_value end) as unknown_tenants,
+        min(case when tt.{{ tenant_table.key }} is not null then r.tenant_value end) as lowest_tenant,
+        max(case when tt.{{ tenant_table.key }} is not null then r.tenant_value end) as highest_tenant,
+        {% if with_candidates %}
+        group_concat(distinct r.tenant_value order by r.tenant_value separator ';') as candidates
+        {% else %}
+        null as candidates
+        {% endif %}
+    from relation_rows as r
+    left join {{ tenant_table.table }} as tt on tt.{{ tenant_table.key }} = r.tenant_value
+    group by r.row_id
+),
+{% endif %}
+{# a deciding tenant is contradicted when a relation row carries a tenant that does not exist, or another one #}
+{% macro relation_unknown() %}{% if relations %}coalesce(rel.unknown_tenants, 0) > 0{% else %}0{% endif %}{% endmacro %}
+{% macro relation_disagrees(tenant) %}{% if relations %}coalesce(rel.lowest_tenant <> {{ tenant }} or rel.highest_tenant <> {{ tenant }}, 0){% else %}0{% endif %}{% endmacro %}
 decided as (
     select
         n.row_id,
@@ -84,12 +117,14 @@ decided as (
         n.by_application,
         case
             {% for s in evidence %}
+            when s{{ s.number }}.usable_tenants = 1 and {{ relation_unknown() }} then 'unknown_tenant'
+            when s{{ s.number }}.usable_tenants = 1 and {{ relation_disagrees("s" ~ s.number ~ ".tenant") }} then 'conflict'
             when s{{ s.number }}.usable_tenants = 1 then 'backfill'
             when s{{ s.number }}.usable_tenants > 1 then 'conflict'
             {% endfor %}
-            when {% for s in evidence %}coalesce(s{{ s.number }}.unknown_tenants, 0){{ ' + ' if not loop.last }}{% endfor %} > 0
+            when {% for s in evidence %}coalesce(s{{ s.number }}.unknown_tenants, 0) + {% endfor %}{{ "coalesce(rel.unknown_tenants, 0)" if relations else "0" }} > 0
                 then 'unknown_tenant'
-            when {% for s in evidence %}coalesce(s{{ s.number }}.related_rows, 0){{ ' + ' if not loop.last }}{% endfor %} > 0
+            when {% for s in evidence %}coalesce(s{{ s.number }}.related_rows, 0) + {% endfor %}{{ "coalesce(rel.related_rows, 0)" if relations else "0" }} > 0
                 then 'no_tenant_evidence'
             else 'orphan'
         end as outcome,
@@ -105,9 +140,16 @@ decided as (
         end as tenant,
         case
             {% for s in evidence %}
+            -- contradicted by a relation row: every source's candidates and the relations' tenants, labelled
+            when s{{ s.number }}.usable_tenants = 1
+                 and ({{ relation_unknown() }} or {{ relation_disagrees("s" ~ s.number ~ ".tenant") }})
+                then concat_ws(' '{% for o in evidence %}, concat('source{{ o.number | int }}=', s{{ o.number }}.candidates){% endfor %}{% if relations %}, concat('relations=', rel.candidates){% endif %})
             when s{{ s.number }}.usable_tenants > 0 then s{{ s.number }}.usable_candidates
             {% endfor %}
-            else concat_ws(';'{% for s in evidence %}, s{{ s.number }}.candidates{% endfor %})
+            else coalesce(
+                nullif(concat_ws(';'{% for s in evidence %}, s{{ s.number }}.candidates{% endfor %}), ''),
+                {{ "concat('relations=', rel.candidates)" if relations else "null" }}
+            )
         end as candidates,
         -- later sources that name a different tenant than the deciding one: counted, never blocking
         case
@@ -127,4 +169,7 @@ decided as (
     {% for s in evidence %}
     left join source_{{ s.number }} as s{{ s.number }} on s{{ s.number }}.row_id = n.row_id
     {% endfor %}
+    {% if relations %}
+    left join relations_named as rel on rel.row_id = n.row_id
+    {% endif %}
 )
