@@ -12,17 +12,25 @@ from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, reference
 # COLUMN_TYPE strings from information_schema that the backup table may copy verbatim
 _PLAIN_TYPE = re.compile(r"^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$")
 _ENUM_TYPE = re.compile(r"^(enum|set)\('([^'\\]|''|\\.)*'(,'([^'\\]|''|\\.)*')*\)$")
+# character set and collation names as information_schema spells them (utf8mb4_0900_ai_ci, latin1_swedish_ci)
+_CHARSET_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
 class SqlType(sql.Ident):
     """A column type read from information_schema and checked against a strict pattern."""
 
 
-def _sql_type(column_type: str, where: str) -> SqlType:
+def _sql_type(column_type: str, where: str, charset: str | None = None, collation: str | None = None) -> SqlType:
+    """The column's whole type: a copy compares equal to the original under the original's own collation."""
     text = column_type.strip().lower()
-    if _PLAIN_TYPE.match(text) or _ENUM_TYPE.match(column_type.strip()):
+    if not (_PLAIN_TYPE.match(text) or _ENUM_TYPE.match(column_type.strip())):
+        raise ValueError(f"{where}: column type {column_type!r} is not one the backup table can copy")
+    if not charset:  # numbers, dates, binary strings: no character set
         return SqlType(column_type.strip())
-    raise ValueError(f"{where}: column type {column_type!r} is not one the backup table can copy")
+    for name in (charset, collation):
+        if not (isinstance(name, str) and _CHARSET_NAME.match(name)):
+            raise ValueError(f"{where}: character set or collation {name!r} is not one the backup table can copy")
+    return SqlType(f"{column_type.strip()} character set {charset} collate {collation}")
 
 
 def read_schema(db: Database, tables: list[str]) -> tuple[dict, dict]:
@@ -37,6 +45,8 @@ def read_schema(db: Database, tables: list[str]) -> tuple[dict, dict]:
             "ordinal": row["ordinal_position"],
             # MySQL/MariaDB set such a column on every UPDATE unless the statement assigns it
             "auto_updates": "on update" in (row["extra"] or "").lower(),
+            "character_set": row["character_set_name"],
+            "collation": row["collation_name"],
         }
     unique: dict[str, set[str]] = {}
     for row in db.rows(sql.render("bookkeeping/single_column_unique_keys.sql"), params):
@@ -61,7 +71,13 @@ def target_columns(spec: Spec, columns: dict) -> list[dict]:
     """Every column of the target, in table order, as quoted name + checked type."""
     ordered = sorted(columns[spec.target.table].items(), key=lambda item: item[1]["ordinal"])
     return [
-        {"name": sql.quote(name), "type": _sql_type(info["column_type"], f"{spec.target.table}.{name}"), "raw": name}
+        {
+            "name": sql.quote(name),
+            "type": _sql_type(
+                info["column_type"], f"{spec.target.table}.{name}", info.get("character_set"), info.get("collation")
+            ),
+            "raw": name,
+        }
         for name, info in ordered
     ]
 
@@ -81,12 +97,25 @@ def write_statement(template: str, spec: Spec, auto_updated: list[str]) -> str:
     return sql.render(template, spec, auto_updated_columns=[sql.quote(c) for c in auto_updated])
 
 
+def _definition(info: dict) -> tuple:
+    return (info["column_type"].lower(), info.get("character_set"), info.get("collation"))
+
+
 def backup_table_gaps(db: Database, spec: Spec) -> list[str]:
-    """Target columns the backup table lacks (a backup must hold every column of a row)."""
+    """Target columns the backup table lacks, or holds with another type, character set or collation.
+
+    A backup must hold every column of a row, each defined as in the target: a copy in another
+    collation would not compare with its row (rollback's "unchanged since" check would fail with
+    an illegal mix of collations, or quietly compare under other rules).
+    """
     columns, _ = read_schema(db, [spec.target.table, spec.backup_table])
     db.commit()
-    have = set(columns.get(spec.backup_table, {}))
-    return [name for name in columns[spec.target.table] if name not in have]
+    have = columns.get(spec.backup_table, {})
+    return [
+        name
+        for name, info in columns[spec.target.table].items()
+        if name not in have or _definition(have[name]) != _definition(info)
+    ]
 
 
 def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
@@ -123,8 +152,12 @@ def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     backup_columns = target_columns(spec, columns)
     db.execute(sql.render("bookkeeping/create_backup_table.sql", spec, backup_columns=backup_columns))
     existing, _ = read_schema(db, [spec.backup_table])
+    have = existing.get(spec.backup_table, {})
     for column in backup_columns:
-        if column["raw"] not in existing.get(spec.backup_table, {}):
+        if column["raw"] not in have:
             db.execute(sql.render("bookkeeping/add_backup_column.sql", spec, column=column))
+        elif _definition(have[column["raw"]]) != _definition(columns[spec.target.table][column["raw"]]):
+            # made by an older version (one fixed collation), or the application changed the column since
+            db.execute(sql.render("bookkeeping/modify_backup_column.sql", spec, column=column))
     db.commit()
     return backup_columns

@@ -243,7 +243,14 @@ def chunk_statements(db: Database, spec: Spec, columns: dict | None = None) -> d
     """
     columns = columns or bookkeeping.validate_against_database(db, spec)
     backup_columns = bookkeeping.target_columns(spec, columns)
-    db.execute(sql.render("backfill/create_chunk_decisions.sql"))
+    types = {c["raw"]: c["type"] for c in backup_columns}
+    db.execute(
+        sql.render(
+            "backfill/create_chunk_decisions.sql",
+            key_type=types[spec.target.key],
+            tenant_type=types[spec.target.tenant_column],
+        )
+    )
     db.commit()
     return {
         "clear": sql.render("backfill/clear_chunk_decisions.sql"),

@@ -1,6 +1,7 @@
 -- purpose: per backed-up row, the audited values must equal the values that differ from the backup
 -- (rows the application wrote during the run cannot be judged this way: they are listed in the run's summary)
 {% from "_application_writes.sql" import app_clock, written_by_application with context %}
+{% from "_same_value.sql" import same_value %}
 with run as (
     select run_id from tenant_runs where run_no = {{ run_no | int }}
 ),
@@ -8,8 +9,8 @@ with run as (
 changed as (
     select
         b.{{ target.key }} as row_id,
-        (not (t.{{ target.tenant }} <=> b.{{ target.tenant }}))
-            + (not (t.{{ target.soft_delete }} <=> b.{{ target.soft_delete }})) as changed_values,
+        (not ({{ same_value("t." ~ target.tenant, "b." ~ target.tenant) }}))
+            + (not ({{ same_value("t." ~ target.soft_delete, "b." ~ target.soft_delete) }})) as changed_values,
         {{ written_by_application("t") }} as by_application
     from {{ backup_table }} as b
     join {batch} as t on t.{{ target.key }} = b.{{ target.key }}

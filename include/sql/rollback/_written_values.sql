@@ -1,5 +1,6 @@
 -- purpose: (shared CTE) per row of one chunk, the values the run wrote, next to its backup
 -- (written values are compared as bytes: exact, and free of collation differences)
+{% from "_same_value.sql" import same_value %}
 with written as (
     select
         a.row_id,
@@ -25,15 +26,15 @@ compared as (
         (b.{{ target.key }} is not null) as backed_up,
         (
             {% for column in other_columns %}
-            t.{{ column }} <=> b.{{ column }}{{ " and" if not loop.last }}
+            {{ same_value("t." ~ column, "b." ~ column) }}{{ " and" if not loop.last }}
             {% endfor %}
         )
         and (case when w.tenant_audited = 1
                   then cast(cast(t.{{ target.tenant }} as char) as binary) <=> cast(w.tenant_written as binary)
-                  else t.{{ target.tenant }} <=> b.{{ target.tenant }} end)
+                  else {{ same_value("t." ~ target.tenant, "b." ~ target.tenant) }} end)
         and (case when w.deleted_audited = 1
                   then cast(cast(t.{{ target.soft_delete }} as char) as binary) <=> cast(w.deleted_written as binary)
-                  else t.{{ target.soft_delete }} <=> b.{{ target.soft_delete }} end) as unchanged_since
+                  else {{ same_value("t." ~ target.soft_delete, "b." ~ target.soft_delete) }} end) as unchanged_since
     from written as w
     join {{ target.table }} as t on t.{{ target.key }} = w.row_id
     left join {{ backup_table }} as b
