@@ -84,7 +84,7 @@ def target_columns(spec: Spec, columns: dict) -> list[dict]:
 
 def auto_updated_columns(spec: Spec, columns: dict) -> list[str]:
     """Target columns an UPDATE would move by itself (ON UPDATE CURRENT_TIMESTAMP): writes assign them to themselves."""
-    written = {spec.target.tenant_column, spec.target.soft_delete_column}
+    written = set(spec.written_columns)
     return [
         name
         for name, info in sorted(columns[spec.target.table].items(), key=lambda item: item[1]["ordinal"])

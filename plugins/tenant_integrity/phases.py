@@ -121,9 +121,15 @@ def profile(db: Database, spec: Spec, ctx: RunContext) -> dict:
     return counts
 
 
-def _planned_changes(counts: dict) -> int:
+def _planned_changes(spec: Spec, counts: dict) -> int:
     backfills = sum(v["active"] + v["soft_deleted"] for v in counts["backfill"].values())
-    return backfills + counts["orphan"]["active"]
+    return backfills + (counts["orphan"]["active"] if spec.orphans.action == "soft_delete" else 0)
+
+
+def _review_rows(spec: Spec, counts: dict) -> int:
+    """Rows a person decides: conflicts, no or unknown evidence, and active orphans when orphans.action is review."""
+    rows = sum(counts[r]["active"] + counts[r]["soft_deleted"] for r in REVIEW_REASONS)
+    return rows + (counts["orphan"]["active"] if spec.orphans.action == "review" else 0)
 
 
 def _review_preview(db: Database, spec: Spec, batch_size: int):
@@ -157,8 +163,8 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             "total_rows": int(null_rows["total_rows"]),
             "null_rows": {"active": int(null_rows["active"] or 0), "soft_deleted": int(null_rows["soft_deleted"] or 0)},
             "outcomes": counts,
-            "planned_changes": _planned_changes(counts),
-            "review_rows": sum(counts[r]["active"] + counts[r]["soft_deleted"] for r in REVIEW_REASONS),
+            "planned_changes": _planned_changes(spec, counts),
+            "review_rows": _review_rows(spec, counts),
             "distribution_before": distribution_before,
             # isolation holes older than the run: the run writes none of these rows, its gate does not block on them
             "relation_mismatches_before_run": older_mismatches(preflight_checks),
@@ -210,7 +216,7 @@ CHECKSUM_RANGE = 10_000  # keys per checksummed range
 
 def checksum_context(spec: Spec, columns: dict) -> dict:
     """Render values for the range checksums: the columns a run may not change (all but tenant and soft-delete)."""
-    changing = {spec.target.tenant_column, spec.target.soft_delete_column}
+    changing = set(spec.written_columns)
     fixed = [c["name"] for c in bookkeeping.target_columns(spec, columns) if c["raw"] not in changing]
     return {"fixed_columns": fixed, "range_size": CHECKSUM_RANGE}
 
@@ -264,7 +270,14 @@ def chunk_statements(db: Database, spec: Spec, columns: dict | None = None) -> d
 
 
 def apply_decided_rows(
-    db: Database, spec: Spec, phase: str, statements: dict, params: dict, audit: str, write: str
+    db: Database,
+    spec: Spec,
+    phase: str,
+    statements: dict,
+    params: dict,
+    audit: str,
+    write: str,
+    audit_values_per_row: int = 1,
 ) -> list[int]:
     """Back up, audit and write the rows in the scratch table (inside the caller's transaction)."""
     ids = [int(r["row_id"]) for r in db.rows(statements["ids"])]
@@ -275,6 +288,7 @@ def apply_decided_rows(
         "audit": sql.render(audit, spec),
         "write": bookkeeping.write_statement(write, spec, statements["auto_updated_columns"]),
         "queue": None,
+        "audit_values_per_row": audit_values_per_row,
     }
     _apply_chunk(db, spec, phase, chunk, params, len(ids), min(ids) - 1, max(ids))
     return ids
@@ -291,6 +305,7 @@ class ChunkStatements:
     lock: bool = True
     # a backfill pass for source i decides with sources 1..i only: later sources cannot change its rows
     sources: int | None = None
+    audit_values_per_row: int = 1  # an orphan soft-delete audits every column it sets
 
     SELECTIONS = ("backfill", "soft_delete", "conflict", "review")
 
@@ -547,6 +562,7 @@ class _ChunkSession:
             else None,
             "queue": sql.render("review/queue_chunk.sql") if self.plan.queue else None,
             "checkpoint": sql.render("bookkeeping/save_checkpoint.sql"),
+            "audit_values_per_row": self.plan.audit_values_per_row,
         }
 
     def close(self) -> None:
@@ -686,7 +702,9 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
         counts["audited"] = db.execute(st["audit"], params)
     if st["write"]:
         counts["written"] = db.execute(st["write"], params)
-    wrong = {k: v for k, v in counts.items() if v != decided}
+    # an orphan soft-delete audits every column it sets: so many audit rows per row
+    expected = {"audited": decided * st.get("audit_values_per_row", 1), "written": decided}
+    wrong = {k: v for k, v in counts.items() if v != expected[k]}
     if wrong:
         ids = [r["row_id"] for r in db.rows(st["sample_ids"])]
         raise ChunkError(
@@ -817,20 +835,20 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
     """Soft-delete active rows with no row at all in any evidence table."""
     ctx.run_no = plan["run_no"]
     deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    if spec.orphans.action != "soft_delete":  # orphans went to review with the other rows a person decides
+        return {"soft_deleted": 0, "sample_ids": [], "skipped": f"spec {spec.name}: orphans.action is review"}
     result = _run_chunks(
         target,
         spec,
         ctx,
         "soft_delete_orphans",
         ChunkStatements(
-            selection="soft_delete", audit="backfill/audit_soft_delete.sql", write="backfill/write_soft_delete.sql"
+            selection="soft_delete",
+            audit="backfill/audit_soft_delete.sql",
+            write="backfill/write_soft_delete.sql",
+            audit_values_per_row=len(spec.orphans.set),
         ),
-        {
-            "deleted_at": deleted_at.isoformat(sep=" "),
-            "source": "no_evidence",
-            "action": "soft_delete",
-            "column_name": spec.target.soft_delete_column,
-        },
+        {"source": "no_evidence", "action": "soft_delete", **sql.orphan_params(spec, deleted_at.isoformat(sep=" "))},
     )
     return {
         "soft_deleted": result["rows"],
@@ -931,8 +949,11 @@ def format_plan(plan: dict, spec: Spec) -> str:
         lines.append(
             f"  review, {reason + ':':<23}{o[reason]['active']} active, {o[reason]['soft_deleted']} soft-deleted"
         )
+    if spec.orphans.action == "review":
+        lines.append(f"  review, {'orphan:':<23}{o['orphan']['active']} active (orphans.action: review)")
+    else:
+        lines.append(f"  orphans to soft-delete:        {o['orphan']['active']}")
     lines += [
-        f"  orphans to soft-delete:        {o['orphan']['active']}",
         f"  orphans already soft-deleted:  {o['orphan']['soft_deleted']} (left NULL; tenant_constraints archives them)",
         f"  later source disagrees:        {o['later_source_disagrees']} (counted, not blocking)",
         f"  planned changes:               {plan['planned_changes']}",

@@ -54,7 +54,7 @@ def grant_statements(
     db = q(database)
     t = spec.target
     reads = [f"grant select on {db}.{q(table)} to {user}" for table in referenced_tables(spec)]
-    updated = ", ".join(str(q(c)) for c in (t.tenant_column, t.soft_delete_column, *auto_updated))
+    updated = ", ".join(str(q(c)) for c in (*spec.written_columns, *auto_updated))
     write = [f"grant update ({updated}) on {db}.{q(t.table)} to {user}"]
     own = [
         f"grant create, insert, select, update on {db}.{q(table)} to {user}"
@@ -71,7 +71,7 @@ def missing_privileges(db: Database, spec: Spec, write: bool, columns: dict) -> 
             missing.append(f"SELECT on {table}")
     kept = auto_updated_columns(spec, columns)
     if write and not _allowed(db, write_statement("privileges/probe_update.sql", spec, kept)):
-        written = [spec.target.tenant_column, spec.target.soft_delete_column, *kept]
+        written = [*spec.written_columns, *kept]
         missing.append("UPDATE on " + ", ".join(f"{spec.target.table}.{c}" for c in written))
     db.commit()
     return missing

@@ -196,6 +196,11 @@ def check_against_database(db: Database, spec: Spec, decisions: list[Decision], 
             problems.append(
                 f"line {d.line}: tenant {d.tenant} does not exist in {spec.tenant_table.table}.{spec.tenant_table.key}"
             )
+        if d.kind == "orphan" and spec.orphans.action != "soft_delete":
+            problems.append(
+                f"line {d.line}: decision orphan for row_id {d.row_id}, but spec {spec.name} does not soft-delete "
+                f"(orphans.action {spec.orphans.action}): write a tenant id, or skip and delete the row yourself"
+            )
         if d.kind == "tenant":
             for table, tenant, count in children.get(d.row_id, []):
                 if tenant != d.tenant:
@@ -240,9 +245,9 @@ def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: di
 
 def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
     applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
-    kinds = (
-        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", spec.target.tenant_column),
-        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", spec.target.soft_delete_column),
+    kinds = (  # kind, audit, write, audit rows per row
+        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", 1),
+        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.orphans.set)),
     )
     statements = {
         "lock": sql.render("review/lock_rows.sql", spec),
@@ -257,7 +262,7 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
         for chunk in _in_chunks([d for d in decisions if d.kind != "skip"], ctx.batch_size):
             with db.transaction():
                 db.execute(statements["lock"], {"ids": tuple(d.row_id for d in chunk)})
-                for kind, audit, write, column in kinds:
+                for kind, audit, write, per_row in kinds:
                     group = [d for d in chunk if d.kind == kind]
                     if not group:
                         continue
@@ -282,10 +287,10 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
                         "table_name": spec.target.table,
                         "action": "review_decision",
                         "source": file_name,
-                        "column_name": column,
-                        "deleted_at": deleted_at,
+                        "column_name": spec.target.tenant_column,
+                        **sql.orphan_params(spec, deleted_at),
                     }
-                    applied += apply_decided_rows(db, spec, "review_import", statements, params, audit, write)
+                    applied += apply_decided_rows(db, spec, "review_import", statements, params, audit, write, per_row)
         with db.transaction():
             for status, ids in (("applied", applied), ("skipped", skipped), ("settled", settled)):
                 for chunk in _in_chunks(ids):

@@ -47,9 +47,9 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         raise TenantIntegrityError(
             f"spec {spec.name!r}, table {spec.target.table!r}: run {run_id!r} changed no rows (unknown run id, or a dry run)"
         )
-    key, tenant, deleted = spec.target.key, spec.target.tenant_column, spec.target.soft_delete_column
+    key, written = spec.target.key, spec.written_columns
     render = {
-        "other_columns": [sql.quote(n) for n in names if n not in {key, tenant, deleted}],
+        "other_columns": [sql.quote(n) for n in names if n != key and n not in written],
         "restore_columns": [sql.quote(n) for n in names if n != key],
         "all_columns": [sql.quote(n) for n in names],
     }
@@ -79,8 +79,7 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
                 **params,
                 "lo": lo,
                 "hi": hi,
-                "tenant_column": tenant,
-                "soft_delete_column": deleted,
+                **{f"written_column_{number}": column for number, column in enumerate(written, start=1)},
                 "spec": spec.name,
                 "rollback_run_id": ctx.run_id,
             }
@@ -126,7 +125,7 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', keys ({chunk['lo']}, {chunk['hi']}]: backup count differs"
         )
-    for column in (spec.target.tenant_column, spec.target.soft_delete_column):
+    for column in spec.written_columns:
         db.execute(
             sql.render("rollback/audit_restore.sql", spec, column=sql.quote(column)), {**chunk, "column_name": column}
         )

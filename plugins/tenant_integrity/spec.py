@@ -30,7 +30,8 @@ class Target:
     table: str
     key: str
     tenant_column: str
-    soft_delete_column: str
+    # how the application marks a deleted row (NULL = active); None: the table has no soft delete
+    soft_delete_column: str | None
     created_at_column: str | None = None
     # the application's change marker: rows it wrote during a run are reported, not judged by the gates
     updated_at_column: str | None = None
@@ -68,6 +69,26 @@ class Relation:
     tenant_column: str
 
 
+NOW = "now"  # an orphans.set value: the run's own timestamp (UTC)
+ORPHAN_ACTIONS = ("soft_delete", "review")
+
+
+@dataclass(frozen=True)
+class OrphanPolicy:
+    """What a run does with an active row that no evidence or relation row points to.
+
+    `soft_delete` sets `set` (column -> value, `now` = the run's timestamp) on it; `review` puts it
+    in the review queue with reason `orphan`, for a person to decide.
+    """
+
+    action: str
+    set: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(column for column, _ in self.set)
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -78,7 +99,13 @@ class Spec:
     relations: tuple[Relation, ...]
     review_columns: tuple[str, ...]
     mask_in_review: dict[str, str] = field(default_factory=dict)  # column -> "email" | "phone"
+    orphans: OrphanPolicy = OrphanPolicy("review")
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def written_columns(self) -> tuple[str, ...]:
+        """Every target column a run may write: backed up, audited and restored by rollback."""
+        return (self.target.tenant_column, *self.orphans.columns)
 
     @property
     def backup_table(self) -> str:
@@ -98,9 +125,13 @@ _SHAPES: dict[str, tuple[set[str], set[str]]] = {
     # section: (required keys, optional keys)
     "": (
         {"conn_id", "target", "tenant_table", "evidence", "review_columns"},
-        {"relations", "description", "mask_in_review"},
+        {"relations", "description", "mask_in_review", "orphans"},
     ),
-    "target": ({"table", "key", "tenant_column", "soft_delete_column"}, {"created_at_column", "updated_at_column"}),
+    "target": (
+        {"table", "key", "tenant_column"},
+        {"soft_delete_column", "created_at_column", "updated_at_column"},
+    ),
+    "orphans": ({"action"}, {"set"}),
     "tenant_table": ({"table", "key"}, set()),
     "evidence": ({"name", "table", "foreign_key"}, {"tenant_column", "through"}),
     "through": ({"column", "table", "match_column", "tenant_column"}, set()),
@@ -154,7 +185,7 @@ def _build(name: str, raw: Any) -> Spec:
         tenant_column=check.identifier(t.get("tenant_column"), "target.tenant_column") if "tenant_column" in t else "",
         soft_delete_column=check.identifier(t.get("soft_delete_column"), "target.soft_delete_column")
         if "soft_delete_column" in t
-        else "",
+        else None,
         created_at_column=check.identifier(t["created_at_column"], "target.created_at_column")
         if "created_at_column" in t
         else None,
@@ -232,6 +263,7 @@ def _build(name: str, raw: Any) -> Spec:
             check.problems.append(f"mask_in_review.{column}: not one of the review_columns")
         else:
             mask[name] = kind
+    orphans = _orphan_policy(check, root, target)
     if target.table and len(BACKUP_PREFIX + target.table) > 64:
         check.problems.append(
             f"target.table: {target.table!r} is too long for its backup table {BACKUP_PREFIX + target.table!r} (64 max)"
@@ -247,7 +279,48 @@ def _build(name: str, raw: Any) -> Spec:
         relations=tuple(relations),
         review_columns=tuple(review_columns),
         mask_in_review=mask,
+        orphans=orphans,
     )
+
+
+def _orphan_policy(check: _Checker, root: dict, target: Target) -> OrphanPolicy:
+    """The spec's `orphans:` section, or the default: soft-delete when the target has a soft-delete column, else review."""
+    if "orphans" not in root:
+        if target.soft_delete_column:
+            return OrphanPolicy("soft_delete", ((target.soft_delete_column, NOW),))
+        return OrphanPolicy("review")
+    o = check.mapping(root["orphans"], "orphans", "orphans")
+    action = o.get("action")
+    if "action" in o and action not in ORPHAN_ACTIONS:
+        check.problems.append(f"orphans.action: {action!r} is not one of {', '.join(ORPHAN_ACTIONS)}")
+    raw_set = o.get("set", {})
+    if not isinstance(raw_set, dict):
+        check.problems.append("orphans.set: expected a mapping of column -> value (`now` for the run's timestamp)")
+        raw_set = {}
+    values = []
+    for column, value in raw_set.items():
+        name = check.identifier(column, f"orphans.set.{column}")
+        if isinstance(value, bool):
+            value = int(value)
+        if value is None or not isinstance(value, str | int | float):
+            check.problems.append(f"orphans.set.{column}: {value!r} is not a value (a number, a string, or `now`)")
+        elif name in (target.key, target.tenant_column):
+            check.problems.append(f"orphans.set.{column}: an orphan keeps its key and its NULL tenant")
+        else:
+            values.append((name, value))
+    if action == "soft_delete":
+        if not target.soft_delete_column:
+            check.problems.append(
+                "orphans.action: soft_delete needs target.soft_delete_column (how a deleted row is told apart)"
+            )
+        elif target.soft_delete_column not in dict(values):
+            check.problems.append(
+                f"orphans.set: soft_delete must set target.soft_delete_column {target.soft_delete_column!r}"
+                " (`now`, for example), or the row would stay active"
+            )
+    elif action == "review" and raw_set:
+        check.problems.append("orphans.set: only soft_delete sets columns; review leaves the row as it is")
+    return OrphanPolicy(action if action in ORPHAN_ACTIONS else "review", tuple(values))
 
 
 def spec_names(specs_dir: Path = SPECS_DIR) -> list[str]:
@@ -318,7 +391,10 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     t = spec.target
     key_col = need(t.table, t.key, "target.key")
     tenant_col = need(t.table, t.tenant_column, "target.tenant_column")
-    need(t.table, t.soft_delete_column, "target.soft_delete_column")
+    if t.soft_delete_column:
+        need(t.table, t.soft_delete_column, "target.soft_delete_column")
+    for column in spec.orphans.columns:
+        need(t.table, column, f"orphans.set.{column}")
     if t.created_at_column:
         need(t.table, t.created_at_column, "target.created_at_column")
     if t.updated_at_column:

@@ -12,7 +12,7 @@ from functools import lru_cache
 import jinja2
 
 from tenant_integrity.paths import SQL_DIR
-from tenant_integrity.spec import IDENTIFIER, Spec
+from tenant_integrity.spec import IDENTIFIER, NOW, Spec
 
 
 class Ident(str):
@@ -45,15 +45,35 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def _deleted_predicate(column: Ident | None):
+    """`deleted("t")` renders "is row t soft-deleted?": the soft-delete column set, or false without one."""
+
+    def deleted(alias: str = "") -> str:
+        if column is None:
+            return "(0)"
+        return f"({alias}.{column} is not null)" if alias else f"({column} is not null)"
+
+    return deleted
+
+
 def spec_context(spec: Spec) -> dict:
     """Quoted identifiers for every object a template may name."""
     t = spec.target
+    soft_delete = quote(t.soft_delete_column) if t.soft_delete_column else None
     return {
+        "deleted": _deleted_predicate(soft_delete),
+        # what a soft-deleting orphan write sets: column and the bound parameter that carries its value
+        "orphan_set": [
+            {"column": quote(column), "param": f"orphan_value_{number}", "name_param": f"orphan_column_{number}"}
+            for number, column in enumerate(spec.orphans.columns, start=1)
+        ],
+        "orphans_to_review": spec.orphans.action == "review",
+        "written_columns": [quote(c) for c in spec.written_columns],
         "target": {
             "table": quote(t.table),
             "key": quote(t.key),
             "tenant": quote(t.tenant_column),
-            "soft_delete": quote(t.soft_delete_column),
+            "soft_delete": soft_delete,
             "created_at": quote(t.created_at_column) if t.created_at_column else None,
             "updated_at": quote(t.updated_at_column) if t.updated_at_column else None,
         },
@@ -82,6 +102,15 @@ def spec_context(spec: Spec) -> dict:
         "review_columns": [quote(c) for c in spec.review_columns],
         "backup_table": quote(spec.backup_table),
     }
+
+
+def orphan_params(spec: Spec, now_text: str) -> dict:
+    """The bound values of an orphan soft-delete: each column's name and value (`now` -> the run's timestamp)."""
+    params = {}
+    for number, (column, value) in enumerate(spec.orphans.set, start=1):
+        params[f"orphan_column_{number}"] = column
+        params[f"orphan_value_{number}"] = now_text if value == NOW else value
+    return params
 
 
 def render(template: str, spec: Spec | None = None, **extra) -> str:

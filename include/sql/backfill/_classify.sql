@@ -1,7 +1,7 @@
 -- purpose: (shared CTEs) decide, for every NULL-tenant row in one key range, what the evidence says
 -- A row's outcome, in this order: the first source with usable evidence (tenant non-NULL and present
 -- in the tenant table; soft-deleted evidence counts) decides -> one tenant T, several 'conflict'.
--- T is written ('backfill') only if no relation row (the spec's `relations`) contradicts it: a relation
+-- T is written ('backfill') only if no relation row (the spec's relations list) contradicts it: a relation
 -- row naming a tenant that does not exist -> 'unknown_tenant', naming another existing tenant -> 'conflict'.
 -- No usable evidence: a named tenant that does not exist (evidence or relation row) -> 'unknown_tenant';
 -- related rows naming no tenant -> 'no_tenant_evidence'; no row in any evidence or relation table -> 'orphan'.
@@ -23,7 +23,7 @@ with
 null_rows as (
     select
         t.{{ target.key }} as row_id,
-        (t.{{ target.soft_delete }} is not null) as soft_deleted,
+        {{ deleted("t") }} as soft_deleted,
         -- a real run leaves alone orphans the application wrote during the run: it is using them
         {{ written_by_application("t") if for_a_run else "0" }} as by_application
     from {{ target.table }} as t

@@ -13,4 +13,8 @@ where outcome = 'orphan' and soft_deleted = 0 and by_application = 0
 where outcome = 'conflict'
 {% elif selection == "review" %}
 where outcome in ('no_tenant_evidence', 'unknown_tenant')
+   {% if orphans_to_review %}
+   -- the spec's orphans.action is review: a person decides what an active orphan is
+   or (outcome = 'orphan' and soft_deleted = 0 and by_application = 0)
+   {% endif %}
 {% endif %}

@@ -11,4 +11,7 @@ select
 from decided as d
 join {{ target.table }} as t on t.{{ target.key }} = d.row_id
 where d.outcome in ('conflict', 'no_tenant_evidence', 'unknown_tenant')
+   {% if orphans_to_review %}
+   or (d.outcome = 'orphan' and d.soft_deleted = 0)
+   {% endif %}
 order by d.row_id

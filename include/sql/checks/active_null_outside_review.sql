@@ -14,7 +14,7 @@ left join tenant_review_queue as q
     and q.table_name = (select table_name from run)
     and q.status in ('open', 'skipped')
 where t.{{ target.tenant }} is null
-  and t.{{ target.soft_delete }} is null
+  and not {{ deleted("t") }}
   and q.row_id is null
   and t.{{ target.key }} <= (select max_key_before from run)
   and not {{ written_by_application("t") }}

@@ -9,8 +9,11 @@ with run as (
 changed as (
     select
         b.{{ target.key }} as row_id,
-        (not ({{ same_value("t." ~ target.tenant, "b." ~ target.tenant) }}))
-            + (not ({{ same_value("t." ~ target.soft_delete, "b." ~ target.soft_delete) }})) as changed_values,
+        0
+        {% for column in written_columns %}
+            + (not ({{ same_value("t." ~ column, "b." ~ column) }}))
+        {% endfor %}
+            as changed_values,
         {{ written_by_application("t") }} as by_application
     from {{ backup_table }} as b
     join {batch} as t on t.{{ target.key }} = b.{{ target.key }}

@@ -10,5 +10,5 @@ select
     {% endif %}
 from {batch}
 where {{ target.tenant }} is null
-  and {{ target.soft_delete }} is null
+  and not {{ deleted() }}
 order by {{ target.created_at if target.created_at else target.key }} desc, {{ target.key }} desc

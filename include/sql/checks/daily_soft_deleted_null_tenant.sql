@@ -1,6 +1,6 @@
 -- purpose: soft-deleted rows with a NULL tenant: harmless to isolation, but they block NOT NULL
-select {{ target.key }} as row_id, {{ target.soft_delete }} as deleted_at
+select {{ target.key }} as row_id, {{ target.soft_delete or "null" }} as deleted_at
 from {batch}
 where {{ target.tenant }} is null
-  and {{ target.soft_delete }} is not null
+  and {{ deleted() }}
 order by {{ target.key }}

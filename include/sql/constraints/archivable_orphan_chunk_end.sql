@@ -4,7 +4,7 @@ from (
     select t.{{ target.key }} as row_id
     from {{ target.table }} as t
     where t.{{ target.tenant }} is null
-      and t.{{ target.soft_delete }} is not null
+      and {{ deleted("t") }}
       and t.{{ target.key }} > %(after)s
     order by t.{{ target.key }}
     limit %(batch_size)s

@@ -2,7 +2,7 @@
 select count(*) as archivable
 from {{ target.table }} as t
 where t.{{ target.tenant }} is null
-  and t.{{ target.soft_delete }} is not null
+  and {{ deleted("t") }}
   {% for relation in relations %}
   and not exists (select 1 from {{ relation.table }} as c where c.{{ relation.foreign_key }} = t.{{ target.key }})
   {% endfor %}

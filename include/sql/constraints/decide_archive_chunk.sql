@@ -4,7 +4,7 @@ insert into tenant_chunk_decisions
 select t.{{ target.key }}, 'archive', null, null, null, 1, 0, null
 from {{ target.table }} as t
 where t.{{ target.tenant }} is null
-  and t.{{ target.soft_delete }} is not null
+  and {{ deleted("t") }}
   and t.{{ target.key }} > %(lo)s
   and t.{{ target.key }} <= %(hi)s
   {% for relation in relations %}

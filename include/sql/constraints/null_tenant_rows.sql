@@ -1,5 +1,5 @@
 -- purpose: every row with a NULL tenant, soft-deleted included (NOT NULL would fail, or worse, write 0)
-select t.{{ target.key }} as row_id, (t.{{ target.soft_delete }} is not null) as soft_deleted
+select t.{{ target.key }} as row_id, {{ deleted("t") }} as soft_deleted
 from {{ target.table }} as t
 where t.{{ target.tenant }} is null
 order by t.{{ target.key }}

@@ -11,7 +11,7 @@ touched as (
     select
         t.{{ target.key }} as row_id,
         t.{{ target.tenant }} as tenant,
-        (t.{{ target.soft_delete }} is not null) as soft_deleted,
+        {{ deleted("t") }} as soft_deleted,
         (t.{{ target.key }} > (select max_key_before from run)) as inserted
     from {{ target.table }} as t
     where t.{{ target.key }} > (select max_key_before from run)

@@ -3,4 +3,4 @@ delete d
 from tenant_chunk_decisions as d
 straight_join {{ target.table }} as t on t.{{ target.key }} = d.row_id
 where t.{{ target.tenant }} is not null
-   or (d.outcome = 'orphan' and t.{{ target.soft_delete }} is not null)
+   or (d.outcome = 'orphan' and {{ deleted("t") }})

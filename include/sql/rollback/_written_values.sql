@@ -4,10 +4,10 @@
 with written as (
     select
         a.row_id,
-        max(case when a.column_name = %(tenant_column)s then a.new_value end) as tenant_written,
-        max(case when a.column_name = %(tenant_column)s then 1 else 0 end) as tenant_audited,
-        max(case when a.column_name = %(soft_delete_column)s then a.new_value end) as deleted_written,
-        max(case when a.column_name = %(soft_delete_column)s then 1 else 0 end) as deleted_audited
+        {% for column in written_columns %}
+        max(case when a.column_name = %(written_column_{{ loop.index | int }})s then a.new_value end) as written_{{ loop.index | int }},
+        max(case when a.column_name = %(written_column_{{ loop.index | int }})s then 1 else 0 end) as audited_{{ loop.index | int }}{{ "," if not loop.last }}
+        {% endfor %}
     from tenant_audit_log as a
     where a.run_id = %(run_id)s
       and a.table_name = %(table_name)s
@@ -24,17 +24,18 @@ compared as (
     select
         w.row_id,
         (b.{{ target.key }} is not null) as backed_up,
-        (
+        (1
             {% for column in other_columns %}
-            {{ same_value("t." ~ column, "b." ~ column) }}{{ " and" if not loop.last }}
+            and {{ same_value("t." ~ column, "b." ~ column) }}
             {% endfor %}
         )
-        and (case when w.tenant_audited = 1
-                  then cast(cast(t.{{ target.tenant }} as char) as binary) <=> cast(w.tenant_written as binary)
-                  else {{ same_value("t." ~ target.tenant, "b." ~ target.tenant) }} end)
-        and (case when w.deleted_audited = 1
-                  then cast(cast(t.{{ target.soft_delete }} as char) as binary) <=> cast(w.deleted_written as binary)
-                  else {{ same_value("t." ~ target.soft_delete, "b." ~ target.soft_delete) }} end) as unchanged_since
+        {% for column in written_columns %}
+        -- a column the run wrote must still hold what it wrote; one it did not write, what the backup holds
+        and (case when w.audited_{{ loop.index | int }} = 1
+                  then cast(cast(t.{{ column }} as char) as binary) <=> cast(w.written_{{ loop.index | int }} as binary)
+                  else {{ same_value("t." ~ column, "b." ~ column) }} end)
+        {% endfor %}
+        as unchanged_since
     from written as w
     join {{ target.table }} as t on t.{{ target.key }} = w.row_id
     left join {{ backup_table }} as b
