@@ -78,6 +78,24 @@ def test_the_shipped_spec_loads():
         (["review_columns"], ["name", "e mail"], "review_columns[1]: 'e mail' is not a valid identifier"),
         (["conn_id"], None, "conn_id: expected a connection id string, got None"),
         (["target", "table"], "t" * 60, "too long for its backup table"),
+        (["orphans"], {"action": "shred"}, "orphans.action: 'shred' is not one of soft_delete, review"),
+        (
+            ["orphans"],
+            {"action": "soft_delete", "set": {"is_deleted": 1}},
+            "orphans.set: soft_delete must set target.soft_delete_column 'deleted_at'",
+        ),
+        (
+            ["orphans"],
+            {"action": "review", "set": {"deleted_at": "now"}},
+            "orphans.set: only soft_delete sets columns",
+        ),
+        (
+            ["orphans"],
+            {"action": "soft_delete", "set": {"deleted_at": "now", "company_id": 1}},
+            "orphans.set.company_id: an orphan keeps its key and its NULL tenant",
+        ),
+        (["orphans"], {"action": "soft_delete", "set": {"deleted_at": None}}, "orphans.set.deleted_at: None is not"),
+        (["orphans"], {"set": {}}, "orphans.action: required key is missing"),
     ],
 )
 def test_each_mistake_is_named(path, value, expected):
@@ -130,3 +148,12 @@ def test_any_value_either_loads_or_raises_a_spec_error(section, key, value):
 def test_arbitrary_text_never_crashes_the_loader(text):
     with contextlib.suppress(SpecError):
         parse_spec("customers_company", text)
+
+
+def test_orphans_default_to_soft_delete_with_a_soft_delete_column_and_to_review_without():
+    assert load_spec("customers_company").orphans.set == (("deleted_at", "now"),)
+    raw = changed(["target", "soft_delete_column"], KeyError)
+    spec = parse_spec("no_soft_delete", yaml.safe_dump(raw))
+    assert (spec.orphans.action, spec.written_columns) == ("review", ("company_id",))
+    problems = problems_of({**raw, "orphans": {"action": "soft_delete", "set": {"is_deleted": 1}}})
+    assert "orphans.action: soft_delete needs target.soft_delete_column (how a deleted row is told apart)" in problems
