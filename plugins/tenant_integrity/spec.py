@@ -35,6 +35,8 @@ class Target:
     created_at_column: str | None = None
     # the application's change marker: rows it wrote during a run are reported, not judged by the gates
     updated_at_column: str | None = None
+    # the run sets updated_at_column on every row it writes (apps whose clients sync by updated_at)
+    touch_updated_at: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,13 @@ class Spec:
     @property
     def written_columns(self) -> tuple[str, ...]:
         """Every target column a run may write: backed up, audited and restored by rollback."""
-        return (self.target.tenant_column, *self.orphans.columns)
+        touched = (self.target.updated_at_column,) if self.target.touch_updated_at else ()
+        return (self.target.tenant_column, *self.orphans.columns, *touched)
+
+    @property
+    def touched_column(self) -> str | None:
+        """The change marker a run sets on each row it writes, if the spec asks it to."""
+        return self.target.updated_at_column if self.target.touch_updated_at else None
 
     @property
     def backup_table(self) -> str:
@@ -129,7 +137,7 @@ _SHAPES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "target": (
         {"table", "key", "tenant_column"},
-        {"soft_delete_column", "created_at_column", "updated_at_column"},
+        {"soft_delete_column", "created_at_column", "updated_at_column", "touch_updated_at"},
     ),
     "orphans": ({"action"}, {"set"}),
     "tenant_table": ({"table", "key"}, set()),
@@ -192,6 +200,7 @@ def _build(name: str, raw: Any) -> Spec:
         updated_at_column=check.identifier(t["updated_at_column"], "target.updated_at_column")
         if "updated_at_column" in t
         else None,
+        touch_updated_at=t.get("touch_updated_at", False) is True,
     )
     tt = check.mapping(root.get("tenant_table", {}), "tenant_table", "tenant_table") if "tenant_table" in root else {}
     tenant_table = TenantTable(
@@ -263,6 +272,11 @@ def _build(name: str, raw: Any) -> Spec:
             check.problems.append(f"mask_in_review.{column}: not one of the review_columns")
         else:
             mask[name] = kind
+    touch = t.get("touch_updated_at", False)
+    if not isinstance(touch, bool):
+        check.problems.append(f"target.touch_updated_at: expected true or false, got {touch!r}")
+    elif touch and not target.updated_at_column:
+        check.problems.append("target.touch_updated_at: needs target.updated_at_column (the column to set)")
     orphans = _orphan_policy(check, root, target)
     if target.table and len(BACKUP_PREFIX + target.table) > 64:
         check.problems.append(
@@ -304,7 +318,9 @@ def _orphan_policy(check: _Checker, root: dict, target: Target) -> OrphanPolicy:
             value = int(value)
         if value is None or not isinstance(value, str | int | float):
             check.problems.append(f"orphans.set.{column}: {value!r} is not a value (a number, a string, or `now`)")
-        elif name in (target.key, target.tenant_column):
+        elif name in (target.key, target.tenant_column) or (
+            target.touch_updated_at and name == target.updated_at_column
+        ):
             check.problems.append(f"orphans.set.{column}: an orphan keeps its key and its NULL tenant")
         else:
             values.append((name, value))
@@ -357,9 +373,15 @@ def parse_spec(name: str, text: str) -> Spec:
 
 
 def _type_signature(col: dict) -> str:
-    """The part of a column type that must agree for tenant values to compare and join exactly."""
-    unsigned = " unsigned" if "unsigned" in col["column_type"].lower() else ""
-    return f"{col['data_type'].lower()}{unsigned}"
+    """The part of a column type that must agree for tenant values to compare and join exactly.
+
+    Integers of any width and sign compare by value (Akaunting's contacts.company_id is a signed int,
+    companies.id an unsigned one), so they are one family here; the foreign key that tenant_constraints
+    adds needs the exact type, and checks it there.
+    """
+    if col["data_type"].lower() in INTEGER_TYPES:
+        return "integer"
+    return col["data_type"].lower()
 
 
 def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_keys: dict[str, set[str]]) -> None:
