@@ -16,7 +16,7 @@ app_clock as (
 {% macro written_by_application(alias) -%}
 {% if target.updated_at or target.created_at -%}
 (
-    {% if target.updated_at %}coalesce({{ alias }}.{{ target.updated_at }} >= (select since from app_clock), 0){% endif %}
+    {% if target.updated_at %}coalesce({{ alias }}.{{ target.updated_at }} >= (select since from app_clock) {{ not_the_runs_own(alias) }}, 0){% endif %}
     {% if target.updated_at and target.created_at %}or {% endif %}
     {% if target.created_at %}coalesce({{ alias }}.{{ target.created_at }} >= (select since from app_clock), 0){% endif %}
 )
@@ -24,7 +24,23 @@ app_clock as (
 0
 {%- endif %}
 {%- endmacro %}
-{# an update statement moves auto-updating columns (on-update timestamps) unless it assigns them: a run keeps them as they are #}
+{# touch_updated_at: the marker the run itself wrote on a row (the audit holds it) is not the application's #}
+{% macro not_the_runs_own(alias) -%}
+{% if target.touched -%}
+and not exists (
+    select 1
+    from tenant_audit_log as own
+    join tenant_runs as own_run on own_run.run_id = own.run_id and own_run.table_name = own.table_name
+    where own_run.run_no = {{ run_no | int }}
+      and own.row_id = {{ alias }}.{{ target.key }}
+      and own.action <> 'rollback'
+      and cast(own.new_value as binary) = cast(cast({{ alias }}.{{ target.touched }} as char) as binary)
+)
+{%- endif %}
+{%- endmacro %}
+{# an update statement moves auto-updating columns (on-update timestamps) unless it assigns them: a run keeps them
+   as they are; with touch_updated_at it sets the change marker to the chunk's clock (touch_clock.sql) instead #}
 {% macro keep_auto_updated(alias) -%}
+{% if target.touched %}, {{ alias }}.{{ target.touched }} = @tenant_touched_at{% endif %}
 {% for column in auto_updated_columns %}, {{ alias }}.{{ column }} = {{ alias }}.{{ column }}{% endfor %}
 {%- endmacro %}

@@ -266,6 +266,7 @@ def chunk_statements(db: Database, spec: Spec, columns: dict | None = None) -> d
         "sample_ids": sql.render("backfill/chunk_sample_ids.sql"),
         "backed_up_rows": sql.render("backfill/count_backed_up_decisions.sql", spec),
         "auto_updated_columns": bookkeeping.auto_updated_columns(spec, columns),
+        "touch_clock": sql.render("backfill/touch_clock.sql") if spec.touched_column else None,
     }
 
 
@@ -333,6 +334,7 @@ def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan:
         "source_no": None,
         "source": None,
         "action": None,
+        "touched_column": spec.touched_column,
         **params,
     }
     opener = _ChunkSession(target, spec, plan, ctx.run_no)
@@ -697,6 +699,8 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
         return
     # the pre-image of every row, under the chunk's lock (a row this run backed up before keeps that copy)
     db.execute(st["backup"], params)
+    if st["touch_clock"] and st["write"]:  # one change-marker value for the audit and the write of this chunk
+        db.execute(st["touch_clock"])
     # a write joins its row's backup: "written = decided" below also proves every written row is backed up
     if st["audit"]:
         counts["audited"] = db.execute(st["audit"], params)
@@ -779,6 +783,7 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
             audit="backfill/audit_tenant.sql",
             write="backfill/write_tenant.sql",
             sources=source_no,
+            audit_values_per_row=len(spec.written_columns) - len(spec.orphans.set),  # tenant (+ marker)
         ),
         {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
     )
@@ -846,7 +851,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
             selection="soft_delete",
             audit="backfill/audit_soft_delete.sql",
             write="backfill/write_soft_delete.sql",
-            audit_values_per_row=len(spec.orphans.set),
+            audit_values_per_row=len(spec.written_columns) - 1,  # orphans.set (+ marker), not the tenant
         ),
         {"source": "no_evidence", "action": "soft_delete", **sql.orphan_params(spec, deleted_at.isoformat(sep=" "))},
     )

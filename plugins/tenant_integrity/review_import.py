@@ -246,8 +246,13 @@ def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: di
 def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
     applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
     kinds = (  # kind, audit, write, audit rows per row
-        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", 1),
-        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.orphans.set)),
+        (
+            "tenant",
+            "backfill/audit_tenant.sql",
+            "backfill/write_tenant.sql",
+            len(spec.written_columns) - len(spec.orphans.set),
+        ),
+        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.written_columns) - 1),
     )
     statements = {
         "lock": sql.render("review/lock_rows.sql", spec),
@@ -288,6 +293,7 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
                         "action": "review_decision",
                         "source": file_name,
                         "column_name": spec.target.tenant_column,
+                        "touched_column": spec.touched_column,
                         **sql.orphan_params(spec, deleted_at),
                     }
                     applied += apply_decided_rows(db, spec, "review_import", statements, params, audit, write, per_row)

@@ -76,6 +76,7 @@ def spec_context(spec: Spec) -> dict:
             "soft_delete": soft_delete,
             "created_at": quote(t.created_at_column) if t.created_at_column else None,
             "updated_at": quote(t.updated_at_column) if t.updated_at_column else None,
+            "touched": quote(spec.touched_column) if spec.touched_column else None,
         },
         "tenant_table": {"table": quote(spec.tenant_table.table), "key": quote(spec.tenant_table.key)},
         "evidence": [

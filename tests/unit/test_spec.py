@@ -49,7 +49,7 @@ def test_the_shipped_spec_loads():
         (
             ["target", "colour"],
             "red",
-            "target.colour: unknown key (allowed: created_at_column, key, soft_delete_column, table, tenant_column, updated_at_column)",
+            "target.colour: unknown key (allowed: created_at_column, key, soft_delete_column, table, tenant_column, touch_updated_at, updated_at_column)",
         ),
         (["target", "key"], KeyError, "target.key: required key is missing"),
         (

@@ -1,4 +1,5 @@
--- purpose: one audit row per value the chunk is about to set on its orphans (the spec's orphans.set)
+-- purpose: one audit row per value the chunk is about to set on its orphans (the spec's orphans.set, and the change marker with touch_updated_at)
+{% from "_audit_touch.sql" import audit_touch with context %}
 insert into tenant_audit_log
     (run_id, spec, table_name, row_id, column_name, old_value, new_value, action, source, created_at)
 {% for item in orphan_set %}
@@ -19,3 +20,4 @@ where t.{{ target.tenant }} is null
   and not {{ deleted("t") }}
 {{ "union all" if not loop.last }}
 {% endfor %}
+{{ audit_touch() }}
