@@ -97,7 +97,21 @@ def spec_context(spec: Spec) -> dict:
             for number, e in enumerate(spec.evidence, start=1)
         ],
         "relations": [
-            {"table": quote(r.table), "foreign_key": quote(r.foreign_key), "tenant": quote(r.tenant_column)}
+            {
+                "table": quote(r.table),
+                "foreign_key": quote(r.foreign_key),
+                "tenant": quote(r.tenant_column),
+                # a direct evidence source over the same rows: its aggregate already holds what the relation says
+                "served_by": next(
+                    (
+                        number
+                        for number, e in enumerate(spec.evidence, start=1)
+                        if not e.through
+                        and (e.table, e.foreign_key, e.tenant_column) == (r.table, r.foreign_key, r.tenant_column)
+                    ),
+                    None,
+                ),
+            }
             for r in spec.relations
         ],
         "review_columns": [quote(c) for c in spec.review_columns],

@@ -79,10 +79,22 @@ source_{{ source.number }} as (
 ),
 {% endif %}
 {% endfor %}
-{% if relations %}
+{#
+  The write passes (no candidates) read a relation that is also a direct evidence source of this pass from
+  that source's aggregate instead of joining its rows a second time; plans and review list every relation.
+#}
+{% set rel = namespace(joined=[], served=[]) %}
+{% for relation in relations %}
+{% if not with_candidates and relation.served_by and relation.served_by <= evidence | length %}
+{% set rel.served = rel.served + [relation.served_by] %}
+{% else %}
+{% set rel.joined = rel.joined + [relation] %}
+{% endif %}
+{% endfor %}
+{% if rel.joined %}
 relation_rows as (
     -- the tenant carried by every relation row of the chunk's NULL-tenant rows (a written tenant must agree)
-    {% for relation in relations %}
+    {% for relation in rel.joined %}
     select n.row_id, c.{{ relation.tenant }} as tenant_value
     from null_rows as n
     join {{ relation.table }} as c on c.{{ relation.foreign_key }} = n.row_id
@@ -108,8 +120,13 @@ relations_named as (
 ),
 {% endif %}
 {# a deciding tenant is contradicted when a relation row carries a tenant that does not exist, or another one #}
-{% macro relation_unknown() %}{% if relations %}coalesce(rel.unknown_tenants, 0) > 0{% else %}0{% endif %}{% endmacro %}
-{% macro relation_disagrees(tenant) %}{% if relations %}coalesce(rel.lowest_tenant <> {{ tenant }} or rel.highest_tenant <> {{ tenant }}, 0){% else %}0{% endif %}{% endmacro %}
+{% macro relation_unknown() -%}
+(0{% if rel.joined %} + coalesce(rel.unknown_tenants, 0){% endif %}{% for k in rel.served %} + coalesce(s{{ k | int }}.unknown_tenants, 0){% endfor %}) > 0
+{%- endmacro %}
+{% macro relation_disagrees(tenant) -%}
+(0{% if rel.joined %} or coalesce(rel.lowest_tenant <> {{ tenant }} or rel.highest_tenant <> {{ tenant }}, 0){% endif %}
+{%- for k in rel.served %} or coalesce(s{{ k | int }}.usable_tenants > 1 or s{{ k | int }}.tenant <> {{ tenant }}, 0){% endfor %})
+{%- endmacro %}
 decided as (
     select
         n.row_id,
@@ -122,9 +139,9 @@ decided as (
             when s{{ s.number }}.usable_tenants = 1 then 'backfill'
             when s{{ s.number }}.usable_tenants > 1 then 'conflict'
             {% endfor %}
-            when {% for s in evidence %}coalesce(s{{ s.number }}.unknown_tenants, 0) + {% endfor %}{{ "coalesce(rel.unknown_tenants, 0)" if relations else "0" }} > 0
+            when {% for s in evidence %}coalesce(s{{ s.number }}.unknown_tenants, 0) + {% endfor %}{{ "coalesce(rel.unknown_tenants, 0)" if rel.joined else "0" }} > 0
                 then 'unknown_tenant'
-            when {% for s in evidence %}coalesce(s{{ s.number }}.related_rows, 0) + {% endfor %}{{ "coalesce(rel.related_rows, 0)" if relations else "0" }} > 0
+            when {% for s in evidence %}coalesce(s{{ s.number }}.related_rows, 0) + {% endfor %}{{ "coalesce(rel.related_rows, 0)" if rel.joined else "0" }} > 0
                 then 'no_tenant_evidence'
             else 'orphan'
         end as outcome,
@@ -143,12 +160,12 @@ decided as (
             -- contradicted by a relation row: every source's candidates and the relations' tenants, labelled
             when s{{ s.number }}.usable_tenants = 1
                  and ({{ relation_unknown() }} or {{ relation_disagrees("s" ~ s.number ~ ".tenant") }})
-                then concat_ws(' '{% for o in evidence %}, concat('source{{ o.number | int }}=', s{{ o.number }}.candidates){% endfor %}{% if relations %}, concat('relations=', rel.candidates){% endif %})
+                then concat_ws(' '{% for o in evidence %}, concat('source{{ o.number | int }}=', s{{ o.number }}.candidates){% endfor %}{% if rel.joined %}, concat('relations=', rel.candidates){% endif %})
             when s{{ s.number }}.usable_tenants > 0 then s{{ s.number }}.usable_candidates
             {% endfor %}
             else coalesce(
                 nullif(concat_ws(';'{% for s in evidence %}, s{{ s.number }}.candidates{% endfor %}), ''),
-                {{ "concat('relations=', rel.candidates)" if relations else "null" }}
+                {{ "concat('relations=', rel.candidates)" if rel.joined else "null" }}
             )
         end as candidates,
         -- later sources that name a different tenant than the deciding one: counted, never blocking
@@ -169,7 +186,7 @@ decided as (
     {% for s in evidence %}
     left join source_{{ s.number }} as s{{ s.number }} on s{{ s.number }}.row_id = n.row_id
     {% endfor %}
-    {% if relations %}
+    {% if rel.joined %}
     left join relations_named as rel on rel.row_id = n.row_id
     {% endif %}
 )
