@@ -3,7 +3,9 @@ insert into tenant_chunk_decisions
     (row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources)
 {% set with_candidates = selection in ("conflict", "review") %}
 {% include "backfill/_classify.sql" %}
-select row_id, outcome, source_no, tenant, candidates, soft_deleted, disagreeing_sources
+-- (candidates are cut to the scratch and queue columns' 1024 characters: one value of many hundreds of
+--  tenants must not fail the chunk, and MySQL 8's default group_concat_max_len cuts at 1024 bytes anyway)
+select row_id, outcome, source_no, tenant, left(candidates, 1024), soft_deleted, disagreeing_sources
 from decided
 {% if selection == "backfill" %}
 where outcome = 'backfill' and source_no = %(source_no)s

@@ -1,5 +1,5 @@
 -- purpose: a foreign key from the tenant column to the tenant table, if one exists already
-select k.constraint_name
+select k.constraint_name as constraint_name
 from information_schema.key_column_usage as k
 where k.table_schema = database()
   and k.table_name = %(table)s
