@@ -4,7 +4,7 @@ create table companies (
     name varchar(255) not null,
     created_at timestamp null,
     updated_at timestamp null
-) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci;
+) engine = InnoDB;
 
 create table customers (
     id bigint unsigned not null auto_increment primary key,
@@ -16,7 +16,7 @@ create table customers (
     updated_at timestamp null,
     deleted_at timestamp null,
     key customers_company_id_index (company_id)
-) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci;
+) engine = InnoDB;
 
 create table appointments (
     id bigint unsigned not null auto_increment primary key,
@@ -28,7 +28,7 @@ create table appointments (
     deleted_at timestamp null,
     key appointments_customer_id_index (customer_id),
     key appointments_company_id_index (company_id)
-) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci;
+) engine = InnoDB;
 
 -- the phone agent's calls: its webhook forgot company_id too
 create table calls (
@@ -41,7 +41,7 @@ create table calls (
     updated_at timestamp null,
     key calls_customer_id_index (customer_id),
     key calls_to_number_index (to_number)
-) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci;
+) engine = InnoDB;
 
 -- the businesses' own numbers: there is no customer_id here (seed 001's Option B assumed one)
 create table phone_numbers (
@@ -52,4 +52,4 @@ create table phone_numbers (
     updated_at timestamp null,
     deleted_at timestamp null,
     unique key phone_numbers_number_unique (number)
-) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci;
+) engine = InnoDB;
