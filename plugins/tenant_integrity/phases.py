@@ -547,6 +547,7 @@ class _ChunkSession:
                 time.sleep(0.5 * attempt)
 
     def _prepare(self) -> None:
+        _read_committed_unless_statement_logging(self.db)
         shared = chunk_statements(self.db, self.spec)
         self.statements = {
             **shared,
@@ -570,6 +571,27 @@ class _ChunkSession:
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
+
+
+def _read_committed_unless_statement_logging(db: Database) -> None:
+    """Chunk sessions run in READ COMMITTED: no gap or next-key locks, no shared locks on what a decision reads.
+
+    Under REPEATABLE READ the decide statement (INSERT ... SELECT) share-locks every target and evidence row
+    it reads, plus the next index entry past its range: with a tenant index (Laravel's `company_id` index)
+    that entry belongs to the other worker's share, and two workers deadlocked at their share boundary
+    (Akaunting's contacts, most runs). The chunk's own rows stay locked FOR UPDATE and every write is guarded
+    (`tenant is null`). Statement-based binary logging cannot log such writes under READ COMMITTED
+    (error 1665), so there the session keeps the server's isolation level.
+    """
+    logging_mode = db.rows(sql.render("backfill/binlog_format.sql"))[0]
+    if read_committed_is_safe(logging_mode["log_bin"], logging_mode["binlog_format"]):
+        db.execute(sql.render("backfill/read_committed.sql"))
+    db.commit()
+
+
+def read_committed_is_safe(log_bin, binlog_format) -> bool:
+    """READ COMMITTED writes can be logged unless the binary log is on and statement-based."""
+    return not (int(log_bin or 0) and str(binlog_format or "").upper() == "STATEMENT")
 
 
 def _next_end(session: _ChunkSession, statement: str, after: int, size: int, last_key: int | None) -> dict:

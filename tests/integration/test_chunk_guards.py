@@ -86,3 +86,24 @@ def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(
         ("backfill_appointments:1/2", 44),
         ("backfill_appointments:2/2", 60),
     ]
+
+
+def test_chunk_sessions_read_committed_unless_the_binary_log_is_statement_based(seed_db):
+    # REPEATABLE READ share-locked the next index entry past a chunk's range (the other worker's row):
+    # two workers deadlocked at their share boundary on Akaunting's contacts in most runs
+    from tenant_integrity.phases import ChunkStatements, _ChunkSession, read_committed_is_safe
+
+    session = _ChunkSession(seed_db, SPEC, ChunkStatements(selection="conflict", queue=True, lock=False))
+    try:
+        isolation = session.db.rows("select @@session.tx_isolation as level")[0]["level"]
+    finally:
+        session.close()
+    assert isolation == "READ-COMMITTED"
+    assert [
+        read_committed_is_safe(*mode) for mode in ((0, "STATEMENT"), (1, "ROW"), (1, "MIXED"), (1, "STATEMENT"))
+    ] == [
+        True,
+        True,
+        True,
+        False,
+    ]

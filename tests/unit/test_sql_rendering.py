@@ -43,8 +43,11 @@ def test_every_sql_file_has_a_purpose_header_and_lowercase_keywords():
 
 
 def test_classification_renders_one_block_per_source_with_the_via_hop():
-    text = sql.render("backfill/profile_range.sql", SPEC)
+    text = sql.render("backfill/review_preview_range.sql", SPEC)
     assert "named_1 as (" in text and "named_2 as (" in text and "named_3" not in text
+    # the plan counts with the write passes' one-level aggregates: same outcomes, no candidate lists
+    profile = sql.render("backfill/profile_range.sql", SPEC)
+    assert "source_2 as (" in profile and "named_" not in profile
     assert "left join `phone_numbers` as l on l.`number` = r.`to_number`" in text
     assert "%(lo)s" in text and "%(hi)s" in text
 
