@@ -15,16 +15,20 @@ rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI 
 Tasks, each stopping the run when its GX gate fails:
 
 1. `preflight` — validate the spec against the live schema, GX gate (key unique, tenants exist),
-   profile every NULL row: which evidence source resolves it, conflicts, orphans. A dry run ends
-   here with `plan.json` and `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`.
+   profile every NULL row: which evidence source resolves it, conflicts, orphans, and parent/child
+   mismatches older than the run (named, not blocking). A dry run ends here with `plan.json` and
+   `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.
 2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
    copies its rows' pre-images into it, in the transaction that changes them, before the change.
-3. `detect_conflicts` — rows whose deciding source names several tenants go to review.
+3. `detect_conflicts` — rows whose deciding source names several tenants, or whose relation rows
+   carry another tenant, go to review: a row is never written with a tenant its relation rows contradict.
 4. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
    (`… and tenant is null`), backed up and audited in the same transaction.
 5. `export_review` — `review.csv` for the rows a person must decide.
-6. `soft_delete_orphans` — rows with no related row in any evidence table.
-7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch,
+6. `soft_delete_orphans` — rows with no related row in any evidence or relation table, as the spec's
+   `orphans` section says (`soft_delete`, or `review`: then they went to review in step 5).
+7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch on a row the
+   run wrote (older ones are listed as warnings),
    no row lost, every tenant exists, audit = changes = backups. Prints the run summary.
 
 Undo a run with `tenant_rollback`; import review decisions with `tenant_review_import`.

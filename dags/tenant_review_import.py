@@ -3,7 +3,8 @@
 
 Applies the decisions a person wrote into a review CSV exported by `tenant_backfill`
 (`$TENANT_REVIEW_DIR/<spec>/<run_id>/review.csv`): fill the `decision` column with a **tenant id**,
-`orphan` (soft-delete the row) or `skip` (leave it open, documented), then trigger with the path.
+`orphan` (soft-delete the row with the spec's `orphans.set`; refused where the spec does not soft-delete)
+or `skip` (leave it open, documented), then trigger with the path.
 
 Everything is checked before anything is written — path inside the review folder, size ≤ 50 MB,
 UTF-8 (BOM or not, CRLF or LF), header, every row (an open review row of this spec, no duplicates,
