@@ -21,6 +21,7 @@ from tenant_integrity import constraints, demo, phases, review_import, rollback
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.validation_history import clean_history
 
 SPEC = load_spec("customers_company")
 REVIEW_IDS = [101, 103, 104, 106, 109, 110, 111]
@@ -222,17 +223,6 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
     assert customers(target) == before
     assert checksum(target, "customers") == before_sum
     assert_copies_target_columns(target, "tenant_backup_customers")
-
-
-def clean_history(target, days=7):
-    with target.connect() as db, db.transaction():
-        for day in range(days):
-            db.execute(
-                "insert into tenant_validation_runs (spec, run_id, mode, passed, started_at, finished_at) values "
-                "('customers_company', %(r)s, 'comprehensive', 1, utc_timestamp() - interval %(d)s day, "
-                "utc_timestamp() - interval %(d)s day)",
-                {"r": f"daily-{day}", "d": days - day},
-            )
 
 
 def test_constraints_after_every_review_row_got_a_tenant(case_db, review_dir):

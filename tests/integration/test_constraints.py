@@ -9,6 +9,7 @@ from tenant_integrity import constraints, phases
 from tenant_integrity.constraints import ConstraintsRefused
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import checksum, query
+from tests.helpers.validation_history import clean_history
 
 SPEC = load_spec("customers_company")
 
@@ -16,17 +17,6 @@ SPEC = load_spec("customers_company")
 def run(target, dry_run=False, archive=False, clean_days=7, run_id="c1"):
     ctx = phases.RunContext(run_id=run_id, dry_run=dry_run, dag_id="tenant_constraints")
     return constraints.apply_constraints(target, SPEC, ctx, clean_days, archive)
-
-
-def clean_history(target, days=7, failed_day=None):
-    with target.connect() as db, db.transaction():
-        for day in range(days):
-            db.execute(
-                "insert into tenant_validation_runs (spec, run_id, mode, passed, started_at, finished_at) values "
-                "('customers_company', %(r)s, 'comprehensive', %(p)s, utc_timestamp() - interval %(d)s day, "
-                "utc_timestamp() - interval %(d)s day)",
-                {"r": f"daily-{day}", "p": int(day != failed_day), "d": days - day},
-            )
 
 
 @pytest.fixture
