@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 
 import pytest
 
@@ -21,6 +20,7 @@ from tenant_integrity import constraints, demo, phases, review_import, rollback
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 from tests.helpers.validation_history import clean_history
 
 SPEC = load_spec("customers_company")
@@ -55,8 +55,6 @@ TEXT_COLUMNS = {
     },
 }
 
-# test_review_import's decisions: 3 tenants, 1 orphan, 3 skips (101, 106 and 109 contradict any tenant)
-DECISIONS = {101: "skip", 103: "83", 104: "1", 106: "skip", 109: "orphan", 110: "84", 111: "skip"}
 # after the operator fixed the contradicting appointments (1003: 15 -> 1, 1007: 999 -> 1, 1010: 83 -> 1),
 # every review row can get a tenant
 FIXED_APPOINTMENTS = (1003, 1007, 1010)
@@ -96,24 +94,12 @@ def assert_copies_target_columns(target, copy_table: str) -> None:
     assert {name: copy.get(name) for name in original} == original
 
 
-def decided_csv(review_csv, decisions: dict[int, str], name: str):
-    """The exported review.csv with the decision column filled in (as test_review_import writes it)."""
-    with review_csv.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    assert [int(row[0]) for row in rows[1:]] == REVIEW_IDS
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(rows[0])
-    for row in rows[1:]:
-        writer.writerow([*row[:-1], decisions.get(int(row[0]), row[-1])])
-    path = review_csv.parent / name
-    path.write_bytes(out.getvalue().encode("utf-8"))
-    return path
-
-
 def backfill(target, review_dir) -> tuple[dict, object]:
     summary = phases.run_all(target, SPEC, phases.RunContext(run_id="b1", dry_run=False, batch_size=5))
-    return summary, review_dir / "customers_company" / "b1" / "review.csv"
+    review_csv = review_dir / "customers_company" / "b1" / "review.csv"
+    with review_csv.open(encoding="utf-8", newline="") as handle:
+        assert [int(row[0]) for row in list(csv.reader(handle))[1:]] == REVIEW_IDS
+    return summary, review_csv
 
 
 def import_decisions(target, path, run_id="import-1"):
@@ -186,19 +172,11 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
     assert after_backfill_sum != before_sum
 
     # the review import: 3 tenants and 1 orphan applied, 3 rows skipped
-    imported = import_decisions(target, decided_csv(review_csv, DECISIONS, "decided.csv"))
+    imported = import_decisions(target, filled(review_csv, DECISIONS))
     assert (imported["applied"], imported["skipped"], imported["settled"]) == (4, 3, [])
     assert all(check["success"] for check in imported["post_validation"])
     after_import = customers(target)
-    assert {k: after_import[k]["company_id"] for k in REVIEW_IDS} == {
-        101: None,
-        103: 83,
-        104: 1,
-        106: None,
-        109: None,
-        110: 84,
-        111: None,
-    }
+    assert {k: after_import[k]["company_id"] for k in REVIEW_IDS} == TENANTS_AFTER_DECISIONS
     assert after_import[109]["deleted_at"] is not None
     assert audit_counts(target, "import-1") == [
         ("review_decision", "company_id", 3),
@@ -230,7 +208,7 @@ def test_constraints_after_every_review_row_got_a_tenant(case_db, review_dir):
     _, review_csv = backfill(target, review_dir)
     with target.connect() as db, db.transaction():  # what the import's refusal tells the operator to do first
         db.execute("update appointments set company_id = 1 where id in %(ids)s", {"ids": FIXED_APPOINTMENTS})
-    imported = import_decisions(target, decided_csv(review_csv, ALL_TENANTS, "all_tenants.csv"))
+    imported = import_decisions(target, filled(review_csv, ALL_TENANTS, "all_tenants.csv"))
     assert (imported["applied"], imported["skipped"], imported["settled"]) == (7, 0, [])
     assert audit_counts(target, "import-1") == [("review_decision", "company_id", 7)]
     assert backup_rows(target, "import-1") == 7

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 
 from tenant_integrity import phases, review_import
@@ -12,6 +9,7 @@ from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.review_import import ReviewFileError
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 
 SPEC = load_spec("customers_company")
 
@@ -24,23 +22,8 @@ def exported(edge_db, review_dir):
     return edge_db, path
 
 
-def filled(path, decisions: dict[int, str], name="decided.csv", newline="\r\n", bom=False):
-    """The exported file with the decision column filled in, written as a spreadsheet would."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    out = io.StringIO()
-    # a tool that saves with LF quotes every cell (a bare CR inside a cell would otherwise end the record)
-    writer = csv.writer(out, lineterminator=newline, quoting=csv.QUOTE_MINIMAL if newline == "\r\n" else csv.QUOTE_ALL)
-    writer.writerow(rows[0])
-    for row in rows[1:]:
-        writer.writerow([*row[:-1], decisions.get(int(row[0]), row[-1])])
-    target = path.parent / name
-    target.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
-    return target
-
-
 # 101 and 109 have appointments at two companies and 106 at a missing one: any tenant would contradict them
-GOOD = {101: "skip", 103: "83", 104: "1", 106: "skip", 109: "orphan", 110: "84", 111: "skip"}
+GOOD = DECISIONS
 
 
 def run(target, path, dry_run=False):
@@ -58,15 +41,7 @@ def test_a_good_file_applies_every_decision_audited(exported, newline, bom):
 
     after = customers(target)
     assert summary["applied"] == 4 and summary["skipped"] == 3 and summary["settled"] == []
-    assert {k: after[k]["company_id"] for k in GOOD} == {
-        101: None,
-        103: 83,
-        104: 1,
-        106: None,
-        109: None,
-        110: 84,
-        111: None,
-    }
+    assert {k: after[k]["company_id"] for k in GOOD} == TENANTS_AFTER_DECISIONS
     assert after[109]["deleted_at"] is not None and before[109]["deleted_at"] is None
     assert all(after[k]["deleted_at"] is None for k in (101, 103, 104, 106, 110, 111))
     audit = query(
