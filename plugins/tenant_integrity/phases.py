@@ -215,7 +215,7 @@ CHECKSUM_RANGE = 10_000  # keys per checksummed range
 
 
 def checksum_context(spec: Spec, columns: dict) -> dict:
-    """Render values for the range checksums: the columns a run may not change (all but tenant and soft-delete)."""
+    """Render values for the range checksums: the columns a run may not change (all but spec.written_columns)."""
     changing = set(spec.written_columns)
     fixed = [c["name"] for c in bookkeeping.target_columns(spec, columns) if c["raw"] not in changing]
     return {"fixed_columns": fixed, "range_size": CHECKSUM_RANGE}
@@ -805,7 +805,7 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
             audit="backfill/audit_tenant.sql",
             write="backfill/write_tenant.sql",
             sources=source_no,
-            audit_values_per_row=len(spec.written_columns) - len(spec.orphans.set),  # tenant (+ marker)
+            audit_values_per_row=len(spec.tenant_write_columns),
         ),
         {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
     )
@@ -859,7 +859,7 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
 
 
 def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
-    """Soft-delete active rows with no row at all in any evidence table."""
+    """Soft-delete active rows with no row in any evidence or relation table (orphans.action soft_delete)."""
     ctx.run_no = plan["run_no"]
     deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     if spec.orphans.action != "soft_delete":  # orphans went to review with the other rows a person decides
@@ -873,7 +873,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
             selection="soft_delete",
             audit="backfill/audit_soft_delete.sql",
             write="backfill/write_soft_delete.sql",
-            audit_values_per_row=len(spec.written_columns) - 1,  # orphans.set (+ marker), not the tenant
+            audit_values_per_row=len(spec.orphan_write_columns),
         ),
         {"source": "no_evidence", "action": "soft_delete", **sql.orphan_params(spec, deleted_at.isoformat(sep=" "))},
     )

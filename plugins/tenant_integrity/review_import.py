@@ -246,13 +246,8 @@ def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: di
 def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
     applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
     kinds = (  # kind, audit, write, audit rows per row
-        (
-            "tenant",
-            "backfill/audit_tenant.sql",
-            "backfill/write_tenant.sql",
-            len(spec.written_columns) - len(spec.orphans.set),
-        ),
-        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.written_columns) - 1),
+        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", len(spec.tenant_write_columns)),
+        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.orphan_write_columns)),
     )
     statements = {
         "lock": sql.render("review/lock_rows.sql", spec),

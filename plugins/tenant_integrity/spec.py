@@ -107,8 +107,21 @@ class Spec:
     @property
     def written_columns(self) -> tuple[str, ...]:
         """Every target column a run may write: backed up, audited and restored by rollback."""
-        touched = (self.target.updated_at_column,) if self.target.touch_updated_at else ()
-        return (self.target.tenant_column, *self.orphans.columns, *touched)
+        return (self.target.tenant_column, *self.orphans.columns, *self._touched)
+
+    @property
+    def tenant_write_columns(self) -> tuple[str, ...]:
+        """What writing a tenant sets (one audit row each): the tenant, and the change marker with touch_updated_at."""
+        return (self.target.tenant_column, *self._touched)
+
+    @property
+    def orphan_write_columns(self) -> tuple[str, ...]:
+        """What soft-deleting an orphan sets (one audit row each): orphans.set, and the change marker."""
+        return (*self.orphans.columns, *self._touched)
+
+    @property
+    def _touched(self) -> tuple[str, ...]:
+        return (self.target.updated_at_column,) if self.target.touch_updated_at else ()
 
     @property
     def touched_column(self) -> str | None:
