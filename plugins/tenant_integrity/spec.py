@@ -439,6 +439,7 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     if key_col and key_col["data_type"].lower() not in INTEGER_TYPES:
         problems.append(
             f"target.key: {t.table}.{t.key} is {key_col['column_type']}; keyset chunking needs an integer key"
+            " (string keys: docs/string-keys.md)"
         )
     if key_col and t.key not in unique_keys.get(t.table, set()):
         problems.append(f"target.key: {t.table}.{t.key} is not a primary key or unique index")
