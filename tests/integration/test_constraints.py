@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import MySQLdb
 import pytest
 
 from tenant_integrity import constraints, phases
 from tenant_integrity.constraints import ConstraintsRefused
+from tenant_integrity.db import DbTarget
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import checksum, query
 from tests.helpers.validation_history import clean_history
@@ -54,16 +57,22 @@ def test_refused_without_clean_history(repaired):
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class NonStrictTarget(DbTarget):
+    """The same database, reached by an application whose sessions run without strict mode.
+
+    Set per session, never globally: the server is shared with every other test and client.
+    """
+
+    def connect(self, *args, **kwargs):
+        db = super().connect(*args, **kwargs)
+        db.execute("set session sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+        return db
+
+
 def test_refused_under_a_non_strict_sql_mode(repaired):
     clean_history(repaired)
-    with repaired.connect() as db:
-        old = db.scalar("select @@global.sql_mode")
-        db.execute("set global sql_mode = 'NO_ENGINE_SUBSTITUTION'")
-    try:
-        reasons = refused(repaired, archive=True)
-    finally:
-        with repaired.connect() as db:
-            db.execute("set global sql_mode = %(m)s", {"m": old})
+    reasons = refused(NonStrictTarget(**dataclasses.asdict(repaired)), archive=True)
     assert reasons == [
         "the session's sql_mode is not strict (NO_ENGINE_SUBSTITUTION): MODIFY … NOT NULL would turn NULL into 0"
     ]

@@ -95,23 +95,17 @@ def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_
     assert "and exists (" in expanded[2]["kwargs"]["unexpected_rows_query"]
     assert "and not exists (" in expanded[4]["kwargs"]["unexpected_rows_query"]
     assert (expanded[2]["severity"], expanded[4]["severity"]) == ("critical", "warning")
-    bad = {
-        "expectations": [
-            {
-                "type": "unexpected_rows_expectation",
-                "kwargs": {"unexpected_rows_query": {"sql": "preflight/null_rows.sql"}},
-                "meta": {"check": "x"},
-            }
-        ]
-    }
-    bad_sql = SQL_DIR / "checks" / "_test_no_join.sql"
-    bad["expectations"][0]["kwargs"]["unexpected_rows_query"]["sql"] = "checks/_test_no_join.sql"
-    try:
-        bad_sql.write_text("-- purpose: test\nselect 1 from {batch} as t\n", encoding="utf-8")
-        with pytest.raises(ValueError, match="must leave \\{batch\\} unaliased"):
-            gates.expand_suite(bad, SPEC)
-        bad_sql.write_text("-- purpose: test\nselect 1 from {batch} join x on true\n", encoding="utf-8")
-        with pytest.raises(ValueError, match="must alias \\{batch\\} itself"):
-            gates.expand_suite(bad, SPEC)
-    finally:
-        bad_sql.unlink()
+    # GX's {batch} rule, checked on the rendered text (nothing is written into include/sql)
+    with pytest.raises(ValueError, match="must leave \\{batch\\} unaliased"):
+        gates._check_batch_form("checks/x.sql", "-- purpose: test\nselect 1 from {batch} as t\n")
+    with pytest.raises(ValueError, match="must alias \\{batch\\} itself"):
+        gates._check_batch_form("checks/x.sql", "-- purpose: test\nselect 1 from {batch} join x on true\n")
+    gates._check_batch_form("checks/x.sql", "select 1 from {batch} as t join x on true")  # the allowed forms
+    gates._check_batch_form("checks/x.sql", "select 1 from {batch} where true")
+
+
+def test_every_suite_query_goes_through_the_batch_rule(monkeypatch):
+    checked = []
+    monkeypatch.setattr(gates, "_check_batch_form", lambda name, query: checked.append(name))
+    gates.expand_suite(gates.load_suite_template("post_validation"), SPEC, run_no=3, fixed_columns=[], range_size=1)
+    assert "checks/relation_mismatch_created_by_run.sql" in checked and "checks/audit_matches_changes.sql" in checked
