@@ -117,3 +117,20 @@ def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_na
         {"n": plan["run_no"]},
     )
     assert ranges == [{"range_lo": 1, "range_hi": 114, "row_count": 74}]
+
+
+def test_a_row_deleted_during_the_run_fails_the_row_count_gate(seed_db):
+    # the application hard-deletes a customer between the writes and the gate: one row fewer than at preflight
+    ctx = phases.RunContext(run_id="deleted", dry_run=False)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    results = phases.run_writes(seed_db, SPEC, ctx, plan)
+    with seed_db.connect() as db, db.transaction():
+        db.execute("delete from calls where customer_id = 2")
+        db.execute("delete from appointments where customer_id = 2")
+        db.execute("delete from customers where id = 2")
+    with pytest.raises(GateFailed) as failure:
+        phases.post_validation(seed_db, SPEC, ctx, plan, results)
+    failed = {f["check"]: f for f in failure.value.failures}
+    # the row's key range no longer checksums the same either
+    assert set(failed) == {"row_count_unchanged", "unchanged_columns_checksum"}
+    assert failed["row_count_unchanged"]["sample"] == [60]  # the count at preflight; 59 now
