@@ -146,3 +146,15 @@ def test_before_any_backfill_there_is_nothing_to_decide(seed_db, review_dir):
     (review_dir / "x" / "r.csv").write_text("row_id,decision\n30,1\n", encoding="utf-8")
     with pytest.raises(TenantIntegrityError, match="no review queue yet"):
         run(seed_db, "x/r.csv", dry_run=True)
+
+
+def test_a_bad_line_in_a_later_chunk_applies_nothing_of_the_earlier_ones(exported):
+    # chunks of 2 decisions: the bad line (111, a tenant that does not exist) is in the last one
+    target, path = exported
+    before = checksum(target, "customers")
+    ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=2)
+    with pytest.raises(ReviewFileError) as failure:
+        review_import.import_review(target, SPEC, ctx, str(filled(path, {**GOOD, 111: "999"})))
+    assert failure.value.problems == ["line 9: tenant 999 does not exist in companies.id"]  # 110 spans two lines
+    assert checksum(target, "customers") == before
+    assert query(target, "select count(*) as n from tenant_audit_log where run_id = 'import-1'")[0]["n"] == 0
