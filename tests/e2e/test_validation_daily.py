@@ -101,3 +101,25 @@ def test_missing_smtp_connection_or_recipient_fails_at_the_start(repaired, revie
     assert "on-call alerting is not configured: Airflow connection 'smtp_default' is missing" in output
     assert "Airflow Variable 'on_call_email' must hold one or more email addresses; got None" in output
     assert "validation of spec" not in output  # nothing was validated
+
+
+def test_two_failing_checks_send_one_mail_naming_both(repaired, review_dir, inbox, tmp_path):
+    handler, port = inbox
+    with repaired.connect() as db, db.transaction():
+        db.execute(
+            "insert into customers (id, company_id, name, created_at, updated_at) "
+            "values (77, null, 'Webhook Leak', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+        )
+        db.execute("update appointments set company_id = 15 where customer_id = 5")  # its parent says 1
+    _, output = dags_test(
+        repaired, review_dir, {"spec": "customers_company"}, "tenant_validation_daily", mail_env(port, tmp_path)
+    )
+    assert final_state(output) == "failed"
+    assert len(handler.messages) == 1  # one page per run, not one per failed check
+    mail = handler.messages[0]
+    assert mail["Subject"] == (
+        "[tenant_integrity] validation FAILED - customers_company: "
+        "active_null_tenant, relation_mismatch:appointments, tenant_isolation"  # the scheduled, comprehensive mode
+    )
+    body = mail.get_body(("html",)).get_content()
+    assert "<b>active_null_tenant</b>: 1 row(s)" in body and "<b>relation_mismatch:appointments</b>: 1 row(s)" in body
