@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +35,11 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # the backfill DAG's defaul
 COMPANIES = 1000
 OUT = Path(os.environ.get("BENCH_OUT", HERE / "latest.json"))
 README = Path(os.environ.get("BENCH_README", HERE / "README.md"))
+# the bench's two databases are <prefix>_pipeline and <prefix>_seed: the make test smoke run uses its own
+# prefix, so it can never drop the databases of a bench running beside it
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "ti_bench")
+if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,50}", DB_PREFIX):
+    raise SystemExit(f"BENCH_DB_PREFIX {DB_PREFIX!r} is not a database name prefix ([A-Za-z_][A-Za-z0-9_]{{0,50}})")
 
 
 def target(name: str) -> DbTarget:
@@ -176,7 +182,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    into, copy = target("ti_bench_pipeline"), target("ti_bench_seed")
+    into, copy = target(f"{DB_PREFIX}_pipeline"), target(f"{DB_PREFIX}_seed")
     for db in (into, copy):
         demo.recreate_database(db, "schema_only")
     settings = server_settings(into)

@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PROJECT
+from tenant_integrity.db import DbTarget
+from tests.conftest import PROJECT, SERVER_URL
+from tests.helpers.dbcheck import query
 
 pytestmark = pytest.mark.e2e
 FIELDS = {
@@ -34,6 +36,7 @@ def test_make_bench_small(tmp_path):
         "BENCH_OUT": str(out),
         "BENCH_README": str(readme),
         "BENCH_BUFFER_POOL_MB": "0",
+        "BENCH_DB_PREFIX": "ti_bench_smoke",  # never the databases of a real bench running beside the tests
     }
     done = subprocess.run(["make", "-s", "bench"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -47,3 +50,8 @@ def test_make_bench_small(tmp_path):
     assert result["agreement_rows_checked"] == result["seed_oneshot_rows"]  # every seed row compared, none differ
     assert result["ratio"] == pytest.approx(result["pipeline_rows_per_s"] / result["seed_oneshot_rows_per_s"], rel=0.01)
     assert len(readme.read_text(encoding="utf-8").splitlines()) == 2  # one row appended
+    schemas = query(
+        DbTarget.from_url(f"{SERVER_URL}/information_schema"),
+        "select schema_name as name from schemata where schema_name like 'ti_bench_smoke%%' order by 1",
+    )
+    assert [s["name"] for s in schemas] == ["ti_bench_smoke_pipeline", "ti_bench_smoke_seed"]
