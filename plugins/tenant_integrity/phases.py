@@ -729,7 +729,7 @@ def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, d
     if st["write"]:
         counts["written"] = db.execute(st["write"], params)
     # an orphan soft-delete audits every column it sets: so many audit rows per row
-    expected = {"audited": decided * st.get("audit_values_per_row", 1), "written": decided}
+    expected = {"audited": decided * st["audit_values_per_row"], "written": decided}
     wrong = {k: v for k, v in counts.items() if v != expected[k]}
     if wrong:
         ids = [r["row_id"] for r in db.rows(st["sample_ids"])]

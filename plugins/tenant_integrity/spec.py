@@ -121,7 +121,7 @@ class Spec:
 
     @property
     def _touched(self) -> tuple[str, ...]:
-        return (self.target.updated_at_column,) if self.target.touch_updated_at else ()
+        return (self.touched_column,) if self.touched_column else ()
 
     @property
     def touched_column(self) -> str | None:
@@ -331,10 +331,10 @@ def _orphan_policy(check: _Checker, root: dict, target: Target) -> OrphanPolicy:
             value = int(value)
         if value is None or not isinstance(value, str | int | float):
             check.problems.append(f"orphans.set.{column}: {value!r} is not a value (a number, a string, or `now`)")
-        elif name in (target.key, target.tenant_column) or (
-            target.touch_updated_at and name == target.updated_at_column
-        ):
+        elif name in (target.key, target.tenant_column):
             check.problems.append(f"orphans.set.{column}: an orphan keeps its key and its NULL tenant")
+        elif target.touch_updated_at and name == target.updated_at_column:
+            check.problems.append(f"orphans.set.{column}: touch_updated_at already sets it on every row a run writes")
         else:
             values.append((name, value))
     if action == "soft_delete":

@@ -64,8 +64,8 @@ def spec_context(spec: Spec) -> dict:
         "deleted": _deleted_predicate(soft_delete),
         # what a soft-deleting orphan write sets: column and the bound parameter that carries its value
         "orphan_set": [
-            {"column": quote(column), "param": f"orphan_value_{number}", "name_param": f"orphan_column_{number}"}
-            for number, column in enumerate(spec.orphans.columns, start=1)
+            {"column": quote(column), "param": value_param, "name_param": name_param}
+            for column, _, name_param, value_param in _orphan_slots(spec)
         ],
         "orphans_to_review": spec.orphans.action == "review",
         "written_columns": [quote(c) for c in spec.written_columns],
@@ -119,12 +119,18 @@ def spec_context(spec: Spec) -> dict:
     }
 
 
+def _orphan_slots(spec: Spec):
+    """Per orphans.set column: (column, value, parameter for its name, parameter for its value) — one naming for both."""
+    for number, (column, value) in enumerate(spec.orphans.set, start=1):
+        yield column, value, f"orphan_column_{number}", f"orphan_value_{number}"
+
+
 def orphan_params(spec: Spec, now_text: str) -> dict:
     """The bound values of an orphan soft-delete: each column's name and value (`now` -> the run's timestamp)."""
     params = {}
-    for number, (column, value) in enumerate(spec.orphans.set, start=1):
-        params[f"orphan_column_{number}"] = column
-        params[f"orphan_value_{number}"] = now_text if value == NOW else value
+    for column, value, name_param, value_param in _orphan_slots(spec):
+        params[name_param] = column
+        params[value_param] = now_text if value == NOW else value
     return params
 
 

@@ -50,6 +50,23 @@ def mail_env(port: int, docs) -> dict:
     }
 
 
+def leak_customer_77(target) -> None:
+    """The webhook bug again: a customer without a tenant, created at a known time."""
+    with target.connect() as db, db.transaction():
+        db.execute(
+            "insert into customers (id, company_id, name, created_at, updated_at) "
+            "values (77, null, 'Webhook Leak', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+        )
+
+
+def run_daily(target, review_dir, port: int, docs) -> str:
+    """tenant_validation_daily under `airflow dags test`, mailing to the test's SMTP server; its output."""
+    _, output = dags_test(
+        target, review_dir, {"spec": "customers_company"}, "tenant_validation_daily", mail_env(port, docs)
+    )
+    return output
+
+
 @pytest.fixture
 def repaired(seed_db):
     phases.run_all(seed_db, SPEC, phases.RunContext(run_id="backfill", dry_run=False))
@@ -69,14 +86,8 @@ def test_clean_run_succeeds_and_sends_nothing(repaired, review_dir, inbox, tmp_p
 
 def test_a_new_null_customer_fails_the_run_with_exactly_one_mail(repaired, review_dir, inbox, tmp_path):
     handler, port = inbox
-    with repaired.connect() as db, db.transaction():
-        db.execute(
-            "insert into customers (id, company_id, name, created_at, updated_at) "
-            "values (77, null, 'Webhook Leak', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
-        )
-    _, output = dags_test(
-        repaired, review_dir, {"spec": "customers_company"}, "tenant_validation_daily", mail_env(port, tmp_path)
-    )
+    leak_customer_77(repaired)
+    output = run_daily(repaired, review_dir, port, tmp_path)
     assert final_state(output) == "failed"
     assert len(handler.messages) == 1
     mail = handler.messages[0]
@@ -103,17 +114,12 @@ def test_missing_smtp_connection_or_recipient_fails_at_the_start(repaired, revie
     assert "validation of spec" not in output  # nothing was validated
 
 
-def test_two_failing_checks_send_one_mail_naming_both(repaired, review_dir, inbox, tmp_path):
+def test_several_failing_checks_send_one_mail_naming_each(repaired, review_dir, inbox, tmp_path):
     handler, port = inbox
+    leak_customer_77(repaired)
     with repaired.connect() as db, db.transaction():
-        db.execute(
-            "insert into customers (id, company_id, name, created_at, updated_at) "
-            "values (77, null, 'Webhook Leak', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
-        )
         db.execute("update appointments set company_id = 15 where customer_id = 5")  # its parent says 1
-    _, output = dags_test(
-        repaired, review_dir, {"spec": "customers_company"}, "tenant_validation_daily", mail_env(port, tmp_path)
-    )
+    output = run_daily(repaired, review_dir, port, tmp_path)
     assert final_state(output) == "failed"
     assert len(handler.messages) == 1  # one page per run, not one per failed check
     mail = handler.messages[0]

@@ -157,3 +157,8 @@ def test_orphans_default_to_soft_delete_with_a_soft_delete_column_and_to_review_
     assert (spec.orphans.action, spec.written_columns) == ("review", ("company_id",))
     problems = problems_of({**raw, "orphans": {"action": "soft_delete", "set": {"is_deleted": 1}}})
     assert "orphans.action: soft_delete needs target.soft_delete_column (how a deleted row is told apart)" in problems
+    touched = changed(["target", "touch_updated_at"], True)
+    touched["orphans"] = {"action": "soft_delete", "set": {"deleted_at": "now", "updated_at": "now"}}
+    assert problems_of(touched) == [
+        "orphans.set.updated_at: touch_updated_at already sets it on every row a run writes"
+    ]
