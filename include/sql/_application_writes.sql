@@ -24,6 +24,15 @@ app_clock as (
 0
 {%- endif %}
 {%- endmacro %}
+{# a row the application inserted during the run (its created_at marker): with a key not ordered by time, a
+   UUIDv4, it can sort below the run's key bound, so only the marker tells it from a row that existed before #}
+{% macro created_by_application(alias) -%}
+{% if target.created_at -%}
+coalesce({{ alias }}.{{ target.created_at }} >= (select since from app_clock), 0)
+{%- else -%}
+0
+{%- endif %}
+{%- endmacro %}
 {# touch_updated_at: the marker the run itself wrote on a row (the audit holds it) is not the application's #}
 {% macro not_the_runs_own(alias) -%}
 {% if target.touched -%}
@@ -32,7 +41,7 @@ and not exists (
     from tenant_audit_log as own
     join tenant_runs as own_run on own_run.run_id = own.run_id and own_run.table_name = own.table_name
     where own_run.run_no = {{ run_no | int }}
-      and own.row_id = {{ alias }}.{{ target.key }}
+      and {{ bk_match("own", alias ~ "." ~ target.key) }}
       and own.action <> 'rollback'
       and cast(own.new_value as binary) = cast(cast({{ alias }}.{{ target.touched }} as char) as binary)
 )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from tenant_integrity import sql
 from tenant_integrity.db import Database
 from tenant_integrity.errors import SpecError
-from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, referenced_tables
+from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, referenced_tables, target_key
+
+log = logging.getLogger(__name__)
 
 # COLUMN_TYPE strings from information_schema that the backup table may copy verbatim
 _PLAIN_TYPE = re.compile(r"^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$")
@@ -59,6 +62,8 @@ def validate_against_database(db: Database, spec: Spec) -> dict[str, dict[str, d
     """Raise SpecError unless every object the spec names exists with usable types."""
     columns, unique = read_schema(db, referenced_tables(spec))
     check_live_schema(spec, columns, unique)
+    # every statement rendered for this spec from now on knows the key's kind (integer, or text in a collation)
+    object.__setattr__(spec, "target_key", target_key(spec, columns))
     bad = [c for c in columns[spec.target.table] if not IDENTIFIER.match(c)]
     if bad:
         raise SpecError(
@@ -138,6 +143,24 @@ def ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
         raise
 
 
+# the shared tables made before text keys were supported, and the column each upgrade adds
+TEXT_KEY_UPGRADES = {
+    "tenant_audit_log": "row_key",
+    "tenant_review_queue": "row_key",
+    "tenant_checkpoints": "last_key_text",
+    "tenant_runs": "max_key_before_text",
+}
+
+
+def _add_text_key_columns(db: Database) -> None:
+    """Upgrade bookkeeping tables an older version made: add the text key columns (once; MySQL has no ADD IF NOT EXISTS)."""
+    existing, _ = read_schema(db, list(TEXT_KEY_UPGRADES))
+    for table, column in TEXT_KEY_UPGRADES.items():
+        if column not in existing.get(table, {}):
+            log.info("upgrading %s: adding the text key columns", table)
+            db.execute(sql.render(f"bookkeeping/add_text_key_columns_{table.removeprefix('tenant_')}.sql"))
+
+
 def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     for template in (
         "create_audit_log.sql",
@@ -149,6 +172,7 @@ def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     ):
         db.execute(sql.render(f"bookkeeping/{template}"))
     db.execute(sql.render("checksums/create_range_checksums.sql"))
+    _add_text_key_columns(db)
     backup_columns = target_columns(spec, columns)
     db.execute(sql.render("bookkeeping/create_backup_table.sql", spec, backup_columns=backup_columns))
     existing, _ = read_schema(db, [spec.backup_table])

@@ -74,7 +74,9 @@ def _facts(db: Database, spec: Spec) -> dict:
         "tenant_key": columns[(tt.table, tt.key)],
         "null_active": int(nulls["active"] or 0),
         "null_soft_deleted": int(nulls["soft_deleted"] or 0),
-        "null_sample": [int(r["row_id"]) for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))][:20],
+        "null_sample": [
+            spec.target_key.parse(r["row_id"]) for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))
+        ][:20],
         "unknown": db.rows(sql.render("constraints/unknown_tenants.sql", spec)),
         "sql_mode": db.scalar(sql.render("constraints/session_sql_mode.sql")) or "",
         "foreign_key": db.scalar(sql.render("constraints/existing_foreign_key.sql"), where),
@@ -156,7 +158,7 @@ def _count_archivable(db: Database, spec: Spec, ctx: RunContext) -> int:
 def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     """Move soft-deleted NULL-tenant rows that no related row points to into the archive table."""
     names = _names(spec)
-    archived: list[int] = []
+    archived: list = []
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
         backup_columns = bookkeeping.target_columns(spec, columns)
@@ -169,7 +171,7 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             "lock": sql.render("backfill/lock_chunk.sql", spec),
             "decide": sql.render("constraints/decide_archive_chunk.sql", spec),
         }
-        after = -1
+        after = spec.target_key.lowest
         while True:
             end = db.rows(statements["next_end"], {"after": after, "batch_size": ctx.batch_size})[0]
             db.commit()
@@ -180,7 +182,7 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
                 "spec": spec.name,
                 "table_name": spec.target.table,
                 "lo": after,
-                "hi": int(end["chunk_end"]),
+                "hi": spec.target_key.parse(end["chunk_end"]),
                 "column_name": spec.target.key,
                 "source": names["archive"],
                 "action": "archive",
@@ -200,7 +202,7 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
                         "constraints/audit_archive.sql",
                         "constraints/delete_archived.sql",
                     )
-            after = int(end["chunk_end"])
+            after = spec.target_key.parse(end["chunk_end"])
     log.info(
         "spec %s: archived %s soft-deleted orphan(s) into %s: %s",
         spec.name,

@@ -281,7 +281,7 @@ def apply_decided_rows(
     audit_values_per_row: int = 1,
 ) -> list[int]:
     """Back up, audit and write the rows in the scratch table (inside the caller's transaction)."""
-    ids = [int(r["row_id"]) for r in db.rows(statements["ids"])]
+    ids = [spec.target_key.parse(r["row_id"]) for r in db.rows(statements["ids"])]  # in key order
     if not ids:
         return []
     chunk = {
@@ -291,7 +291,7 @@ def apply_decided_rows(
         "queue": None,
         "audit_values_per_row": audit_values_per_row,
     }
-    _apply_chunk(db, spec, phase, chunk, params, len(ids), min(ids) - 1, max(ids))
+    _apply_chunk(db, spec, phase, chunk, params, len(ids), spec.target_key.before(ids[0]), ids[-1])
     return ids
 
 
@@ -426,7 +426,7 @@ def _walk_share(
         )
         if end["chunk_end"] is None:
             break
-        lo, hi, rows = after, int(end["chunk_end"]), int(end["chunk_rows"])
+        lo, hi, rows = after, spec.target_key.parse(end["chunk_end"]), int(end["chunk_rows"])
         _retrying(session, spec, phase, f"load check before keys ({lo}, {hi}]", throttle.wait_until_calm)
         started = time.perf_counter()
         decided, sample = _retrying(
@@ -451,11 +451,17 @@ def _walk_share(
 def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple[int, list[_Share]]:
     """The NULL-row total (for progress) and the workers' shares: resumed from checkpoints, or split anew."""
     total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
-    last_key = _scope_end(db, ctx)
-    saved = _checkpoints(db, ctx, phase)
+    key = spec.target_key
+    last_key = _scope_end(db, spec, ctx)
+    saved = _checkpoints(db, spec, ctx, phase)
     if saved:
         shares = [
-            _Share(r["phase"], int(r["last_key"]), last_key if r["until_key"] is None else int(r["until_key"]), True)
+            _Share(
+                r["phase"],
+                key.parse(r["last_key"]),
+                last_key if r["until_key"] is None else key.parse(r["until_key"]),
+                True,
+            )
             for r in saved
         ]
         log.info(
@@ -472,12 +478,15 @@ def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple
     return total, shares
 
 
-def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, last_key: int | None) -> list[_Share]:
+def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, last_key) -> list[_Share]:
     """Consecutive key ranges holding about equal numbers of NULL rows, one per worker; recorded for a resume."""
-    first = db.rows(sql.render("backfill/first_null_key.sql", spec))[0]["first_key"]
-    if first is None or (last_key is not None and int(first) > last_key):
+    key = spec.target_key
+    first = key.parse(db.rows(sql.render("backfill/first_null_key.sql", spec), {"last_key": last_key})[0]["first_key"])
+    if first is None:
         return []
-    after = int(first) - 1
+    if first == key.before(first):
+        raise _error(spec, phase, f"row keyed {first!r}: an empty text key cannot start a keyset walk")
+    after = key.before(first)
     workers = max(1, min(ctx.workers, total // ctx.batch_size))  # a share below one starting chunk: not worth it
     if workers == 1:
         return [_Share(phase, after, last_key)]
@@ -485,12 +494,13 @@ def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, la
     bounds = [after]
     for number in range(1, workers):
         row = db.rows(bound_sql, {"after": after, "last_key": last_key, "offset": number * total // workers - 1})
-        if row and row[0]["bound"] is not None and int(row[0]["bound"]) > bounds[-1]:
-            bounds.append(int(row[0]["bound"]))
+        # offsets grow, so each bound follows the one before in the key's own order (text: its collation)
+        if row and row[0]["bound"] is not None and key.parse(row[0]["bound"]) != bounds[-1]:
+            bounds.append(key.parse(row[0]["bound"]))
     bounds.append(last_key)
     shares = [_Share(f"{phase}:{n + 1}/{len(bounds) - 1}", bounds[n], bounds[n + 1]) for n in range(len(bounds) - 1)]
     if ctx.run_no is not None:
-        save = sql.render("bookkeeping/save_share.sql")
+        save = sql.render("bookkeeping/save_share.sql", spec)
         for share in shares:
             db.execute(
                 save, {"run_no": ctx.run_no, "phase": share.name, "last_key": share.after, "until_key": share.until}
@@ -498,24 +508,27 @@ def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, la
     return shares
 
 
-def _checkpoints(db: Database, ctx: RunContext, phase: str) -> list[dict]:
+def _checkpoints(db: Database, spec: Spec, ctx: RunContext, phase: str) -> list[dict]:
     if ctx.run_no is None:
         return []
     return db.rows(
-        sql.render("bookkeeping/read_checkpoints.sql"),
+        sql.render("bookkeeping/read_checkpoints.sql", spec),
         {"run_no": ctx.run_no, "phase": phase, "share_prefix": f"{phase}:"},
     )
 
 
-EMPTY_SCOPE = -(2**63)  # below every key: a run registered on an empty table acts on nothing
+def _scope_end(db: Database, spec: Spec, ctx: RunContext):
+    """A real run acts on the rows that existed at preflight; later inserts are reported, not written.
 
-
-def _scope_end(db: Database, ctx: RunContext) -> int | None:
-    """A real run acts on the rows that existed at preflight; later inserts are reported, not written."""
+    (Keys up to the largest key at preflight: for a text key that is not ordered by time, a UUIDv4, a
+    row inserted during the run can sort below it; the spec's created_at marker tells it apart, see
+    _application_writes.sql.)
+    """
     if ctx.run_no is None:
         return None
-    value = db.scalar(sql.render("bookkeeping/run_max_key.sql"), {"run_no": ctx.run_no})
-    return EMPTY_SCOPE if value is None else int(value)  # the table was empty at preflight
+    value = db.scalar(sql.render("bookkeeping/run_max_key.sql", spec), {"run_no": ctx.run_no})
+    # the table was empty at preflight: a bound below every key, so the run acts on nothing
+    return spec.target_key.lowest if value is None else spec.target_key.parse(value)
 
 
 class _ChunkSession:
@@ -563,8 +576,8 @@ class _ChunkSession:
             "write": bookkeeping.write_statement(self.plan.write, self.spec, shared["auto_updated_columns"])
             if self.plan.write
             else None,
-            "queue": sql.render("review/queue_chunk.sql") if self.plan.queue else None,
-            "checkpoint": sql.render("bookkeeping/save_checkpoint.sql"),
+            "queue": sql.render("review/queue_chunk.sql", self.spec) if self.plan.queue else None,
+            "checkpoint": sql.render("bookkeeping/save_checkpoint.sql", self.spec),
             "audit_values_per_row": self.plan.audit_values_per_row,
         }
 
@@ -812,7 +825,7 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
     with target.connect() as db:  # the audit is exact; a chunk whose commit acknowledgement was lost is counted too
         written = int(
             db.scalar(
-                sql.render("report/audited_rows_for_source.sql"),
+                sql.render("report/audited_rows_for_source.sql", spec),
                 {"run_id": ctx.run_id, "table_name": spec.target.table, "action": "backfill", "source": source_name},
             )
         )

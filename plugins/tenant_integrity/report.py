@@ -31,11 +31,11 @@ def application_writes(db: Database, spec: Spec, run_no: int, range_size: int) -
     lists them: NULL-tenant rows that arrived (inserted, or written to NULL) and are not handled, rows
     both the run and the application changed, and key ranges the checksum cannot prove.
     """
-    rows = db.rows(sql.render("report/application_writes.sql", spec, run_no=run_no))
+    rows = db.rows(sql.render("report/application_writes.sql", spec, run_no=run_no, range_size=range_size))
     db.commit()
 
     def listed(flag) -> dict:
-        ids = [int(r["row_id"]) for r in rows if flag(r)]
+        ids = [spec.target_key.parse(r["row_id"]) for r in rows if flag(r)]
         return {"rows": len(ids), "ids": ids[:20]}
 
     existing = [r for r in rows if not r["inserted"]]
@@ -45,7 +45,7 @@ def application_writes(db: Database, spec: Spec, run_no: int, range_size: int) -
         "existing_rows_written_by_application": listed(lambda r: not r["inserted"]),
         # a later tenant_rollback leaves these alone unless the application's write came before ours
         "changed_by_the_run_and_the_application": listed(lambda r: r["changed_by_the_run"]),
-        "ranges_not_checksummed": len({int(r["row_id"]) // range_size for r in existing}),
+        "ranges_not_checksummed": len({r["range_no"] for r in existing}),
     }
 
 

@@ -28,7 +28,7 @@ from tenant_integrity.phases import (
     post_validation_gate,
     register_run,
 )
-from tenant_integrity.spec import Spec
+from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
@@ -73,8 +73,11 @@ def resolve_review_path(value: str) -> Path:
     return resolved
 
 
-def parse_review_csv(data: bytes, name: str = "review.csv") -> list[Decision]:
-    """Parse and check the file on its own; raise ReviewFileError listing every problem with its line."""
+def parse_review_csv(data: bytes, name: str = "review.csv", key: TargetKey = INTEGER_KEY) -> list[Decision]:
+    """Parse and check the file on its own; raise ReviewFileError listing every problem with its line.
+
+    `key` is the target key's kind (the live check's): row ids are integers, or text keys kept as written.
+    """
     if len(data) > MAX_BYTES:
         raise ReviewFileError(name, [f"the file is {len(data)} bytes; the limit is {MAX_BYTES} (50 MB)"])
     try:
@@ -101,7 +104,7 @@ def parse_review_csv(data: bytes, name: str = "review.csv") -> list[Decision]:
         raise ReviewFileError(name, [f"line 1: the header repeats {', '.join(duplicated)}"])
     id_at, decision_at = header.index("row_id"), header.index("decision")
     decisions: list[Decision] = []
-    first_line: dict[int, int] = {}
+    first_line: dict = {}
     line = reader.line_num + 1
     try:
         for record in reader:
@@ -111,7 +114,7 @@ def parse_review_csv(data: bytes, name: str = "review.csv") -> list[Decision]:
             if len(record) != len(header):
                 problems.append(f"line {start}: has {len(record)} cells, the header has {len(header)}")
                 continue
-            decision = _decision(start, record[id_at].strip(), record[decision_at].strip(), problems)
+            decision = _decision(start, record[id_at].strip(), record[decision_at].strip(), problems, key)
             if decision is None:
                 continue
             if decision.row_id in first_line:
@@ -130,9 +133,12 @@ def parse_review_csv(data: bytes, name: str = "review.csv") -> list[Decision]:
     return decisions
 
 
-def _decision(line: int, row_id: str, decision: str, problems: list[str]) -> Decision | None:
+def _decision(line: int, row_id: str, decision: str, problems: list[str], key: TargetKey) -> Decision | None:
     ok = True
-    if not INTEGER.match(row_id):
+    if key.text and not 0 < len(row_id) <= TEXT_KEY_MAX_LENGTH:
+        problems.append(f"line {line}: row_id {row_id!r} is not a key (1 to {TEXT_KEY_MAX_LENGTH} characters)")
+        ok = False
+    elif not key.text and not INTEGER.match(row_id):
         problems.append(f"line {line}: row_id {row_id!r} is not an integer")
         ok = False
     word = decision.lower()
@@ -151,7 +157,7 @@ def _decision(line: int, row_id: str, decision: str, problems: list[str]) -> Dec
         else:
             problems.append(f"line {line}: decision {decision!r} is not a tenant id, orphan or skip")
         ok = False
-    return Decision(line, int(row_id), kind, tenant) if ok else None
+    return Decision(line, key.parse(row_id), kind, tenant) if ok else None
 
 
 def _in_chunks(values: list, size: int = 1000):
@@ -159,26 +165,28 @@ def _in_chunks(values: list, size: int = 1000):
         yield values[i : i + size]
 
 
-def _child_tenants(db: Database, spec: Spec, ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+def _child_tenants(db: Database, spec: Spec, ids: list) -> dict[object, list[tuple[str, int, int]]]:
     """row_id -> [(relation table, tenant its child rows carry, how many)]."""
-    found: dict[int, list[tuple[str, int, int]]] = {}
+    found: dict[object, list[tuple[str, int, int]]] = {}
     for index, relation in enumerate(spec.relations):
         statement = sql.render("review/child_tenants.sql", spec, relation=sql.spec_context(spec)["relations"][index])
         for chunk in _in_chunks(ids):
             for r in db.rows(statement, {"ids": tuple(chunk)}):
-                found.setdefault(int(r["row_id"]), []).append((relation.table, int(r["tenant"]), int(r["child_rows"])))
+                found.setdefault(spec.target_key.parse(r["row_id"]), []).append(
+                    (relation.table, int(r["tenant"]), int(r["child_rows"]))
+                )
     return found
 
 
 def check_against_database(db: Database, spec: Spec, decisions: list[Decision], name: str) -> None:
     """Every row must be open in the review queue of this spec; every tenant must exist."""
-    open_rows: set[int] = set()
+    open_rows: set = set()
     for chunk in _in_chunks([d.row_id for d in decisions]):
         rows = db.rows(
-            sql.render("review/open_rows.sql"),
+            sql.render("review/open_rows.sql", spec),
             {"spec": spec.name, "table_name": spec.target.table, "ids": tuple(chunk)},
         )
-        open_rows |= {int(r["row_id"]) for r in rows}
+        open_rows |= {spec.target_key.parse(r["row_id"]) for r in rows}
     tenants = sorted({d.tenant for d in decisions if d.kind == "tenant"})
     existing: set[int] = set()
     for chunk in _in_chunks(tenants):
@@ -215,9 +223,10 @@ def check_against_database(db: Database, spec: Spec, decisions: list[Decision], 
 def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str) -> dict:
     """Validate everything, then (unless dry run) apply, audit and gate. Returns counts."""
     path = resolve_review_path(review_csv)
-    decisions = parse_review_csv(path.read_bytes(), str(path))
+    data = path.read_bytes()
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
+        decisions = parse_review_csv(data, str(path), spec.target_key)  # row ids in the key's own kind
         bookkeeping.ensure_tables(db, spec, columns) if not ctx.dry_run else None
         if ctx.dry_run and "tenant_review_queue" not in bookkeeping.read_schema(db, ["tenant_review_queue"])[0]:
             raise ReviewFileError(str(path), [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
@@ -254,7 +263,7 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
         "insert": sql.render("review/insert_decision.sql"),
         "settled": sql.render("review/settled_decisions.sql", spec),
         "drop_settled": sql.render("review/drop_settled_decisions.sql", spec),
-        "set_status": sql.render("review/set_status.sql"),
+        "set_status": sql.render("review/set_status.sql", spec),
     }
     deleted_at = _now_text()  # one soft-delete time for the whole import
     with target.connect() as db:
@@ -279,7 +288,7 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
                             for d in group
                         ],
                     )
-                    settled += [int(r["row_id"]) for r in db.rows(statements["settled"])]
+                    settled += [spec.target_key.parse(r["row_id"]) for r in db.rows(statements["settled"])]
                     db.execute(statements["drop_settled"])
                     params = {
                         "run_id": ctx.run_id,

@@ -66,15 +66,16 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
     with target.connect() as db:
         statements = chunk_statements(db, spec)
         progress = Progress(f"{spec.name} rollback of {run_id}", changed - already, ctx.progress_every)
-        after = -1
+        after = spec.target_key.lowest
         while True:
             row = db.rows(
-                sql.render("rollback/next_chunk_end.sql"), {**params, "after": after, "batch_size": ctx.batch_size}
+                sql.render("rollback/next_chunk_end.sql", spec),
+                {**params, "after": after, "batch_size": ctx.batch_size},
             )[0]
             db.commit()
             if row["chunk_end"] is None:
                 break
-            lo, hi = after, int(row["chunk_end"])
+            lo, hi = after, spec.target_key.parse(row["chunk_end"])
             chunk = {
                 **params,
                 "lo": lo,
@@ -107,7 +108,10 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
     if not ctx.dry_run:
         db.execute(sql.render("rollback/lock_chunk.sql", spec), chunk)
     skipped = [
-        {"row_id": int(r["row_id"]), "reason": "changed since the run" if r["backed_up"] else "no backup row"}
+        {
+            "row_id": spec.target_key.parse(r["row_id"]),
+            "reason": "changed since the run" if r["backed_up"] else "no backup row",
+        }
         for r in db.rows(sql.render("rollback/skipped_rows.sql", spec, **render), chunk)
     ]
     if ctx.dry_run:  # read-only: count what would be restored, write nothing (not even the scratch table)
@@ -130,7 +134,7 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
             sql.render("rollback/audit_restore.sql", spec, column=sql.quote(column)), {**chunk, "column_name": column}
         )
     db.execute(sql.render("rollback/restore_chunk.sql", spec, **render), chunk)
-    db.execute(sql.render("rollback/reopen_review_rows.sql"), chunk)
+    db.execute(sql.render("rollback/reopen_review_rows.sql", spec), chunk)
     sums = db.rows(sql.render("rollback/checksum_chunk.sql", spec, **render), chunk)[0]
     if sums["live_checksum"] != sums["backup_checksum"]:
         raise ChunkError(

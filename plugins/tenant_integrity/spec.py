@@ -20,6 +20,10 @@ from tenant_integrity.paths import SPECS_DIR
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "bigint"}
+# string keys (Laravel's HasUuids char(36), HasUlids char(26), natural varchar keys) up to the length the
+# bookkeeping tables' text key columns hold
+TEXT_KEY_TYPES = {"char", "varchar"}
+TEXT_KEY_MAX_LENGTH = 255
 BACKUP_PREFIX = "tenant_backup_"
 # bookkeeping columns added to every backup table; a target column of the same name would collide
 BACKUP_COLUMNS = ("backup_run_id", "backed_up_at")
@@ -37,6 +41,43 @@ class Target:
     updated_at_column: str | None = None
     # the run sets updated_at_column on every row it writes (apps whose clients sync by updated_at)
     touch_updated_at: bool = False
+
+
+@dataclass(frozen=True)
+class TargetKey:
+    """What the live schema says about target.key: an integer, or text in a character set and collation.
+
+    Text keys are kept in the bookkeeping tables' text key columns (exact bytes, utf8mb4_bin) and
+    compared back to the target in the target's own collation, so the target's index serves the join.
+    """
+
+    text: bool = False
+    charset: str | None = None
+    collation: str | None = None
+
+    def parse(self, value):
+        """A key as the driver or a file gives it, in the form bound parameters and results use."""
+        if value is None:
+            return None
+        if self.text:
+            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        return int(value)
+
+    def before(self, first):
+        """A bound just below `first`, the smallest key: where a keyset walk starts (`key > bound`).
+
+        For text that is '', which sorts below every other key; a row keyed '' is refused when a walk
+        starts (phases._split).
+        """
+        return "" if self.text else int(first) - 1
+
+    @property
+    def lowest(self):
+        """A bound below every key the bookkeeping tables can hold: '' or the smallest bigint."""
+        return "" if self.text else -(2**63)
+
+
+INTEGER_KEY = TargetKey()
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,8 @@ class Spec:
     mask_in_review: dict[str, str] = field(default_factory=dict)  # column -> "email" | "phone"
     orphans: OrphanPolicy = OrphanPolicy("review")
     path: Path | None = field(default=None, compare=False)
+    # set by the live check (bookkeeping.validate_against_database): an integer key until then
+    target_key: TargetKey = field(default=INTEGER_KEY, compare=False)
 
     @property
     def written_columns(self) -> tuple[str, ...]:
@@ -397,6 +440,31 @@ def _type_signature(col: dict) -> str:
     return col["data_type"].lower()
 
 
+def _key_type_problems(t: Target, key_col: dict) -> list[str]:
+    data_type = key_col["data_type"].lower()
+    if data_type in INTEGER_TYPES:
+        return []
+    where = f"target.key: {t.table}.{t.key} is {key_col['column_type']}"
+    if data_type not in TEXT_KEY_TYPES:
+        return [f"{where}; keyset chunking needs an integer, char or varchar key (docs/string-keys.md)"]
+    length = re.search(r"\((\d+)\)", key_col["column_type"])
+    if not length or int(length.group(1)) > TEXT_KEY_MAX_LENGTH:
+        return [
+            f"{where}; a string key may have at most {TEXT_KEY_MAX_LENGTH} characters (the bookkeeping key columns)"
+        ]
+    if not (IDENTIFIER.match(key_col.get("character_set") or "") and IDENTIFIER.match(key_col.get("collation") or "")):
+        return [f"{where}; its character set or collation is unreadable"]
+    return []
+
+
+def target_key(spec: Spec, columns: dict[str, dict[str, dict]]) -> TargetKey:
+    """The target key's kind as the live schema defines it (call after check_live_schema passed)."""
+    col = columns[spec.target.table][spec.target.key]
+    if col["data_type"].lower() in INTEGER_TYPES:
+        return INTEGER_KEY
+    return TargetKey(text=True, charset=col["character_set"], collation=col["collation"])
+
+
 def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_keys: dict[str, set[str]]) -> None:
     """Check the spec against the database: every table and column exists, keys are usable.
 
@@ -436,11 +504,8 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
         need(t.table, t.updated_at_column, "target.updated_at_column")
     for i, column in enumerate(spec.review_columns):
         need(t.table, column, f"review_columns[{i}]")
-    if key_col and key_col["data_type"].lower() not in INTEGER_TYPES:
-        problems.append(
-            f"target.key: {t.table}.{t.key} is {key_col['column_type']}; keyset chunking needs an integer key"
-            " (string keys: docs/string-keys.md)"
-        )
+    if key_col:
+        problems += _key_type_problems(t, key_col)
     if key_col and t.key not in unique_keys.get(t.table, set()):
         problems.append(f"target.key: {t.table}.{t.key} is not a primary key or unique index")
     for reserved in BACKUP_COLUMNS:

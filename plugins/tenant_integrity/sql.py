@@ -56,11 +56,56 @@ def _deleted_predicate(column: Ident | None):
     return deleted
 
 
+# hash buckets of a text key for the range checksums (text keys have no numeric ranges)
+TEXT_KEY_BUCKETS = 1024
+
+
+def _key_context(spec: Spec) -> dict:
+    """How templates name and compare the target's key in the bookkeeping tables.
+
+    Integer keys live in the bigint columns (row_id, last_key, until_key, max_key_before); text keys
+    in the text columns beside them (row_key, ..._text: exact bytes, utf8mb4_bin), row_id then 0.
+    `bk_match(alias, expr)` is "this bookkeeping row is about key expr" in a form the bookkeeping
+    index serves; `as_target_key(expr)` turns a stored text key into the target's character set and
+    collation, so a comparison with the target's key column uses the target's index and order.
+    """
+    key = spec.target_key
+    text = key.text
+
+    def bk_match(alias: str, expr: str) -> str:
+        if text:
+            return f"({alias}.row_id = 0 and {alias}.row_key = {expr})"
+        return f"{alias}.row_id = {expr}"
+
+    def as_target_key(expr: str) -> str:
+        if text:
+            return f"convert({expr} using {quote(key.charset)}) collate {quote(key.collation)}"
+        return expr
+
+    def key_range(alias: str, range_size: int) -> str:
+        column = f"{alias}.{quote(spec.target.key)}"
+        if text:
+            return f"(crc32({column}) % {TEXT_KEY_BUCKETS})"
+        return f"floor({column} / {_int_only(range_size)})"
+
+    return {
+        "key_text": text,
+        "bk_key": Ident("row_key" if text else "row_id"),
+        "bk_last_key": Ident("last_key_text" if text else "last_key"),
+        "bk_until_key": Ident("until_key_text" if text else "until_key"),
+        "bk_max_key": Ident("max_key_before_text" if text else "max_key_before"),
+        "bk_match": bk_match,
+        "as_target_key": as_target_key,
+        "key_range": key_range,
+    }
+
+
 def spec_context(spec: Spec) -> dict:
     """Quoted identifiers for every object a template may name."""
     t = spec.target
     soft_delete = quote(t.soft_delete_column) if t.soft_delete_column else None
     return {
+        **_key_context(spec),
         "deleted": _deleted_predicate(soft_delete),
         # what a soft-deleting orphan write sets: column and the bound parameter that carries its value
         "orphan_set": [

@@ -1,7 +1,7 @@
 -- purpose: one audit row per value the chunk is about to set on its orphans (the spec's orphans.set, and the change marker with touch_updated_at)
 {% from "_audit_touch.sql" import audit_touch with context %}
 insert into tenant_audit_log
-    (run_id, spec, table_name, row_id, column_name, old_value, new_value, action, source, created_at)
+    (run_id, spec, table_name, {{ bk_key }}, column_name, old_value, new_value, action, source, created_at)
 {% for item in orphan_set %}
 select
     %(run_id)s,

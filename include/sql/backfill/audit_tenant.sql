@@ -2,7 +2,7 @@
 {% from "_audit_touch.sql" import audit_touch with context %}
 -- (the old value is NULL: the rows are locked with a NULL tenant, and the guarded write fails the chunk otherwise)
 insert into tenant_audit_log
-    (run_id, spec, table_name, row_id, column_name, old_value, new_value, action, source, created_at)
+    (run_id, spec, table_name, {{ bk_key }}, column_name, old_value, new_value, action, source, created_at)
 select
     %(run_id)s,
     %(spec)s,

@@ -1,4 +1,5 @@
--- purpose: the smallest key with a NULL tenant, where the keyset walk starts
+-- purpose: the smallest key with a NULL tenant (up to %(last_key)s, if given), where the keyset walk starts
 select min(t.{{ target.key }}) as first_key
 from {{ target.table }} as t
 where t.{{ target.tenant }} is null
+  and (%(last_key)s is null or t.{{ target.key }} <= %(last_key)s)

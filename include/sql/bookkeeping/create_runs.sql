@@ -6,6 +6,7 @@ create table if not exists tenant_runs (
     dag_id varchar(250) not null,
     table_name varchar(64) not null,
     max_key_before bigint null,
+    max_key_before_text varchar(255) character set utf8mb4 collate utf8mb4_bin null,  -- the same for a text key
     row_count_before bigint not null,
     planned_changes bigint null,
     status varchar(32) not null,

@@ -3,18 +3,18 @@
 --  as having arrived during the run: the next run and the daily validation take them up)
 {% from "_application_writes.sql" import app_clock, written_by_application with context %}
 with run as (
-    select spec, table_name, max_key_before from tenant_runs where run_no = {{ run_no | int }}
+    select spec, table_name, {{ bk_max_key }} as max_key_before from tenant_runs where run_no = {{ run_no | int }}
 ),
 {{ app_clock() }}
 select t.{{ target.key }} as row_id, t.{{ target.tenant }} as tenant
 from {batch} as t
 left join tenant_review_queue as q
-    on q.row_id = t.{{ target.key }}
+    on {{ bk_match("q", "t." ~ target.key) }}
     and q.spec = (select spec from run)
     and q.table_name = (select table_name from run)
     and q.status in ('open', 'skipped')
 where t.{{ target.tenant }} is null
   and not {{ deleted("t") }}
-  and q.row_id is null
-  and t.{{ target.key }} <= (select max_key_before from run)
+  and q.spec is null
+  and t.{{ target.key }} <= {{ as_target_key("(select max_key_before from run)") }}
   and not {{ written_by_application("t") }}

@@ -20,7 +20,7 @@ changed as (
     where b.backup_run_id = (select run_id from run)
 ),
 audited as (
-    select a.row_id, count(*) as audited_values
+    select {{ as_target_key("a." ~ bk_key) }} as row_id, count(*) as audited_values
     from tenant_audit_log as a
     where a.run_id = (select run_id from run)
       and a.table_name = (select table_name from tenant_runs where run_no = {{ run_no | int }})
@@ -32,10 +32,10 @@ audited as (
           where r.action = 'rollback'
             and r.source = a.run_id
             and r.table_name = a.table_name
-            and r.row_id = a.row_id
+            and {{ bk_match("r", "a." ~ bk_key) }}
             and r.column_name = a.column_name
       )
-    group by a.row_id
+    group by a.{{ bk_key }}
 )
 select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_values
 from changed as c

@@ -5,13 +5,13 @@ with {{ app_clock() }},
 now_ranges as (
     {% include "checksums/_range_checksum.sql" %}
     from {batch} as t
-    where t.{{ target.key }} <= (select max_key_before from tenant_runs where run_no = {{ run_no | int }})
-    group by floor(t.{{ target.key }} / {{ range_size | int }})
+    where t.{{ target.key }} <= {{ as_target_key("(select " ~ bk_max_key ~ " from tenant_runs where run_no = " ~ (run_no | int) ~ ")") }}
+    group by {{ key_range("t", range_size) }}
 ),
 application_ranges as (
-    select distinct floor(t.{{ target.key }} / {{ range_size | int }}) as range_no
+    select distinct {{ key_range("t", range_size) }} as range_no
     from {batch} as t
-    where t.{{ target.key }} <= (select max_key_before from tenant_runs where run_no = {{ run_no | int }})
+    where t.{{ target.key }} <= {{ as_target_key("(select " ~ bk_max_key ~ " from tenant_runs where run_no = " ~ (run_no | int) ~ ")") }}
       and {{ written_by_application("t") }}
 )
 select b.range_lo as row_id, b.range_hi, b.row_count as rows_before, n.row_count as rows_now

@@ -12,7 +12,7 @@ where c.{{ relation.tenant }} <> p.{{ target.tenant }}
       from tenant_audit_log as a
       join tenant_runs as r on r.run_id = a.run_id and r.table_name = a.table_name
       where r.run_no = {{ run_no | int }}
-        and a.row_id = p.{{ target.key }}
+        and {{ bk_match("a", "p." ~ target.key) }}
         and a.action <> 'rollback'
   )
 {% endif %}

@@ -1,9 +1,15 @@
 -- purpose: (shared) pt-table-checksum style checksum per key range over the columns a run may not change
 -- (CONCAT_WS skips NULLs, so the ISNULL flags keep NULL and '' apart)
 select
-    floor(t.{{ target.key }} / {{ range_size | int }}) as range_no,
+    {{ key_range("t", range_size) }} as range_no,
+    {% if key_text %}
+    -- a text key's range is a hash bucket: its number stands for both ends
+    {{ key_range("t", range_size) }} as range_lo,
+    {{ key_range("t", range_size) }} as range_hi,
+    {% else %}
     min(t.{{ target.key }}) as range_lo,
     max(t.{{ target.key }}) as range_hi,
+    {% endif %}
     count(*) as row_count,
     bit_xor(crc32(concat_ws('#',
         {% for c in fixed_columns %}t.{{ c }}, {% endfor %}

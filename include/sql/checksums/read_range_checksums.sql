@@ -2,4 +2,4 @@
 {% include "checksums/_range_checksum.sql" %}
 
 from {{ target.table }} as t
-group by floor(t.{{ target.key }} / {{ range_size | int }})
+group by {{ key_range("t", range_size) }}

@@ -3,7 +3,7 @@
 {% from "_same_value.sql" import same_value %}
 with written as (
     select
-        a.row_id,
+        a.{{ bk_key }} as row_id,
         {% for column in written_columns %}
         max(case when a.column_name = %(written_column_{{ loop.index | int }})s then a.new_value end) as written_{{ loop.index | int }},
         max(case when a.column_name = %(written_column_{{ loop.index | int }})s then 1 else 0 end) as audited_{{ loop.index | int }}{{ "," if not loop.last }}
@@ -12,13 +12,14 @@ with written as (
     where a.run_id = %(run_id)s
       and a.table_name = %(table_name)s
       and a.action in ('backfill', 'soft_delete', 'review_decision')
-      and a.row_id > %(lo)s
-      and a.row_id <= %(hi)s
+      and a.{{ bk_key }} > %(lo)s
+      and a.{{ bk_key }} <= %(hi)s
       and not exists (  -- already restored by an earlier (possibly interrupted) rollback of this run
           select 1 from tenant_audit_log as r
-          where r.action = 'rollback' and r.source = a.run_id and r.table_name = a.table_name and r.row_id = a.row_id
+          where r.action = 'rollback' and r.source = a.run_id and r.table_name = a.table_name
+            and {{ bk_match("r", "a." ~ bk_key) }}
       )
-    group by a.row_id
+    group by a.{{ bk_key }}
 ),
 compared as (
     select
@@ -37,8 +38,8 @@ compared as (
         {% endfor %}
         as unchanged_since
     from written as w
-    join {{ target.table }} as t on t.{{ target.key }} = w.row_id
+    join {{ target.table }} as t on t.{{ target.key }} = {{ as_target_key("w.row_id") }}
     left join {{ backup_table }} as b
         on b.backup_run_id = %(run_id)s
-        and b.{{ target.key }} = w.row_id
+        and b.{{ target.key }} = {{ as_target_key("w.row_id") }}
 )
