@@ -12,6 +12,7 @@ import time
 
 from tenant_integrity import phases
 from tenant_integrity.db import DbTarget
+from tenant_integrity.engine import read_chunk_logs
 from tenant_integrity.spec import load_spec
 
 
@@ -37,9 +38,10 @@ def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:
     timed("soft_delete_orphans", lambda: phases.soft_delete_orphans(target, spec, ctx, plan))
     phase_results = {k: v for k, v in results.items() if k != "preflight"}
     timed("post_validation", lambda: phases.post_validation(target, spec, ctx, plan, phase_results))
-    durations = []
-    for result in results.values():
-        durations += (result.get("chunk_stats") or {}).get("durations", []) if isinstance(result, dict) else []
+    # every write phase's chunks (preflight's read-only profile is not a write)
+    durations = [
+        d for r in read_chunk_logs(spec.name, ctx.run_id) if r["phase"] != "preflight profile" for d in r["seconds"]
+    ]
     print(
         json.dumps(
             {

@@ -13,14 +13,17 @@ log says when it cannot; a dry run prints the exact statements.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import MySQLdb
 
-from tenant_integrity import bookkeeping, sql
+from tenant_integrity import bookkeeping, engine, sql
 from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import ParamError, TenantIntegrityError
-from tenant_integrity.phases import RunContext, apply_decided_rows, chunk_statements, register_run
+from tenant_integrity.phases import register_run
+from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import IDENTIFIER, Spec
 
 log = logging.getLogger(__name__)
@@ -158,59 +161,71 @@ def _count_archivable(db: Database, spec: Spec, ctx: RunContext) -> int:
 def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     """Move soft-deleted NULL-tenant rows that no related row points to into the archive table."""
     names = _names(spec)
-    archived: list = []
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
-        backup_columns = bookkeeping.target_columns(spec, columns)
-        render = {"archive_table": sql.quote(names["archive"]), "backup_columns": backup_columns}
-        db.execute(sql.render("constraints/create_archive_table.sql", spec, **render))
-        statements = {
-            **chunk_statements(db, spec, columns),
-            "copy": sql.render("constraints/archive_chunk.sql", spec, **render),
-            "next_end": sql.render("constraints/archivable_orphan_chunk_end.sql", spec),
+        walk = ArchiveWalk(spec, ctx, names["archive"], bookkeeping.target_columns(spec, columns))
+        db.execute(sql.render("constraints/create_archive_table.sql", spec, **walk.render))
+        db.commit()
+    done = engine.run(target, spec, dataclasses.replace(ctx, workers=1), walk)
+    archived = done.sample_ids
+    log.info(
+        "spec %s: archived %s soft-deleted orphan(s) into %s: %s", spec.name, done.rows, names["archive"], archived
+    )
+    return {"archived": done.rows, "archived_ids": archived, "archive_table": names["archive"]}
+
+
+class ArchiveWalk(engine.Recipe):
+    """Soft-deleted NULL-tenant rows in key order; a chunk copies the ones no related row points to into the
+    archive table, backs them up, audits them and deletes them."""
+
+    phase = "archive_orphans"
+
+    def __init__(self, spec: Spec, ctx: RunContext, archive_table: str, backup_columns: list[dict]):
+        self.spec = spec
+        self.render = {"archive_table": sql.quote(archive_table), "backup_columns": backup_columns}
+        self.params = {
+            "run_id": ctx.run_id,
+            "spec": spec.name,
+            "table_name": spec.target.table,
+            "column_name": spec.target.key,
+            "source": archive_table,
+            "action": "archive",
+        }
+        self.next_end_sql = sql.render("constraints/archivable_orphan_chunk_end.sql", spec)
+
+    def prepare(self, db: Database) -> dict:
+        spec = self.spec
+        return {
+            **scratch_statements(db, spec),
+            "copy": sql.render("constraints/archive_chunk.sql", spec, **self.render),
             "lock": sql.render("backfill/lock_chunk.sql", spec),
             "decide": sql.render("constraints/decide_archive_chunk.sql", spec),
         }
-        after = spec.target_key.lowest
-        while True:
-            end = db.rows(statements["next_end"], {"after": after, "batch_size": ctx.batch_size})[0]
-            db.commit()
-            if end["chunk_end"] is None:
-                break
-            params = {
-                "run_id": ctx.run_id,
-                "spec": spec.name,
-                "table_name": spec.target.table,
-                "lo": after,
-                "hi": spec.target_key.parse(end["chunk_end"]),
-                "column_name": spec.target.key,
-                "source": names["archive"],
-                "action": "archive",
-            }
-            with db.transaction():
-                db.execute(statements["lock"], params)
-                db.execute(statements["clear"])
-                db.execute(statements["decide"], params)
-                if int(db.scalar(statements["count"])):
-                    db.execute(statements["copy"], params)
-                    archived += apply_decided_rows(
-                        db,
-                        spec,
-                        "archive_orphans",
-                        statements,
-                        params,
-                        "constraints/audit_archive.sql",
-                        "constraints/delete_archived.sql",
-                    )
-            after = spec.target_key.parse(end["chunk_end"])
-    log.info(
-        "spec %s: archived %s soft-deleted orphan(s) into %s: %s",
-        spec.name,
-        len(archived),
-        names["archive"],
-        archived[:20],
-    )
-    return {"archived": len(archived), "archived_ids": archived[:20], "archive_table": names["archive"]}
+
+    def count(self, db: Database) -> int:
+        return int(db.scalar(sql.render("constraints/count_archivable.sql", self.spec)) or 0)
+
+    def first_key(self, db: Database, until):
+        return self.spec.target_key.lowest
+
+    def next_end(self, db: Database, after, size: int, until):
+        row = db.rows(self.next_end_sql, {"after": after, "batch_size": size})[0]
+        if row["chunk_end"] is None:
+            return None
+        return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
+
+    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> engine.ChunkResult:
+        params = {**self.params, "lo": lo, "hi": hi}
+        db.execute(st["lock"], params)
+        db.execute(st["clear"])
+        db.execute(st["decide"], params)
+        if not int(db.scalar(st["count"])):
+            return engine.ChunkResult(rows=0)
+        db.execute(st["copy"], params)
+        ids = apply_decided_rows(
+            db, self.spec, self.phase, st, params, "constraints/audit_archive.sql", "constraints/delete_archived.sql"
+        )
+        return engine.ChunkResult(rows=len(ids), sample_ids=ids[:samples_wanted])
 
 
 def apply_constraints(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, archive: bool) -> dict:

@@ -10,67 +10,22 @@ by `tenant is null`. A chunk whose counts disagree is rolled back whole.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-from tenant_integrity import bookkeeping, gates, privileges, report, sql
+from tenant_integrity import bookkeeping, engine, gates, privileges, report, sql
 from tenant_integrity.db import Database, DbTarget
-from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
-from tenant_integrity.pacing import ChunkSizer, Throttle
+from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import run_dir
-from tenant_integrity.progress import Progress, null_key_chunks
 from tenant_integrity.review_csv import write_review_csv
+from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE_MIN, BATCH_SIZE_MAX = 1, 50_000
-WORKERS_MAX = 8
 REVIEW_REASONS = ("conflict", "no_tenant_evidence", "unknown_tenant")
-
-
-@dataclass
-class RunContext:
-    run_id: str
-    dry_run: bool = True
-    batch_size: int = 1000
-    dag_id: str = "tenant_backfill"
-    progress_every: float = 5.0
-    chunk_seconds: float = 0.25
-    max_threads_running: int = 25
-    workers: int = 2
-    run_no: int | None = field(default=None)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
-            raise ParamError(f"batch_size must be an integer, got {self.batch_size!r}")
-        if not BATCH_SIZE_MIN <= self.batch_size <= BATCH_SIZE_MAX:
-            raise ParamError(f"batch_size must be between {BATCH_SIZE_MIN} and {BATCH_SIZE_MAX}, got {self.batch_size}")
-        if isinstance(self.chunk_seconds, bool) or not isinstance(self.chunk_seconds, int | float):
-            raise ParamError(f"chunk_seconds must be a number, got {self.chunk_seconds!r}")
-        if not 0.01 <= self.chunk_seconds <= 10:
-            raise ParamError(f"chunk_seconds must be between 0.01 and 10, got {self.chunk_seconds}")
-        if (
-            isinstance(self.max_threads_running, bool)
-            or not isinstance(self.max_threads_running, int)
-            or self.max_threads_running < 1
-        ):
-            raise ParamError(f"max_threads_running must be a positive integer, got {self.max_threads_running!r}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= WORKERS_MAX:
-            raise ParamError(f"workers must be an integer between 1 and {WORKERS_MAX}, got {self.workers!r}")
-        if not isinstance(self.dry_run, bool):
-            raise ParamError(f"dry_run must be true or false, got {self.dry_run!r}")
-        if not isinstance(self.run_id, str) or not self.run_id or len(self.run_id) > 250:
-            raise ParamError(f"run_id must be a non-empty string of at most 250 characters, got {self.run_id!r}")
-
-
-def _error(spec: Spec, phase: str, message: str) -> TenantIntegrityError:
-    return TenantIntegrityError(f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}: {message}")
 
 
 def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
@@ -79,7 +34,7 @@ def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
     )
     db.commit()
     if not rows:
-        raise _error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
+        raise engine.error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
     return rows[0]
 
 
@@ -97,27 +52,17 @@ def _empty_profile(spec: Spec) -> dict:
     }
 
 
-def profile(db: Database, spec: Spec, ctx: RunContext) -> dict:
-    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only, paced)."""
+def profile(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only, paced by the engine)."""
     counts = _empty_profile(spec)
-    statement = sql.render("backfill/profile_range.sql", spec)
-    total = db.scalar(sql.render("preflight/count_null_rows.sql", spec))
-    db.commit()
-    progress = Progress("preflight profile", int(total or 0), ctx.progress_every)
-    sizer, throttle = pacing_for(db, ctx)
-    for lo, hi, rows in null_key_chunks(db, spec, lambda: sizer.size):
-        throttle.wait_until_calm()
-        started = time.perf_counter()
-        with db.transaction(read_only=True):
-            for row in db.rows(statement, {"lo": lo, "hi": hi}):
-                state = "soft_deleted" if row["soft_deleted"] else "active"
-                if row["outcome"] == "backfill":
-                    counts["backfill"][spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
-                    counts["later_source_disagrees"] += int(row["disagreeing_rows"] or 0)
-                else:
-                    counts[row["outcome"]][state] += int(row["row_count"])
-        sizer.observe(rows, time.perf_counter() - started)
-        progress.advance(rows, sizer.size)
+    read = engine.run(target, spec, dataclasses.replace(ctx, run_no=None), ProfileWalk(spec))
+    for row in read.notes:
+        state = "soft_deleted" if row["soft_deleted"] else "active"
+        if row["outcome"] == "backfill":
+            counts["backfill"][spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
+            counts["later_source_disagrees"] += int(row["disagreeing_rows"] or 0)
+        else:
+            counts[row["outcome"]][state] += int(row["row_count"])
     return counts
 
 
@@ -134,7 +79,7 @@ def _review_rows(spec: Spec, counts: dict) -> int:
 
 def _review_preview(db: Database, spec: Spec, batch_size: int):
     statement = sql.render("backfill/review_preview_range.sql", spec)
-    for lo, hi, _ in null_key_chunks(db, spec, batch_size):
+    for lo, hi in null_row_chunks(db, spec, batch_size):
         with db.transaction(read_only=True):
             chunk = db.rows(statement, {"lo": lo, "hi": hi})
         yield from chunk
@@ -150,7 +95,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
         columns = bookkeeping.validate_against_database(db, spec)
         privileges.require(db, spec, write=not ctx.dry_run, columns=columns)  # a real run fails here, before any write
         preflight_checks = gates.run_gate(target, spec, "preflight")
-        counts = profile(db, spec, ctx)
+        counts = profile(target, spec, ctx)
         with db.transaction(read_only=True):
             null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         distribution_before = report.tenant_distribution(db, spec)
@@ -238,283 +183,154 @@ def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict)
     return len(ranges)
 
 
-# --- chunked writes ------------------------------------------------------------------------
+# --- what the write phases walk --------------------------------------------------------------
 
 
-def chunk_statements(db: Database, spec: Spec, columns: dict | None = None) -> dict:
-    """The statements every write chunk shares, and the session scratch table they work on.
+class NullRowWalk(engine.Recipe):
+    """The target's NULL-tenant rows in key order, up to the run's scope end: what every backfill phase walks."""
 
-    Also the target's auto-updating columns, which every write statement assigns to themselves:
-    read here, once per session, not per chunk.
-    """
-    columns = columns or bookkeeping.validate_against_database(db, spec)
-    backup_columns = bookkeeping.target_columns(spec, columns)
-    types = {c["raw"]: c["type"] for c in backup_columns}
-    db.execute(
-        sql.render(
-            "backfill/create_chunk_decisions.sql",
-            key_type=types[spec.target.key],
-            tenant_type=types[spec.target.tenant_column],
-        )
-    )
+    splittable = True
+
+    def __init__(self, spec: Spec, phase: str):
+        self.spec, self.phase = spec, phase
+        self.next_end_sql = sql.render("backfill/next_chunk_end.sql", spec)
+
+    def count(self, db: Database) -> int:
+        return int(db.scalar(sql.render("preflight/count_null_rows.sql", self.spec)) or 0)
+
+    def scope_end(self, db: Database, ctx: RunContext):
+        return _scope_end(db, self.spec, ctx)
+
+    def first_key(self, db: Database, until):
+        key = self.spec.target_key
+        first = db.rows(sql.render("backfill/first_null_key.sql", self.spec), {"last_key": until})[0]["first_key"]
+        first = key.parse(first)
+        if first is None:
+            return None
+        if first == key.before(first):
+            raise engine.error(
+                self.spec, self.phase, f"row keyed {first!r}: an empty text key cannot start a keyset walk"
+            )
+        return key.before(first)
+
+    def next_end(self, db: Database, after, size: int, until):
+        row = db.rows(self.next_end_sql, {"after": after, "batch_size": size, "last_key": until})[0]
+        if row["chunk_end"] is None:
+            return None
+        return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
+
+    def share_bound(self, db: Database, after, until, offset: int):
+        statement = sql.render("backfill/share_bound.sql", self.spec)
+        row = db.rows(statement, {"after": after, "last_key": until, "offset": offset})
+        return self.spec.target_key.parse(row[0]["bound"]) if row else None
+
+
+def null_row_chunks(db: Database, spec: Spec, size: int):
+    """(lo, hi] key ranges of up to `size` NULL-tenant rows, each read just before its chunk is used."""
+    walk = NullRowWalk(spec, "read")
+    after = walk.first_key(db, None)
     db.commit()
-    return {
-        "clear": sql.render("backfill/clear_chunk_decisions.sql"),
-        "count": sql.render("backfill/count_chunk_decisions.sql"),
-        "backup": sql.render("backfill/backup_chunk.sql", spec, backup_columns=backup_columns),
-        "ids": sql.render("backfill/chunk_decision_ids.sql"),
-        "sample_ids": sql.render("backfill/chunk_sample_ids.sql"),
-        "backed_up_rows": sql.render("backfill/count_backed_up_decisions.sql", spec),
-        "auto_updated_columns": bookkeeping.auto_updated_columns(spec, columns),
-        "touch_clock": sql.render("backfill/touch_clock.sql") if spec.touched_column else None,
-    }
+    while after is not None:
+        end = walk.next_end(db, after, size, None)
+        db.commit()
+        if end is None:
+            return
+        yield after, end[0]
+        after = end[0]
 
 
-def apply_decided_rows(
-    db: Database,
-    spec: Spec,
-    phase: str,
-    statements: dict,
-    params: dict,
-    audit: str,
-    write: str,
-    audit_values_per_row: int = 1,
-) -> list[int]:
-    """Back up, audit and write the rows in the scratch table (inside the caller's transaction)."""
-    ids = [spec.target_key.parse(r["row_id"]) for r in db.rows(statements["ids"])]  # in key order
-    if not ids:
-        return []
-    chunk = {
-        **statements,
-        "audit": sql.render(audit, spec),
-        "write": bookkeeping.write_statement(write, spec, statements["auto_updated_columns"]),
-        "queue": None,
-        "audit_values_per_row": audit_values_per_row,
-    }
-    _apply_chunk(db, spec, phase, chunk, params, len(ids), spec.target_key.before(ids[0]), ids[-1])
-    return ids
+class ProfileWalk(NullRowWalk):
+    """Preflight's read: what the evidence says about each chunk of NULL-tenant rows (no lock, no write)."""
+
+    splittable = False
+    read_only = True
+
+    def __init__(self, spec: Spec):
+        super().__init__(spec, "preflight profile")
+        self.profile_sql = sql.render("backfill/profile_range.sql", spec)
+
+    def scope_end(self, db: Database, ctx: RunContext):
+        return None  # a plan counts every NULL row there is
+
+    def process(self, db: Database, prepared, lo, hi, samples_wanted: int) -> engine.ChunkResult:
+        return engine.ChunkResult(rows=0, notes=db.rows(self.profile_sql, {"lo": lo, "hi": hi}))
 
 
-@dataclass
-class ChunkStatements:
-    """What one write phase does to the rows it selects."""
+class DecisionWalk(NullRowWalk):
+    """A write phase: decide a chunk's NULL rows into the scratch table, then queue them, or back up, audit, write.
 
-    selection: str
-    audit: str | None = None
-    write: str | None = None
-    queue: bool = False
-    lock: bool = True
-    # a backfill pass for source i decides with sources 1..i only: later sources cannot change its rows
-    sources: int | None = None
-    audit_values_per_row: int = 1  # an orphan soft-delete audits every column it sets
+    `selection` picks the rows the phase acts on (a fixed branch of decide_chunk.sql); a backfill pass for
+    source i decides with sources 1..i only (`sources`): later sources cannot change its rows.
+    """
 
     SELECTIONS = ("backfill", "soft_delete", "conflict", "review")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        ctx: RunContext,
+        phase: str,
+        selection: str,
+        params: dict | None = None,
+        audit: str | None = None,
+        write: str | None = None,
+        queue: bool = False,
+        lock: bool = True,
+        sources: int | None = None,
+        audit_values_per_row: int = 1,  # an orphan soft-delete audits every column it sets
+    ):
         # the selection picks a fixed WHERE branch of decide_chunk.sql; anything else would select every row
-        if self.selection not in self.SELECTIONS:
-            raise ValueError(f"unknown chunk selection {self.selection!r}")
+        if selection not in self.SELECTIONS:
+            raise ValueError(f"unknown chunk selection {selection!r}")
+        super().__init__(spec, phase)
+        self.selection, self.audit, self.write, self.queue, self.lock = selection, audit, write, queue, lock
+        self.sources, self.audit_values_per_row = sources, audit_values_per_row
+        self.run_no = ctx.run_no
+        self.params = {
+            "run_id": ctx.run_id,
+            "spec": spec.name,
+            "table_name": spec.target.table,
+            "run_no": ctx.run_no,
+            "source_no": None,
+            "source": None,
+            "action": None,
+            "touched_column": spec.touched_column,
+            **(params or {}),
+        }
 
-
-def _run_chunks(target: DbTarget, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, params: dict) -> dict:
-    """Walk the NULL-tenant rows in chunks, one transaction each; return counts and sample ids.
-
-    The rows in scope are split into up to `ctx.workers` shares of consecutive keys, each walked by
-    its own connection (a share smaller than one starting chunk is not worth a worker). A real run
-    records the shares, and checkpoints the last key of every chunk in that chunk's transaction, so
-    a re-run after a crash resumes each share after it. Deadlocks and lock-wait timeouts retry the
-    chunk with bounded backoff; a lost connection reconnects and redoes the chunk (the server rolled
-    it back whole). The first failing worker stops the others after their current chunk.
-    """
-    base = {
-        "run_id": ctx.run_id,
-        "spec": spec.name,
-        "table_name": spec.target.table,
-        "run_no": ctx.run_no,
-        "source_no": None,
-        "source": None,
-        "action": None,
-        "touched_column": spec.touched_column,
-        **params,
-    }
-    opener = _ChunkSession(target, spec, plan, ctx.run_no)
-    try:
-        # a KILL aimed at the session can land on these reads too: they reconnect and retry like a chunk
-        total, shares = _retrying(
-            opener, spec, phase, "start of phase", lambda: _phase_start(opener.db, spec, ctx, phase)
-        )
-    except BaseException:
-        opener.close()
-        raise
-    progress = Progress(f"{spec.name} {phase}", total, ctx.progress_every)
-    stop = threading.Event()
-
-    def walk(number: int, share: _Share) -> dict:
-        session = opener if number == 0 else _ChunkSession(target, spec, plan, ctx.run_no)
-        try:
-            return _walk_share(session, spec, ctx, phase, plan, base, share, progress, stop)
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            session.close()
-
-    if not shares:
-        opener.close()
-        walked = []
-    elif len(shares) == 1:
-        walked = [walk(0, shares[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix=f"{phase}-worker") as pool:
-            futures = [pool.submit(walk, number, share) for number, share in enumerate(shares)]
-        failed = [f.exception() for f in futures if f.exception() is not None]
-        if failed:
-            for extra in failed[1:]:
-                log.error("spec %s, phase %s: another worker failed too: %s", spec.name, phase, extra)
-            raise failed[0]
-        walked = [f.result() for f in futures]
-    progress.finish()
-    durations = [d for w in walked for d in w["durations"]]
-    return {
-        "rows": sum(w["rows"] for w in walked),
-        "chunks": sum(w["chunks"] for w in walked),
-        # the shares are consecutive key ranges and each names its first rows: the 20 smallest ids overall
-        "sample_ids": sorted(i for w in walked for i in w["sample_ids"])[:20],
-        "resumed_after": min((s.after for s in shares if s.resumed), default=None),
-        "workers": len(shares),
-        "progress": progress.lines[-1] if progress.lines else "",
-        "chunk_stats": chunk_stats(
-            durations, sum(w["throttled"] for w in walked), [n for w in walked for n in w["sizes"]]
-        ),
-        "retries": opener.retries + sum(w["retries"] for w in walked[1:]),
-    }
-
-
-@dataclass
-class _Share:
-    """One worker's part of a phase: the keys (after, until], checkpointed under `name`."""
-
-    name: str
-    after: int
-    until: int | None  # None: no upper bound (the run has no registered scope)
-    resumed: bool = False  # continues from the checkpoint of an earlier attempt
-
-
-def _walk_share(
-    session: _ChunkSession,
-    spec: Spec,
-    ctx: RunContext,
-    phase: str,
-    plan: ChunkStatements,
-    base: dict,
-    share: _Share,
-    progress: Progress,
-    stop: threading.Event,
-) -> dict:
-    """The chunk loop of one worker over its share, on its own connection."""
-    sizer, throttle = pacing_for(session, ctx)
-    walked = {"rows": 0, "chunks": 0, "sample_ids": [], "durations": [], "sizes": []}
-    next_end = sql.render("backfill/next_chunk_end.sql", spec)
-    after = share.after
-    while not stop.is_set():
-        end = _retrying(
-            session,
-            spec,
-            phase,
-            f"keys after {after}",
-            lambda a=after: _next_end(session, next_end, a, sizer.size, share.until),
-        )
-        if end["chunk_end"] is None:
-            break
-        lo, hi, rows = after, spec.target_key.parse(end["chunk_end"]), int(end["chunk_rows"])
-        _retrying(session, spec, phase, f"load check before keys ({lo}, {hi}]", throttle.wait_until_calm)
-        started = time.perf_counter()
-        decided, sample = _retrying(
-            session,
-            spec,
-            phase,
-            f"keys ({lo}, {hi}]",
-            lambda lo=lo, hi=hi: _one_chunk(session, spec, ctx, share.name, plan, base, lo, hi),
-        )
-        walked["sample_ids"] += sample
-        session.samples_wanted = 20 - len(walked["sample_ids"])  # counted once the chunk committed
-        walked["rows"] += decided
-        walked["chunks"] += 1
-        walked["durations"].append(time.perf_counter() - started)
-        walked["sizes"].append(rows)
-        sizer.observe(rows, walked["durations"][-1])
-        progress.advance(rows, sizer.size)
-        after = hi
-    return {**walked, "throttled": throttle.waited, "retries": session.retries}
-
-
-def _phase_start(db: Database, spec: Spec, ctx: RunContext, phase: str) -> tuple[int, list[_Share]]:
-    """The NULL-row total (for progress) and the workers' shares: resumed from checkpoints, or split anew."""
-    total = int(db.scalar(sql.render("preflight/count_null_rows.sql", spec)) or 0)
-    key = spec.target_key
-    last_key = _scope_end(db, spec, ctx)
-    saved = _checkpoints(db, spec, ctx, phase)
-    if saved:
-        shares = [
-            _Share(
-                r["phase"],
-                key.parse(r["last_key"]),
-                last_key if r["until_key"] is None else key.parse(r["until_key"]),
-                True,
-            )
-            for r in saved
-        ]
-        log.info(
-            "spec %s, phase %s: resuming %s",
-            spec.name,
-            phase,
-            ", ".join(
-                f"{s.name} after key {s.after}" + (f" up to {s.until}" if s.until is not None else "") for s in shares
+    def prepare(self, db: Database) -> dict:
+        _read_committed_unless_statement_logging(db)
+        spec = self.spec
+        shared = engine.scratch_statements(db, spec)
+        return {
+            **shared,
+            "lock": sql.render("backfill/lock_chunk.sql", spec),
+            "decide": sql.render(
+                "backfill/decide_chunk.sql",
+                spec,
+                selection=sql.Ident(self.selection),
+                evidence=sql.spec_context(spec)["evidence"][: self.sources],
+                run_no=self.run_no,
             ),
-        )
-    else:
-        shares = _split(db, spec, ctx, phase, total, last_key)
-    db.commit()
-    return total, shares
+            "audit": sql.render(self.audit, spec) if self.audit else None,
+            "write": bookkeeping.write_statement(self.write, spec, shared["auto_updated_columns"])
+            if self.write
+            else None,
+            "queue": sql.render("review/queue_chunk.sql", spec) if self.queue else None,
+            "audit_values_per_row": self.audit_values_per_row,
+        }
 
-
-def _split(db: Database, spec: Spec, ctx: RunContext, phase: str, total: int, last_key) -> list[_Share]:
-    """Consecutive key ranges holding about equal numbers of NULL rows, one per worker; recorded for a resume."""
-    key = spec.target_key
-    first = key.parse(db.rows(sql.render("backfill/first_null_key.sql", spec), {"last_key": last_key})[0]["first_key"])
-    if first is None:
-        return []
-    if first == key.before(first):
-        raise _error(spec, phase, f"row keyed {first!r}: an empty text key cannot start a keyset walk")
-    after = key.before(first)
-    workers = max(1, min(ctx.workers, total // ctx.batch_size))  # a share below one starting chunk: not worth it
-    if workers == 1:
-        return [_Share(phase, after, last_key)]
-    bound_sql = sql.render("backfill/share_bound.sql", spec)
-    bounds = [after]
-    for number in range(1, workers):
-        row = db.rows(bound_sql, {"after": after, "last_key": last_key, "offset": number * total // workers - 1})
-        # offsets grow, so each bound follows the one before in the key's own order (text: its collation)
-        if row and row[0]["bound"] is not None and key.parse(row[0]["bound"]) != bounds[-1]:
-            bounds.append(key.parse(row[0]["bound"]))
-    bounds.append(last_key)
-    shares = [_Share(f"{phase}:{n + 1}/{len(bounds) - 1}", bounds[n], bounds[n + 1]) for n in range(len(bounds) - 1)]
-    if ctx.run_no is not None:
-        save = sql.render("bookkeeping/save_share.sql", spec)
-        for share in shares:
-            db.execute(
-                save, {"run_no": ctx.run_no, "phase": share.name, "last_key": share.after, "until_key": share.until}
-            )
-    return shares
-
-
-def _checkpoints(db: Database, spec: Spec, ctx: RunContext, phase: str) -> list[dict]:
-    if ctx.run_no is None:
-        return []
-    return db.rows(
-        sql.render("bookkeeping/read_checkpoints.sql", spec),
-        {"run_no": ctx.run_no, "phase": phase, "share_prefix": f"{phase}:"},
-    )
+    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> engine.ChunkResult:
+        if self.lock:
+            db.execute(st["lock"], {"lo": lo, "hi": hi})
+        db.execute(st["clear"])
+        decided = db.execute(st["decide"], {**self.params, "lo": lo, "hi": hi})  # rows put in the scratch table
+        sample = []
+        if decided and samples_wanted > 0:  # the phase names its first rows; later chunks skip the query
+            sample = [r["row_id"] for r in db.rows(st["sample_ids"])][:samples_wanted]
+        if decided:
+            engine.write_decided(db, self.spec, self.phase, st, self.params, decided, lo, hi)
+        return engine.ChunkResult(rows=decided, sample_ids=sample)
 
 
 def _scope_end(db: Database, spec: Spec, ctx: RunContext):
@@ -529,61 +345,6 @@ def _scope_end(db: Database, spec: Spec, ctx: RunContext):
     value = db.scalar(sql.render("bookkeeping/run_max_key.sql", spec), {"run_no": ctx.run_no})
     # the table was empty at preflight: a bound below every key, so the run acts on nothing
     return spec.target_key.lowest if value is None else spec.target_key.parse(value)
-
-
-class _ChunkSession:
-    """The chunk connection and its rendered statements; reconnects after a lost connection."""
-
-    def __init__(self, target: DbTarget, spec: Spec, plan: ChunkStatements, run_no: int | None = None):
-        self.target, self.spec, self.plan, self.run_no = target, spec, plan, run_no
-        self.retries = 0
-        self.samples_wanted = 20
-        self.db: Database = None  # type: ignore[assignment]
-        self.connect()
-
-    def connect(self, attempts: int = 3) -> None:
-        """(Re)connect and prepare the session; a connection lost while doing so is retried too."""
-        import MySQLdb
-
-        for attempt in range(1, attempts + 1):
-            if self.db is not None:
-                self.db.close()
-            try:
-                self.db = self.target.connect()
-                self._prepare()
-                return
-            except MySQLdb.OperationalError as exc:
-                if not (exc.args and exc.args[0] in CONNECTION_LOST) or attempt == attempts:
-                    raise
-                log.warning("spec %s: connection lost while connecting (%s); again", self.spec.name, exc.args[1])
-                self.retries += 1
-                time.sleep(0.5 * attempt)
-
-    def _prepare(self) -> None:
-        _read_committed_unless_statement_logging(self.db)
-        shared = chunk_statements(self.db, self.spec)
-        self.statements = {
-            **shared,
-            "lock": sql.render("backfill/lock_chunk.sql", self.spec),
-            "decide": sql.render(
-                "backfill/decide_chunk.sql",
-                self.spec,
-                selection=sql.Ident(self.plan.selection),
-                evidence=sql.spec_context(self.spec)["evidence"][: self.plan.sources],
-                run_no=self.run_no,
-            ),
-            "audit": sql.render(self.plan.audit, self.spec) if self.plan.audit else None,
-            "write": bookkeeping.write_statement(self.plan.write, self.spec, shared["auto_updated_columns"])
-            if self.plan.write
-            else None,
-            "queue": sql.render("review/queue_chunk.sql", self.spec) if self.plan.queue else None,
-            "checkpoint": sql.render("bookkeeping/save_checkpoint.sql", self.spec),
-            "audit_values_per_row": self.plan.audit_values_per_row,
-        }
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
 
 
 def _read_committed_unless_statement_logging(db: Database) -> None:
@@ -605,151 +366,6 @@ def _read_committed_unless_statement_logging(db: Database) -> None:
 def read_committed_is_safe(log_bin, binlog_format) -> bool:
     """READ COMMITTED writes can be logged unless the binary log is on and statement-based."""
     return not (int(log_bin or 0) and str(binlog_format or "").upper() == "STATEMENT")
-
-
-def _next_end(session: _ChunkSession, statement: str, after: int, size: int, last_key: int | None) -> dict:
-    row = session.db.rows(statement, {"after": after, "batch_size": size, "last_key": last_key})[0]
-    session.db.commit()
-    return row
-
-
-def _one_chunk(
-    session: _ChunkSession, spec: Spec, ctx: RunContext, phase: str, plan: ChunkStatements, base: dict, lo: int, hi: int
-) -> tuple[int, list[int]]:
-    db, st = session.db, session.statements
-    sample: list[int] = []
-    with db.transaction():
-        if plan.lock:
-            db.execute(st["lock"], {"lo": lo, "hi": hi})
-        db.execute(st["clear"])
-        decided = db.execute(st["decide"], {**base, "lo": lo, "hi": hi})  # rows inserted into the scratch table
-        if decided and session.samples_wanted:  # the phase names its first 20 rows; later chunks skip the query
-            sample = [r["row_id"] for r in db.rows(st["sample_ids"])][: session.samples_wanted]
-        if decided:
-            _apply_chunk(db, spec, phase, st, base, decided, lo, hi)
-        if ctx.run_no is not None:
-            db.execute(st["checkpoint"], {"run_no": ctx.run_no, "phase": phase, "last_key": hi, "rows_done": decided})
-    return decided, sample
-
-
-TRANSIENT = {1205: "lock wait timeout", 1213: "deadlock"}
-CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 1927: "connection killed"}
-MAX_ATTEMPTS = 5
-
-
-def _retrying(session: _ChunkSession, spec: Spec, phase: str, where: str, work, sleep=time.sleep):
-    """Run one unit of a phase (a chunk, or a read between chunks) in the chunk session.
-
-    Transient lock trouble retries with bounded backoff; a lost connection reconnects first. `where` names
-    the keys involved for the log and the final error.
-    """
-    import MySQLdb
-
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return work()
-        except MySQLdb.OperationalError as exc:
-            code = exc.args[0] if exc.args else None
-            if code not in TRANSIENT and code not in CONNECTION_LOST:
-                raise
-            why = TRANSIENT.get(code) or CONNECTION_LOST[code]
-            if attempt == MAX_ATTEMPTS:
-                raise ChunkError(
-                    f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, {where}: "
-                    f"{why} on {MAX_ATTEMPTS} attempts; giving up (the chunk was rolled back each time)"
-                ) from exc
-            session.retries += 1
-            delay = min(0.25 * 2 ** (attempt - 1), 4.0)
-            log.warning(
-                "spec %s, phase %s, %s: %s (attempt %s of %s); retrying in %.2fs",
-                spec.name,
-                phase,
-                where,
-                why,
-                attempt,
-                MAX_ATTEMPTS,
-                delay,
-            )
-            sleep(delay)
-            if code in CONNECTION_LOST:
-                session.connect()
-    raise AssertionError("unreachable")
-
-
-def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
-    """The chunk sizer (batch_size is the starting size) and the throttle reading the connection.
-
-    `source` is a Database, or a _ChunkSession whose connection may be replaced after a reconnect:
-    then a lost connection passes through the throttle to the caller's _retrying, which reconnects
-    and reads again, like any chunk. Any other failure to read stops the run (fail closed).
-    """
-    statement = sql.render("pacing/threads_running.sql")
-    in_session = isinstance(source, _ChunkSession)
-
-    def threads_running() -> float | None:
-        db = source.db if in_session else source
-        rows = db.rows(statement)
-        db.commit()
-        return float(rows[0]["Value"]) if rows else None
-
-    def connection_lost(exc: Exception) -> bool:
-        import MySQLdb
-
-        return (
-            in_session
-            and isinstance(exc, MySQLdb.OperationalError)
-            and bool(exc.args)
-            and exc.args[0] in CONNECTION_LOST
-        )
-
-    sizer = ChunkSizer(start=ctx.batch_size, target_seconds=ctx.chunk_seconds, maximum=BATCH_SIZE_MAX)
-    return sizer, Throttle(threads_running, limit=ctx.max_threads_running, recovered_by_caller=connection_lost)
-
-
-def chunk_stats(durations: list[float], throttled: float = 0.0, sizes: list[int] | None = None) -> dict:
-    """Transaction times of a phase: count, p50, p99, max (seconds), time throttled, rows per chunk."""
-    if not durations:
-        return {"chunks": 0, "p50_s": 0.0, "p99_s": 0.0, "max_s": 0.0, "throttled_s": round(throttled, 3)}
-    ordered = sorted(durations)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 4)
-
-    return {
-        "chunks": len(ordered),
-        "p50_s": pct(0.50),
-        "p99_s": pct(0.99),
-        "max_s": round(ordered[-1], 4),
-        "total_s": round(sum(ordered), 3),
-        "throttled_s": round(throttled, 3),
-        "durations": [round(d, 4) for d in durations],
-        "rows": list(sizes or []),
-    }
-
-
-def _apply_chunk(db: Database, spec: Spec, phase: str, st: dict, params: dict, decided: int, lo: int, hi: int) -> None:
-    counts = {}
-    if st["queue"]:
-        db.execute(st["queue"], params)
-        return
-    # the pre-image of every row, under the chunk's lock (a row this run backed up before keeps that copy)
-    db.execute(st["backup"], params)
-    if st["touch_clock"] and st["write"]:  # one change-marker value for the audit and the write of this chunk
-        db.execute(st["touch_clock"])
-    # a write joins its row's backup: "written = decided" below also proves every written row is backed up
-    if st["audit"]:
-        counts["audited"] = db.execute(st["audit"], params)
-    if st["write"]:
-        counts["written"] = db.execute(st["write"], params)
-    # an orphan soft-delete audits every column it sets: so many audit rows per row
-    expected = {"audited": decided * st["audit_values_per_row"], "written": decided}
-    wrong = {k: v for k, v in counts.items() if v != expected[k]}
-    if wrong:
-        ids = [r["row_id"] for r in db.rows(st["sample_ids"])]
-        raise ChunkError(
-            f"spec {spec.name!r}, phase {phase!r}, table {spec.target.table!r}, keys ({lo}, {hi}]: "
-            f"decided {decided} rows but {wrong}; chunk rolled back (ids {ids})"
-        )
 
 
 # --- the phases ----------------------------------------------------------------------------
@@ -774,33 +390,33 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
                 {"planned": plan["planned_changes"], "run_no": ctx.run_no},
             )
     if missing:
-        raise _error(spec, "backup", f"backup table {spec.backup_table!r} cannot hold target columns {missing}")
+        raise engine.error(spec, "backup", f"backup table {spec.backup_table!r} cannot hold target columns {missing}")
     return {
         "backup_table": spec.backup_table,
         "columns": len(columns[spec.target.table]),
         "planned_at_preflight": plan["planned_changes"],
-        "chunk_stats": chunk_stats([]),
+        "chunk_stats": engine.chunk_stats([]),
     }
 
 
 def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     """Rows whose deciding source names several tenants: queued for review, never written."""
     ctx.run_no = plan["run_no"]
-    result = _run_chunks(
-        target, spec, ctx, "detect_conflicts", ChunkStatements(selection="conflict", queue=True, lock=False), {}
+    result = engine.run(
+        target, spec, ctx, DecisionWalk(spec, ctx, "detect_conflicts", "conflict", queue=True, lock=False)
     )
-    if result["rows"]:
+    if result.rows:
         log.warning(
             "spec %s: %s conflicting rows excluded from writes (ids %s)",
             spec.name,
-            result["rows"],
-            result["sample_ids"],
+            result.rows,
+            result.sample_ids,
         )
     return {
-        "conflicts": result["rows"],
-        "sample_ids": result["sample_ids"],
-        "chunk_stats": result["chunk_stats"],
-        "workers": result["workers"],
+        "conflicts": result.rows,
+        "sample_ids": result.sample_ids,
+        "chunk_stats": result.chunk_stats,
+        "workers": result.workers,
     }
 
 
@@ -808,20 +424,18 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
     """Write the tenant of every row this source decides with exactly one tenant."""
     ctx.run_no = plan["run_no"]
     source_no = spec.source_number(source_name)
-    result = _run_chunks(
-        target,
+    walk = DecisionWalk(
         spec,
         ctx,
         f"backfill_{source_name}",
-        ChunkStatements(
-            selection="backfill",
-            audit="backfill/audit_tenant.sql",
-            write="backfill/write_tenant.sql",
-            sources=source_no,
-            audit_values_per_row=len(spec.tenant_write_columns),
-        ),
+        "backfill",
         {"source_no": source_no, "source": source_name, "action": "backfill", "column_name": spec.target.tenant_column},
+        audit="backfill/audit_tenant.sql",
+        write="backfill/write_tenant.sql",
+        sources=source_no,
+        audit_values_per_row=len(spec.tenant_write_columns),
     )
+    result = engine.run(target, spec, ctx, walk)
     with target.connect() as db:  # the audit is exact; a chunk whose commit acknowledgement was lost is counted too
         written = int(
             db.scalar(
@@ -833,11 +447,11 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
     return {
         "source": source_name,
         "backfilled": written,
-        "sample_ids": result["sample_ids"],
-        "chunk_stats": result["chunk_stats"],
-        "retries": result["retries"],
-        "resumed_after": result["resumed_after"],
-        "workers": result["workers"],
+        "sample_ids": result.sample_ids,
+        "chunk_stats": result.chunk_stats,
+        "retries": result.retries,
+        "resumed_after": result.resumed_after,
+        "workers": result.workers,
     }
 
 
@@ -851,9 +465,7 @@ def backfill_source_if_present(target: DbTarget, spec: Spec, ctx: RunContext, pl
 def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
     ctx.run_no = plan["run_no"]
-    queued = _run_chunks(
-        target, spec, ctx, "export_review", ChunkStatements(selection="review", queue=True, lock=False), {}
-    )
+    queued = engine.run(target, spec, ctx, DecisionWalk(spec, ctx, "export_review", "review", queue=True, lock=False))
     path = run_dir(spec.name, ctx.run_id) / "review.csv"
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
     with target.connect() as db:
@@ -867,7 +479,7 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
         "review_rows": written,
         "by_reason": by_reason,
         "review_csv": str(path),
-        "chunk_stats": queued["chunk_stats"],
+        "chunk_stats": queued.chunk_stats,
     }
 
 
@@ -877,25 +489,23 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
     deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     if spec.orphans.action != "soft_delete":  # orphans went to review with the other rows a person decides
         return {"soft_deleted": 0, "sample_ids": [], "skipped": f"spec {spec.name}: orphans.action is review"}
-    result = _run_chunks(
-        target,
+    walk = DecisionWalk(
         spec,
         ctx,
         "soft_delete_orphans",
-        ChunkStatements(
-            selection="soft_delete",
-            audit="backfill/audit_soft_delete.sql",
-            write="backfill/write_soft_delete.sql",
-            audit_values_per_row=len(spec.orphan_write_columns),
-        ),
+        "soft_delete",
         {"source": "no_evidence", "action": "soft_delete", **sql.orphan_params(spec, deleted_at.isoformat(sep=" "))},
+        audit="backfill/audit_soft_delete.sql",
+        write="backfill/write_soft_delete.sql",
+        audit_values_per_row=len(spec.orphan_write_columns),
     )
+    result = engine.run(target, spec, ctx, walk)
     return {
-        "soft_deleted": result["rows"],
-        "sample_ids": result["sample_ids"],
+        "soft_deleted": result.rows,
+        "sample_ids": result.sample_ids,
         "deleted_at": deleted_at.isoformat(sep=" "),
-        "chunk_stats": result["chunk_stats"],
-        "workers": result["workers"],
+        "chunk_stats": result.chunk_stats,
+        "workers": result.workers,
     }
 
 

@@ -1,46 +1,13 @@
-"""Keyset chunks over the NULL-tenant rows, and progress lines with % and ETA."""
+"""Progress lines with %, rows/s and ETA."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-
-from tenant_integrity import sql
-from tenant_integrity.db import Database
-from tenant_integrity.spec import Spec
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
-
-
-def null_key_chunks(
-    db: Database, spec: Spec, batch_size: int | Callable[[], int]
-) -> Iterator[tuple[object, object, int]]:
-    """Yield (lo, hi, rows): key ranges (lo, hi] holding up to batch_size NULL-tenant rows each.
-
-    `batch_size` may be a callable asked before every chunk (the adaptive ChunkSizer).
-
-    Each bound is read just before its chunk runs, so rows the previous chunk repaired have
-    already left the NULL set and the cursor never revisits a range.
-    """
-    statement = sql.render("backfill/next_chunk_end.sql", spec)
-    first = spec.target_key.parse(
-        db.rows(sql.render("backfill/first_null_key.sql", spec), {"last_key": None})[0]["first_key"]
-    )
-    db.commit()
-    if first is None:
-        return
-    after = spec.target_key.before(first)
-    while True:
-        size = batch_size() if callable(batch_size) else batch_size
-        row = db.rows(statement, {"after": after, "batch_size": size, "last_key": None})[0]
-        db.commit()
-        if row["chunk_end"] is None:
-            return
-        hi = spec.target_key.parse(row["chunk_end"])
-        yield after, hi, int(row["chunk_rows"])
-        after = hi
 
 
 class Progress:

@@ -70,7 +70,7 @@ def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> No
     plt.close(fig)
 
 
-def _chunk_chart(phases: dict, path: Path) -> None:
+def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,22 +78,20 @@ def _chunk_chart(phases: dict, path: Path) -> None:
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=100, sharex=True)
     offset = 0
-    for name, result in phases.items():
-        stats = (result or {}).get("chunk_stats") or {}
-        durations = stats.get("durations") or []
+    for record in chunk_logs:
+        durations = record["seconds"]
         if not durations:
             continue
         xs = list(range(offset, offset + len(durations)))
-        top.plot(xs, durations, marker=".", linewidth=1, label=name)
+        top.plot(xs, durations, marker=".", linewidth=1, label=record["phase"])
         offset += len(durations)
     top.set_ylabel("chunk seconds")
     top.set_title("every chunk transaction, in order")
     if offset:
         top.legend(fontsize=7, ncol=3)
     rates, offset = [], 0
-    for result in phases.values():
-        stats = (result or {}).get("chunk_stats") or {}
-        for d, rows in zip(stats.get("durations") or [], stats.get("rows") or [], strict=False):
+    for record in chunk_logs:
+        for d, rows in zip(record["seconds"], record["rows"], strict=False):
             rates.append((offset, rows / d if d else 0))
             offset += 1
     if rates:
@@ -109,7 +107,9 @@ def write_report(folder: Path, spec: Spec, summary: dict, before: list, after: l
     """Write report.html (+ two PNGs) into the run's folder; return the HTML path."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
-    _chunk_chart(summary.get("phases", {}), folder / "chunks.png")
+    from tenant_integrity.engine import read_chunk_logs
+
+    _chunk_chart(read_chunk_logs(spec.name, summary["run_id"]), folder / "chunks.png")
     from tenant_integrity.phases import format_summary
 
     rows = []

@@ -10,24 +10,22 @@ guarded on the tenant still being NULL; then the post_validation gate runs.
 
 from __future__ import annotations
 
+import bisect
 import csv
+import dataclasses
 import io
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenant_integrity import bookkeeping, sql
+from tenant_integrity import bookkeeping, engine, sql
 from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import review_dir
-from tenant_integrity.phases import (
-    RunContext,
-    apply_decided_rows,
-    chunk_statements,
-    post_validation_gate,
-    register_run,
-)
+from tenant_integrity.phases import post_validation_gate, register_run
+from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 
 log = logging.getLogger(__name__)
@@ -178,13 +176,16 @@ def _child_tenants(db: Database, spec: Spec, ids: list) -> dict[object, list[tup
     return found
 
 
-def check_against_database(db: Database, spec: Spec, decisions: list[Decision], name: str) -> None:
-    """Every row must be open in the review queue of this spec; every tenant must exist."""
+def check_against_database(
+    db: Database, spec: Spec, decisions: list[Decision], name: str, run_no: int | None = None
+) -> None:
+    """Every row must be open in the review queue of this spec (or decided by `run_no`, this import's own
+    earlier attempt); every tenant must exist."""
     open_rows: set = set()
     for chunk in _in_chunks([d.row_id for d in decisions]):
         rows = db.rows(
             sql.render("review/open_rows.sql", spec),
-            {"spec": spec.name, "table_name": spec.target.table, "ids": tuple(chunk)},
+            {"spec": spec.name, "table_name": spec.target.table, "ids": tuple(chunk), "run_no": run_no},
         )
         open_rows |= {spec.target_key.parse(r["row_id"]) for r in rows}
     tenants = sorted({d.tenant for d in decisions if d.kind == "tenant"})
@@ -230,7 +231,7 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
         bookkeeping.ensure_tables(db, spec, columns) if not ctx.dry_run else None
         if ctx.dry_run and "tenant_review_queue" not in bookkeeping.read_schema(db, ["tenant_review_queue"])[0]:
             raise ReviewFileError(str(path), [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
-        check_against_database(db, spec, decisions, str(path))
+        check_against_database(db, spec, decisions, str(path), _earlier_attempt(db, spec, ctx))
     counts = {kind: sum(d.kind == kind for d in decisions) for kind in ("tenant", "orphan", "skip")}
     summary = {
         "spec": spec.name,
@@ -248,75 +249,154 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
     return summary
 
 
+def _earlier_attempt(db: Database, spec: Spec, ctx: RunContext) -> int | None:
+    """The run_no of this import run if an earlier attempt registered it (a retry resumes it), else None."""
+    if ctx.dry_run or "tenant_runs" not in bookkeeping.read_schema(db, ["tenant_runs"])[0]:
+        return None
+    rows = db.rows(
+        sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id}
+    )
+    db.commit()
+    return int(rows[0]["run_no"]) if rows else None
+
+
 def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
     return import_review(target, spec, ctx, params.get("review_csv", ""))
 
 
 def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
-    applied, settled, skipped = [], [], [d.row_id for d in decisions if d.kind == "skip"]
-    kinds = (  # kind, audit, write, audit rows per row
-        ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", len(spec.tenant_write_columns)),
-        ("orphan", "backfill/audit_soft_delete.sql", "backfill/write_soft_delete.sql", len(spec.orphan_write_columns)),
+    """Apply the decisions through the chunk engine; the counts are the whole run's, read from the queue.
+
+    Each chunk applies its decisions and records their queue status in one transaction, and the engine
+    checkpoints it there too: a re-run of the same import (Airflow's retry, or a Clear after a crash)
+    resumes after the last committed chunk, and its counts include what the first attempt applied.
+    """
+    done = engine.run(
+        target, spec, dataclasses.replace(ctx, workers=1), DecisionFileWalk(spec, ctx, decisions, file_name)
     )
-    statements = {
-        "lock": sql.render("review/lock_rows.sql", spec),
-        "insert": sql.render("review/insert_decision.sql"),
-        "settled": sql.render("review/settled_decisions.sql", spec),
-        "drop_settled": sql.render("review/drop_settled_decisions.sql", spec),
-        "set_status": sql.render("review/set_status.sql", spec),
-    }
-    deleted_at = _now_text()  # one soft-delete time for the whole import
     with target.connect() as db:
-        statements.update(chunk_statements(db, spec))
-        for chunk in _in_chunks([d for d in decisions if d.kind != "skip"], ctx.batch_size):
-            with db.transaction():
-                db.execute(statements["lock"], {"ids": tuple(d.row_id for d in chunk)})
-                for kind, audit, write, per_row in kinds:
-                    group = [d for d in chunk if d.kind == kind]
-                    if not group:
-                        continue
-                    db.execute(statements["clear"])
-                    db.execute_many(
-                        statements["insert"],
-                        [
-                            {
-                                "row_id": d.row_id,
-                                "outcome": kind,
-                                "tenant": d.tenant,
-                                "source_label": f"{file_name}:{d.line}",
-                            }
-                            for d in group
-                        ],
-                    )
-                    settled += [spec.target_key.parse(r["row_id"]) for r in db.rows(statements["settled"])]
-                    db.execute(statements["drop_settled"])
-                    params = {
-                        "run_id": ctx.run_id,
-                        "spec": spec.name,
-                        "table_name": spec.target.table,
-                        "action": "review_decision",
-                        "source": file_name,
-                        "column_name": spec.target.tenant_column,
-                        "touched_column": spec.touched_column,
-                        **sql.orphan_params(spec, deleted_at),
+        rows = db.rows(
+            sql.render("review/decided_by_run.sql", spec),
+            {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no},
+        )
+        db.commit()
+    decided = {
+        status: [spec.target_key.parse(r["row_id"]) for r in rows if r["status"] == status] for status in STATUSES
+    }
+    if decided["settled"]:
+        log.warning(
+            "spec %s: %s rows were settled meanwhile and left alone: %s",
+            spec.name,
+            len(decided["settled"]),
+            decided["settled"][: engine.SAMPLE_IDS],
+        )
+    return {
+        "applied": len(decided["applied"]),
+        "skipped": len(decided["skipped"]),
+        "settled": decided["settled"][: engine.SAMPLE_IDS],
+        "settled_rows": len(decided["settled"]),
+        "resumed_after": done.resumed_after,
+        "retries": done.retries,
+    }
+
+
+STATUSES = ("applied", "skipped", "settled")  # what an import records for each row it decided
+
+
+class DecisionFileWalk(engine.Recipe):
+    """A review file's decisions, in key order: each chunk locks its rows, applies tenants and orphans
+    (backed up and audited like a backfill), and records every row's queue status."""
+
+    phase = "review_import"
+
+    def __init__(self, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str):
+        self.spec, self.ctx, self.file_name = spec, ctx, file_name
+        self.decisions = sorted(decisions, key=lambda d: d.row_id)
+        self.keys = [d.row_id for d in self.decisions]
+        self.params = {
+            "run_id": ctx.run_id,
+            "spec": spec.name,
+            "table_name": spec.target.table,
+            "action": "review_decision",
+            "source": file_name,
+            "column_name": spec.target.tenant_column,
+            "touched_column": spec.touched_column,
+            **sql.orphan_params(spec, _now_text()),  # one soft-delete time for the attempt
+        }
+
+    def prepare(self, db: Database) -> dict:
+        spec = self.spec
+        return {
+            **scratch_statements(db, spec),
+            "lock": sql.render("review/lock_rows.sql", spec),
+            "insert": sql.render("review/insert_decision.sql"),
+            "settled": sql.render("review/settled_decisions.sql", spec),
+            "drop_settled": sql.render("review/drop_settled_decisions.sql", spec),
+            "set_status": sql.render("review/set_status.sql", spec),
+        }
+
+    def count(self, db: Database) -> int:
+        return len(self.decisions)
+
+    def first_key(self, db: Database, until):
+        return self.spec.target_key.before(self.keys[0]) if self.keys else None
+
+    def next_end(self, db: Database, after, size: int, until):
+        start = bisect.bisect_right(self.keys, after)
+        chunk = self.keys[start : start + size]
+        return (chunk[-1], len(chunk)) if chunk else None
+
+    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> engine.ChunkResult:
+        chunk = self.decisions[bisect.bisect_right(self.keys, lo) : bisect.bisect_right(self.keys, hi)]
+        status = {"applied": [], "settled": [], "skipped": [d.row_id for d in chunk if d.kind == "skip"]}
+        to_lock = tuple(d.row_id for d in chunk if d.kind != "skip")
+        if to_lock:
+            db.execute(st["lock"], {"ids": to_lock})
+        for kind, audit, write, per_row in self._kinds():
+            group = [d for d in chunk if d.kind == kind]
+            if not group:
+                continue
+            db.execute(st["clear"])
+            db.execute_many(
+                st["insert"],
+                [
+                    {
+                        "row_id": d.row_id,
+                        "outcome": kind,
+                        "tenant": d.tenant,
+                        "source_label": f"{self.file_name}:{d.line}",
                     }
-                    applied += apply_decided_rows(db, spec, "review_import", statements, params, audit, write, per_row)
-        with db.transaction():
-            for status, ids in (("applied", applied), ("skipped", skipped), ("settled", settled)):
-                for chunk in _in_chunks(ids):
-                    db.execute(
-                        statements["set_status"],
-                        {
-                            "status": status,
-                            "run_no": ctx.run_no,
-                            "spec": spec.name,
-                            "table_name": spec.target.table,
-                            "ids": tuple(chunk),
-                        },
-                    )
-    if settled:
-        log.warning("spec %s: %s rows were settled meanwhile and left alone: %s", spec.name, len(settled), settled[:20])
-    return {"applied": len(applied), "skipped": len(skipped), "settled": sorted(settled)}
+                    for d in group
+                ],
+            )
+            status["settled"] += [self.spec.target_key.parse(r["row_id"]) for r in db.rows(st["settled"])]
+            db.execute(st["drop_settled"])
+            status["applied"] += apply_decided_rows(db, self.spec, self.phase, st, self.params, audit, write, per_row)
+        for name, ids in status.items():
+            if ids:
+                db.execute(
+                    st["set_status"],
+                    {
+                        "status": name,
+                        "run_no": self.ctx.run_no,
+                        "spec": self.spec.name,
+                        "table_name": self.spec.target.table,
+                        "ids": tuple(ids),
+                    },
+                )
+        return engine.ChunkResult(rows=len(status["applied"]), sample_ids=status["applied"][:samples_wanted])
+
+    def _kinds(self):
+        spec = self.spec
+        return (  # kind, audit, write, audit rows per row
+            ("tenant", "backfill/audit_tenant.sql", "backfill/write_tenant.sql", len(spec.tenant_write_columns)),
+            (
+                "orphan",
+                "backfill/audit_soft_delete.sql",
+                "backfill/write_soft_delete.sql",
+                len(spec.orphan_write_columns),
+            ),
+        )
 
 
 def _now_text() -> str:

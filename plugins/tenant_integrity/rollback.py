@@ -11,13 +11,15 @@ back whole.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
-from tenant_integrity import bookkeeping, sql
+from tenant_integrity import bookkeeping, engine, sql
 from tenant_integrity.db import DbTarget
+from tenant_integrity.engine import scratch_statements
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
-from tenant_integrity.phases import RunContext, chunk_statements, register_run
-from tenant_integrity.progress import Progress
+from tenant_integrity.phases import register_run
+from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
@@ -55,53 +57,80 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
     }
     if not ctx.dry_run:
         ctx.run_no = register_run(target, spec, ctx)
-    result = {
-        "rolled_back_run": run_id,
-        "changed_rows": changed,
-        "already_restored": already,
-        "restored": 0,
-        "skipped": [],
-        "chunks_verified": 0,
-    }
-    with target.connect() as db:
-        statements = chunk_statements(db, spec)
-        progress = Progress(f"{spec.name} rollback of {run_id}", changed - already, ctx.progress_every)
-        after = spec.target_key.lowest
-        while True:
-            row = db.rows(
-                sql.render("rollback/next_chunk_end.sql", spec),
-                {**params, "after": after, "batch_size": ctx.batch_size},
-            )[0]
-            db.commit()
-            if row["chunk_end"] is None:
-                break
-            lo, hi = after, spec.target_key.parse(row["chunk_end"])
-            chunk = {
-                **params,
-                "lo": lo,
-                "hi": hi,
-                **{f"written_column_{number}": column for number, column in enumerate(written, start=1)},
-                "spec": spec.name,
-                "rollback_run_id": ctx.run_id,
-            }
-            with db.transaction(read_only=ctx.dry_run):
-                restored, skipped = _chunk(db, spec, ctx, statements, render, chunk)
-            result["restored"] += restored
-            result["skipped"] += skipped
-            result["chunks_verified"] += 0 if ctx.dry_run else 1
-            progress.advance(int(row["chunk_rows"]), ctx.batch_size)
-            after = hi
-    if result["skipped"]:
+    walk = RollbackWalk(spec, ctx, run_id, render, changed - already)
+    done = engine.run(target, spec, dataclasses.replace(ctx, workers=1), walk)
+    skipped = done.notes
+    if skipped:
         log.warning(
             "spec %s: %s rows changed since run %s were left alone: %s",
             spec.name,
-            len(result["skipped"]),
+            len(skipped),
             run_id,
-            [s["row_id"] for s in result["skipped"][:20]],
+            [s["row_id"] for s in skipped[: engine.SAMPLE_IDS]],
         )
-    result["dry_run"] = ctx.dry_run
-    log.info("rollback of %s: %s restored, %s left alone", run_id, result["restored"], len(result["skipped"]))
-    return result
+    restored = done.rows if ctx.dry_run else _restored_by(target, spec, ctx, run_id)
+    log.info("rollback of %s: %s restored, %s left alone", run_id, restored, len(skipped))
+    return {
+        "rolled_back_run": run_id,
+        "changed_rows": changed,
+        # restored before this attempt started: by another rollback of the run, or an interrupted attempt of this one
+        "already_restored": already,
+        # by this rollback run, all its attempts (the audit's count; a dry run: what it would restore)
+        "restored": restored,
+        "skipped_rows": len(skipped),
+        "skipped": skipped[: engine.SAMPLE_IDS],
+        "chunks_verified": 0 if ctx.dry_run else done.chunks,
+        "chunk_stats": done.chunk_stats,
+        "resumed_after": done.resumed_after,
+        "retries": done.retries,
+        "dry_run": ctx.dry_run,
+    }
+
+
+def _restored_by(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> int:
+    params = {"rollback_run_id": ctx.run_id, "table_name": spec.target.table, "run_id": run_id}
+    with target.connect() as db:
+        restored = int(db.scalar(sql.render("rollback/restored_by_run.sql", spec), params) or 0)
+        db.commit()
+    return restored
+
+
+class RollbackWalk(engine.Recipe):
+    """The rows a run changed, walked over its audit rows in the audit's key order (not yet restored ones only)."""
+
+    phase = "rollback"
+
+    def __init__(self, spec: Spec, ctx: RunContext, run_id: str, render: dict, total: int):
+        self.spec, self.ctx, self.render, self.total = spec, ctx, render, total
+        self.read_only = ctx.dry_run
+        self.params = {
+            "run_id": run_id,
+            "table_name": spec.target.table,
+            **{f"written_column_{number}": column for number, column in enumerate(spec.written_columns, start=1)},
+            "spec": spec.name,
+            "rollback_run_id": ctx.run_id,
+        }
+        self.next_end_sql = sql.render("rollback/next_chunk_end.sql", spec)
+
+    def prepare(self, db):
+        return scratch_statements(db, self.spec)
+
+    def count(self, db) -> int:
+        return self.total
+
+    def first_key(self, db, until):
+        return self.spec.target_key.lowest
+
+    def next_end(self, db, after, size: int, until):
+        row = db.rows(self.next_end_sql, {**self.params, "after": after, "batch_size": size})[0]
+        if row["chunk_end"] is None:
+            return None
+        return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
+
+    def process(self, db, statements, lo, hi, samples_wanted: int) -> engine.ChunkResult:
+        chunk = {**self.params, "lo": lo, "hi": hi}
+        restored, skipped = _chunk(db, self.spec, self.ctx, statements, self.render, chunk)
+        return engine.ChunkResult(rows=restored, notes=skipped)
 
 
 def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chunk: dict) -> tuple[int, list[dict]]:

@@ -11,7 +11,7 @@ import logging
 
 from tenant_integrity.db import DbTarget
 from tenant_integrity.errors import ParamError, SpecError, TenantIntegrityError
-from tenant_integrity.phases import RunContext
+from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec, load_spec, spec_names
 
 log = logging.getLogger(__name__)

@@ -91,9 +91,13 @@ def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(
 def test_chunk_sessions_read_committed_unless_the_binary_log_is_statement_based(seed_db):
     # REPEATABLE READ share-locked the next index entry past a chunk's range (the other worker's row):
     # two workers deadlocked at their share boundary on Akaunting's contacts in most runs
-    from tenant_integrity.phases import ChunkStatements, _ChunkSession, read_committed_is_safe
+    from tenant_integrity.engine import Session
+    from tenant_integrity.phases import DecisionWalk, read_committed_is_safe
 
-    session = _ChunkSession(seed_db, SPEC, ChunkStatements(selection="conflict", queue=True, lock=False))
+    ctx = phases.RunContext(run_id="isolation")
+    session = Session(
+        seed_db, SPEC, DecisionWalk(SPEC, ctx, "detect_conflicts", "conflict", queue=True, lock=False), ctx
+    )
     try:
         isolation = session.db.rows("select @@session.tx_isolation as level")[0]["level"]
     finally:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tenant_integrity import phases
+from tenant_integrity import engine, phases
 from tenant_integrity.errors import ChunkError
 from tenant_integrity.pacing import ThrottleError
 from tenant_integrity.spec import load_spec
@@ -22,7 +22,7 @@ SPEC = load_spec("customers_company")
 EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
 WORKER = """
 import sys
-from tenant_integrity import phases
+from tenant_integrity import engine, phases
 from tenant_integrity.db import DbTarget
 from tenant_integrity.spec import load_spec
 target, spec = DbTarget.from_url(sys.argv[1]), load_spec("customers_company")
@@ -115,7 +115,7 @@ def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
 
 
 def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
-    monkeypatch.setattr(phases, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(engine, "MAX_ATTEMPTS", 2)
     ctx = phases.RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
@@ -172,25 +172,21 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
     ctx.run_no = plan["run_no"]
-    session = phases._ChunkSession(seed_db, SPEC, phases.ChunkStatements(selection="backfill"), ctx.run_no)
+    walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
+    session = engine.Session(seed_db, SPEC, walk, ctx)
     try:
         victim = session.db.scalar("select connection_id()")
         with seed_db.connect() as admin:
             admin.execute(f"kill connection {int(victim)}")
-        total, shares = phases._retrying(
-            session,
-            SPEC,
-            "backfill_appointments",
-            "start of phase",
-            lambda: phases._phase_start(session.db, SPEC, ctx, "backfill_appointments"),
-            sleep=lambda _: None,
+        total, shares = engine.retrying(
+            session, "start of phase", lambda: engine._start(session.db, SPEC, ctx, walk), sleep=lambda _: None
         )
     finally:
         session.close()
     assert session.retries == 1
     assert total == 31  # NULL ids 30-60; two workers, each with about half of them, up to the run's last key (60)
     layout = [("backfill_appointments:1/2", 29, 44), ("backfill_appointments:2/2", 44, 60)]
-    assert [(s.name, s.after, s.until) for s in shares] == layout
+    assert [(s.share, s.after, s.until) for s in shares] == layout
     recorded = query(
         seed_db,
         "select phase, last_key, until_key from tenant_checkpoints where run_no = %(run_no)s order by phase",
@@ -201,21 +197,19 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
 
 def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
     ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
-    session = phases._ChunkSession(seed_db, SPEC, phases.ChunkStatements(selection="backfill"))
+    session = engine.Session(seed_db, SPEC, phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx)
     try:
-        _, throttle = phases.pacing_for(session, ctx)
+        _, throttle = engine.pacing_for(session, ctx)
         with seed_db.connect() as admin:
             admin.execute(f"kill connection {int(session.db.scalar('select connection_id()'))}")
-        waited = phases._retrying(
-            session, SPEC, "backfill_appointments", "load check", throttle.wait_until_calm, sleep=lambda _: None
-        )
+        waited = engine.retrying(session, "load check", throttle.wait_until_calm, sleep=lambda _: None)
         assert session.retries == 1  # one reconnect, then the server's load was read
         assert waited < throttle.poll  # read once, calm: no pause
     finally:
         session.close()
     # without a session to reconnect, the same loss stops the run (fail closed)
     db = seed_db.connect()
-    _, plain = phases.pacing_for(db, ctx)
+    _, plain = engine.pacing_for(db, ctx)
     with seed_db.connect() as admin:
         admin.execute(f"kill connection {int(db.scalar('select connection_id()'))}")
     with pytest.raises(ThrottleError, match="cannot read Threads_running"):
