@@ -39,18 +39,18 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
+from tenant_integrity import settings
 from tenant_integrity.runtime import default_args, evidence_names_in_priority_order, operator_params
 
 
-def _run(phase_name: str, *args):
-    """Resolve params, spec and database for this run, then call phases.<phase_name>; fail fast on user errors."""
-    from tenant_integrity import phases
+def _run(phase, *args):
+    """Resolve params, spec and database for this run, then call the package's phase; fail fast on user errors."""
     from tenant_integrity.runtime import failing_fast_on_user_errors, task_inputs
 
     context = get_current_context()
     with failing_fast_on_user_errors():
         spec, target, ctx = task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
-        return getattr(phases, phase_name)(target, spec, ctx, *args)
+        return phase(target, spec, ctx, *args)
 
 
 @dag(
@@ -66,18 +66,18 @@ def _run(phase_name: str, *args):
         dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
         batch_description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
         chunk_seconds=Param(
-            0.25,
+            settings.CHUNK_SECONDS_DEFAULT,
             type="number",
-            minimum=0.01,
-            maximum=10,
+            minimum=settings.CHUNK_SECONDS_MIN,
+            maximum=settings.CHUNK_SECONDS_MAX,
             title="Chunk seconds",
             description="Target time of one chunk transaction: the chunk size adapts to it (batch_size is the start).",
         ),
         workers=Param(
-            2,
+            settings.WORKERS_DEFAULT,
             type="integer",
-            minimum=1,
-            maximum=8,
+            minimum=settings.WORKERS_MIN,
+            maximum=settings.WORKERS_MAX,
             title="Workers",
             description="Connections that walk disjoint key ranges of the NULL rows at the same time, each "
             "with its own short chunk transactions. The throttle pauses each of them.",
@@ -87,7 +87,10 @@ def _run(phase_name: str, *args):
 def tenant_backfill():
     @task
     def preflight() -> dict:
-        return _run("preflight")
+        """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
+        from tenant_integrity import phases
+
+        return _run(phases.preflight)
 
     @task.short_circuit(ignore_downstream_trigger_rules=True)
     def stop_if_dry_run(plan: dict) -> bool:
@@ -96,15 +99,24 @@ def tenant_backfill():
 
     @task
     def backup(plan: dict) -> dict:
-        return _run("backup", plan)
+        """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
+        from tenant_integrity import phases
+
+        return _run(phases.backup, plan)
 
     @task
     def detect_conflicts(plan: dict) -> dict:
-        return _run("detect_conflicts", plan)
+        """Queue the rows whose sources or relation rows disagree for review; they are never written."""
+        from tenant_integrity import phases
+
+        return _run(phases.detect_conflicts, plan)
 
     @task
     def backfill_source(plan: dict, source: str) -> dict:
-        return _run("backfill_source_if_present", plan, source)
+        """Write the tenant of every row this evidence source decides (skipped when the spec has no such source)."""
+        from tenant_integrity import phases
+
+        return _run(phases.backfill_source_if_present, plan, source)
 
     @task_group(group_id="backfill")
     def backfill_in_priority_order(plan: dict):
@@ -119,22 +131,29 @@ def tenant_backfill():
 
     @task
     def export_review(plan: dict) -> dict:
-        return _run("export_review", plan)
+        """Queue the rows a person must decide and write review.csv."""
+        from tenant_integrity import phases
+
+        return _run(phases.export_review, plan)
 
     @task
     def soft_delete_orphans(plan: dict) -> dict:
-        return _run("soft_delete_orphans", plan)
+        """Soft-delete (or send to review, per the spec) active rows nothing points to."""
+        from tenant_integrity import phases
+
+        return _run(phases.soft_delete_orphans, plan)
 
     @task
     def post_validation(plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
-        from tenant_integrity.phases import format_summary
+        """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
+        from tenant_integrity import formatting, phases
 
         results = {"backup": backup_result, "detect_conflicts": conflicts, "export_review": review}
         results.update({f"backfill_{b['source']}": b for b in backfills if "skipped" not in b})
         results["soft_delete_orphans"] = orphans
-        summary = _run("post_validation", plan, results)
-        print(format_summary(summary))  # the task output a person reads in the UI
-        return summary
+        summary = _run(phases.post_validation, plan, results)
+        print(formatting.format_summary(summary))  # the task output a person reads in the UI
+        return phases.outcome(summary)
 
     plan = preflight()
     go = stop_if_dry_run(plan)

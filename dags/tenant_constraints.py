@@ -58,9 +58,10 @@ def tenant_constraints():
     @task
     def add_not_null_and_foreign_key() -> dict:
         """Check every precondition, archive orphans if asked, then run the DDL (online where possible)."""
+        from tenant_integrity.constraints import constraints_from_params
         from tenant_integrity.runtime import run_operator_task
 
-        return run_operator_task(get_current_context(), "constraints")
+        return run_operator_task(get_current_context(), constraints_from_params)
 
     add_not_null_and_foreign_key()
 

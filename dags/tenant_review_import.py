@@ -47,9 +47,10 @@ def tenant_review_import():
     @task
     def import_decisions() -> dict:
         """Validate every row, then apply with backup + audit and run the post_validation gate."""
+        from tenant_integrity.review_import import import_from_params
         from tenant_integrity.runtime import run_operator_task
 
-        return run_operator_task(get_current_context(), "review_import")
+        return run_operator_task(get_current_context(), import_from_params)
 
     import_decisions()
 

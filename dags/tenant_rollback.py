@@ -44,9 +44,10 @@ def tenant_rollback():
     @task
     def restore_from_backup() -> dict:
         """Restore the run's rows that nobody changed since, verify them by checksum, list the rest."""
+        from tenant_integrity.rollback import rollback_from_params
         from tenant_integrity.runtime import run_operator_task
 
-        return run_operator_task(get_current_context(), "rollback")
+        return run_operator_task(get_current_context(), rollback_from_params)
 
     restore_from_backup()
 

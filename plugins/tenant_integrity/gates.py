@@ -32,6 +32,8 @@ from tenant_integrity.paths import EXPECTATIONS_DIR
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
+# GX logs at INFO while its modules import and while a context starts: quiet before any GX import (_quiet_gx)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 SAMPLE_SIZE = 20
 DOCS_SITE = "tenant_integrity"
 _JOIN = re.compile(r"\bjoin\b", re.IGNORECASE)
@@ -126,8 +128,18 @@ def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
 
 
 def _quiet_gx():
+    """An ephemeral GX context with no analytics, progress bars or start-up chatter in the task log.
+
+    GX logs its context set-up at INFO (temporary docs directories, store back-ends): in a preflight
+    task that was most of the log, above the plan. Its warnings and errors still show.
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+
+    # GX sets some of its loggers to INFO itself (data_context.types.base): the parent's level alone is not enough
+    for name in ["great_expectations", *logging.root.manager.loggerDict]:
+        if name.startswith("great_expectations") and logging.getLogger(name).level < logging.WARNING:
+            logging.getLogger(name).setLevel(logging.WARNING)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

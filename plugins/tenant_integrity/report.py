@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tenant_integrity import sql
 from tenant_integrity.db import Database
+from tenant_integrity.formatting import format_summary
 from tenant_integrity.spec import Spec
 
 PHASES_WITH_CHUNKS = ("backup", "detect_conflicts", "export_review", "soft_delete_orphans")
@@ -110,7 +111,6 @@ def write_report(folder: Path, spec: Spec, summary: dict, before: list, after: l
     from tenant_integrity.engine import read_chunk_logs
 
     _chunk_chart(read_chunk_logs(spec.name, summary["run_id"]), folder / "chunks.png")
-    from tenant_integrity.phases import format_summary
 
     rows = []
     for name, result in summary.get("phases", {}).items():

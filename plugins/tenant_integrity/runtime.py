@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 
+from tenant_integrity import settings
 from tenant_integrity.db import DbTarget
 from tenant_integrity.errors import ParamError, SpecError, TenantIntegrityError
 from tenant_integrity.settings import RunContext
@@ -44,7 +46,12 @@ def operator_params(dry_run_description: str, batch_description: str = "Rows per
         ),
         "dry_run": Param(True, type="boolean", title="Dry run", description=dry_run_description),
         "batch_size": Param(
-            1000, type="integer", minimum=1, maximum=50000, title="Batch size", description=batch_description
+            settings.BATCH_SIZE_DEFAULT,
+            type="integer",
+            minimum=settings.BATCH_SIZE_MIN,
+            maximum=settings.BATCH_SIZE_MAX,
+            title="Batch size",
+            description=batch_description,
         ),
         **extra,
     }
@@ -86,9 +93,9 @@ def task_inputs(
     ctx = RunContext(
         run_id=run_id,
         dry_run=params.get("dry_run", True),
-        batch_size=params.get("batch_size", 1000),
-        chunk_seconds=params.get("chunk_seconds", 0.25),
-        workers=params.get("workers", 2),
+        batch_size=params.get("batch_size", settings.BATCH_SIZE_DEFAULT),
+        chunk_seconds=params.get("chunk_seconds", settings.CHUNK_SECONDS_DEFAULT),
+        workers=params.get("workers", settings.WORKERS_DEFAULT),
         dag_id=dag_id,
     )
     return spec, DbTarget.from_airflow(spec.conn_id), ctx
@@ -110,27 +117,15 @@ def failing_fast_on_user_errors():
         raise AirflowFailException(str(exc)) from exc
 
 
-OPERATOR_TASKS = {
-    # name: (extra params, function path)
-    "review_import": (frozenset({"review_csv"}), "tenant_integrity.review_import:import_from_params"),
-    "rollback": (frozenset({"backfill_run_id"}), "tenant_integrity.rollback:rollback_from_params"),
-    "constraints": (
-        frozenset({"clean_days", "archive_orphans"}),
-        "tenant_integrity.constraints:constraints_from_params",
-    ),
-}
-
-
-def run_operator_task(context, name: str) -> dict:
-    """The one task of an operator DAG: params in, package function, fail fast on user errors."""
-    import importlib
-
-    extra, path = OPERATOR_TASKS[name]
-    module, function = path.split(":")
+def run_operator_task(context, operation: Callable[[DbTarget, Spec, RunContext, dict], dict]) -> dict:
+    """The one task of an operator DAG: params in (the DAG's own Params are the known ones), the package
+    function called with spec, database, run settings and params, user errors failing fast."""
     params = dict(context["params"])
     with failing_fast_on_user_errors():
-        spec, target, ctx = task_inputs(params, context["run_id"], context["dag"].dag_id, extra)
-        result = getattr(importlib.import_module(module), function)(target, spec, ctx, params)
+        spec, target, ctx = task_inputs(
+            params, context["run_id"], context["dag"].dag_id, frozenset(context["dag"].params)
+        )
+        result = operation(target, spec, ctx, params)
     print(json.dumps(result, indent=2, default=str))  # the task output a person reads in the UI
     return result
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers.airflow import dags_test, final_state
+from tests.helpers.airflow import dags_test, final_state, xcom_sizes
 from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import active_distribution, checksum, query, tables
 
@@ -37,6 +37,10 @@ def test_real_run_through_airflow_repairs_the_seed_incident(seed_db, review_dir)
     run = query(seed_db, "select status, summary from tenant_runs")[0]
     assert run["status"] == "succeeded"
     assert json.loads(run["summary"])["backed_up"] == 31
+    # every task hands on a small value (per-chunk records are files in the run folder, the summary a table row)
+    sizes = xcom_sizes("tenant_backfill")
+    assert set(sizes) >= {"preflight", "backup", "backfill.appointments", "post_validation"}
+    assert max(sizes.values()) <= 4096, sizes
 
 
 def test_a_failed_gate_fails_the_airflow_run_and_names_the_ids(seed_db, review_dir):

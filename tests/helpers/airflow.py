@@ -33,3 +33,16 @@ def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = 
 def final_state(output: str) -> str:
     line = next(line for line in reversed(output.splitlines()) if "DagRun Finished" in line)
     return line.split("state=")[1].split(",")[0]
+
+
+def xcom_sizes(dag_id: str) -> dict[str, int]:
+    """task_id -> bytes of its return value, for the newest run of `dag_id` in the test metadata database."""
+    import sqlite3
+
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as metadata:
+        rows = metadata.execute(
+            "select task_id, max(length(value)) from xcom where dag_id = ? and key = 'return_value'"
+            " and run_id = (select run_id from dag_run where dag_id = ? order by id desc limit 1) group by task_id",
+            (dag_id, dag_id),
+        ).fetchall()
+    return dict(rows)

@@ -14,7 +14,7 @@ import dataclasses
 
 import pytest
 
-from tenant_integrity import phases
+from tenant_integrity import formatting, phases
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import customers, query
@@ -92,7 +92,7 @@ def test_application_writes_during_a_run_are_kept_and_reported(seed_db):
     assert writes["ranges_not_checksummed"] == 1
     assert summary["null_rows_after"] == {"active": 3, "soft_deleted": 2}  # 10, 59, 61; 58, 60 (35 got its tenant)
 
-    text = phases.format_summary(summary)
+    text = formatting.format_summary(summary)
     assert "3 active (0 in review, 3 arrived during the run)" in text
     assert "changed by the run and by the application: 1 [35]" in text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_integrity import gates, phases
+from tenant_integrity import formatting, gates, phases
 from tenant_integrity.errors import GateFailed
 from tenant_integrity.spec import load_spec
 from tests.helpers.app_triggers import move_children_when_the_run_writes
@@ -31,7 +31,7 @@ def test_post_validation_names_older_mismatches_as_warnings_and_passes(seed_db):
     warned = {r["check"]: r for r in summary["post_validation"] if not r["success"]}
     assert set(warned) == {"relation_mismatch_before_run:appointments", "relation_mismatch_before_run:calls"}
     assert {r["severity"] for r in warned.values()} == {"warning"}
-    text = phases.format_summary(summary)
+    text = formatting.format_summary(summary)
     assert "WARNING older mismatch:        1 appointments row(s)" in text and "(ids [5])" in text
     assert "gate relation_mismatch_before_run:calls: warning (observed 1)" in text
 
@@ -134,3 +134,17 @@ def test_a_row_deleted_during_the_run_fails_the_row_count_gate(seed_db):
     # the row's key range no longer checksums the same either
     assert set(failed) == {"row_count_unchanged", "unchanged_columns_checksum"}
     assert failed["row_count_unchanged"]["sample"] == [60]  # the count at preflight; 59 now
+
+
+def test_the_task_log_shows_plan_gates_and_progress_not_gx_start_up(seed_db, caplog):
+    caplog.set_level("INFO")
+    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="quiet", dry_run=False))
+    chatter = [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < 30]
+    assert chatter == []
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("tenant_integrity")]
+    assert any(m.startswith("plan for customers_company:") for m in ours)
+    assert any(m.startswith("gate post_validation / row_count_unchanged on customers: ok") for m in ours)
+    # every phase's progress ends with one 100% line
+    for phase in ("preflight profile", "detect_conflicts", "backfill_appointments", "soft_delete_orphans"):
+        lines = [m for m in ours if m.startswith(f"customers_company {phase}: ")]
+        assert "(100.0%)" in lines[-1] and sum("(100.0%)" in m for m in lines) == 1, lines

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_integrity import phases, review_import, rollback
+from tenant_integrity import formatting, phases, review_import, rollback
 from tenant_integrity.review_import import ReviewFileError
 from tenant_integrity.spec import parse_spec
 from tests.conftest import drop, new_target
@@ -109,7 +109,7 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
     before = rows(target)
     plan = phases.run_all(target, spec, phases.RunContext(run_id="dry", dry_run=True))["plan"]
     assert (plan["planned_changes"], plan["review_rows"], plan["outcomes"]["orphan"]["active"]) == (1, 3, 2)
-    assert "review, orphan:                2 active (orphans.action: review)" in phases.format_plan(plan, spec)
+    assert "review, orphan:                2 active (orphans.action: review)" in formatting.format_plan(plan, spec)
 
     summary = phases.run_all(target, spec, phases.RunContext(run_id="real", dry_run=False))
     assert summary["status"] == "succeeded"

@@ -48,7 +48,7 @@ def test_file_round_trips_hostile_cells_with_mode_0600(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-def test_progress_reports_percent_rate_and_eta_with_a_fake_clock():
+def test_progress_reports_percent_recent_rate_and_eta_and_ends_at_100_percent():
     now = [100.0]
     progress = Progress("backfill", total=1000, every=5.0, clock=lambda: now[0])
     now[0] = 102.0
@@ -57,12 +57,25 @@ def test_progress_reports_percent_rate_and_eta_with_a_fake_clock():
     progress.advance(200, 100)  # 2 s later: not yet
     now[0] = 110.0
     progress.advance(100, 100)
+    now[0] = 150.0
+    progress.advance(100, 100)  # 40 s for 100 rows: the ETA follows the last 30 s, not the average
+    progress.finish()
     assert progress.lines == [
         "backfill: 200/1000 rows (20.0%), 100 rows/s, ETA 8s, chunk size 100",
         "backfill: 500/1000 rows (50.0%), 50 rows/s, ETA 10s, chunk size 100",
+        # the window holds the sample at 110 s (500 rows) as its start: 100 rows in 40 s
+        "backfill: 600/1000 rows (60.0%), 2 rows/s, ETA 160s, chunk size 100",
+        "backfill: 600/600 rows (100.0%), 2 rows/s, ETA 0s, chunk size 100 (1000 counted at the start)",
     ]
-    progress.advance(0, 100, force=True)  # nothing new since the last line: not repeated
-    assert len(progress.lines) == 2
+
+
+def test_progress_on_a_phase_that_met_every_counted_row_ends_with_a_plain_100_percent_line():
+    now = [0.0]
+    progress = Progress("rollback", total=3, every=5.0, clock=lambda: now[0])
+    now[0] = 1.0
+    progress.advance(3, 10)
+    progress.finish()
+    assert progress.lines[-1] == "rollback: 3/3 rows (100.0%), 3 rows/s, ETA 0s, chunk size 10"
 
 
 def test_run_folders_keep_only_path_safe_characters(monkeypatch, tmp_path):
