@@ -152,6 +152,26 @@ def pipeline(into: DbTarget) -> dict:
     return result
 
 
+def rollback_speed(into: DbTarget, backfilled: int) -> dict:
+    """Undo the pipeline's run (last: it puts the NULLs back) and time it: the undo must scale like the writes."""
+    from tenant_integrity import rollback
+    from tenant_integrity.settings import RunContext
+
+    os.environ["TENANT_REVIEW_DIR"] = str(HERE / "runs" / "review")
+    wait_for_quiet(into)
+    ctx = RunContext(run_id="bench-rollback", dry_run=False, dag_id="tenant_rollback", batch_size=BATCH_SIZE)
+    started = time.perf_counter()
+    undone = rollback.rollback_run(into, load_spec("customers_company"), ctx, "bench")
+    seconds = time.perf_counter() - started
+    log(f"rollback: {undone['restored']} rows restored in {seconds:.1f}s")
+    return {
+        "rollback_restored_rows": undone["restored"],
+        "rollback_s": round(seconds, 3),
+        "rollback_rows_per_s": round(undone["restored"] / seconds, 1),
+        "rollback_restored_all_backfilled": undone["restored"] >= backfilled,
+    }
+
+
 def validation_overhead(into: DbTarget) -> dict:
     spec = load_spec("customers_company")
     started = time.perf_counter()
@@ -235,6 +255,7 @@ def main() -> None:
         "workers": WORKERS,
         "quiet_wait": quiet,
         **validation_overhead(into),
+        **rollback_speed(into, ours["backfilled"]),
     }
     OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {OUT}")

@@ -31,9 +31,9 @@ def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:
 
     plan = timed("preflight", lambda: phases.preflight(target, spec, ctx))
     timed("backup", lambda: phases.backup(target, spec, ctx, plan))
-    timed("detect_conflicts", lambda: phases.detect_conflicts(target, spec, ctx, plan))
     for source in spec.evidence:
         timed(f"backfill_{source.name}", lambda s=source.name: phases.backfill_source(target, spec, ctx, plan, s))
+    timed("detect_conflicts", lambda: phases.detect_conflicts(target, spec, ctx, plan))
     timed("export_review", lambda: phases.export_review(target, spec, ctx, plan))
     timed("soft_delete_orphans", lambda: phases.soft_delete_orphans(target, spec, ctx, plan))
     phase_results = {k: v for k, v in results.items() if k != "preflight"}

@@ -20,16 +20,15 @@ Tasks, each stopping the run when its GX gate fails:
    `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.
 2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
    copies its rows' pre-images into it, in the transaction that changes them, before the change.
-3. `detect_conflicts` — rows whose deciding source names several tenants, or whose relation rows
-   carry another tenant, go to review: a row is never written with a tenant its relation rows contradict.
-4. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
-   (`… and tenant is null`), backed up and audited in the same transaction.
+3. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
+   (`… and tenant is null`), backed up and audited in the same transaction. A row whose sources name
+   several tenants, or whose relation rows carry another tenant, is never written.
+4. `detect_conflicts` — those rows go to review (read after the backfills: only undecided rows are left).
 5. `export_review` — `review.csv` for the rows a person must decide.
 6. `soft_delete_orphans` — rows with no related row in any evidence or relation table, as the spec's
    `orphans` section says (`soft_delete`, or `review`: then they went to review in step 5).
 7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch on a row the
-   run wrote (older ones are listed as warnings),
-   no row lost, every tenant exists, audit = changes = backups. Prints the run summary.
+   run wrote (older ones, as preflight found them, are listed as warnings), no row lost, every tenant exists, audit = changes = backups. Prints the run summary.
 
 Undo a run with `tenant_rollback`; import review decisions with `tenant_review_import`.
 """
@@ -158,11 +157,11 @@ def tenant_backfill():
     plan = preflight()
     go = stop_if_dry_run(plan)
     backed_up = backup(plan)
-    conflicts = detect_conflicts(plan)
     backfills = backfill_in_priority_order(plan)
+    conflicts = detect_conflicts(plan)
     review = export_review(plan)
     orphans = soft_delete_orphans(plan)
-    go >> backed_up >> conflicts >> backfills >> review >> orphans
+    go >> backed_up >> backfills >> conflicts >> review >> orphans
     post_validation(plan, backed_up, conflicts, backfills, review, orphans)
 
 

@@ -1,6 +1,6 @@
 """The phases of tenant_backfill, in order. Each opens its own connection and is safe to re-run.
 
-preflight -> backup -> detect_conflicts -> one backfill per evidence source -> export_review
+preflight -> backup -> one backfill per evidence source -> detect_conflicts -> export_review
 -> soft_delete_orphans -> post_validation.
 
 Writes happen in keyset chunks; one chunk is one transaction that locks its NULL-tenant rows,
@@ -239,9 +239,11 @@ def null_row_chunks(db: Database, spec: Spec, size: int):
 
 
 class ProfileWalk(NullRowWalk):
-    """Preflight's read: what the evidence says about each chunk of NULL-tenant rows (no lock, no write)."""
+    """Preflight's read: what the evidence says about each chunk of NULL-tenant rows (no lock, no write).
 
-    splittable = False
+    Split into shares like the writes (`workers`): each worker reads its own key range on its own connection.
+    """
+
     read_only = True
 
     def __init__(self, spec: Spec):
@@ -399,7 +401,11 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
 
 
 def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
-    """Rows whose deciding source names several tenants: queued for review, never written."""
+    """Rows whose deciding source names several tenants, or whose relation rows disagree: queued for review.
+
+    It runs after the backfills: they never write such a row (their decision excludes it), and by then
+    only the undecided rows are left to read, a fraction of the NULL rows instead of all of them.
+    """
     ctx.run_no = plan["run_no"]
     result = engine.run(
         target, spec, ctx, DecisionWalk(spec, ctx, "detect_conflicts", "conflict", queue=True, lock=False)
@@ -516,7 +522,8 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, p
     try:
         results = post_validation_gate(target, spec, ctx.run_no)
         summary["post_validation"] = [r.as_dict() for r in results]
-        summary["relation_mismatches_before_run"] = older_mismatches(results)
+        # older = as preflight found them: the run wrote none of those rows, so its gate checks only its own
+        summary["relation_mismatches_before_run"] = plan.get("relation_mismatches_before_run", {})
     except TenantIntegrityError as exc:
         status = "failed_post_validation"
         summary["post_validation_error"] = str(exc)
@@ -591,9 +598,10 @@ def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
 
 def run_writes(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     """The phases between preflight and post_validation, in DAG order; returns their results."""
-    results = {"backup": backup(target, spec, ctx, plan), "detect_conflicts": detect_conflicts(target, spec, ctx, plan)}
+    results = {"backup": backup(target, spec, ctx, plan)}
     for source in spec.evidence:
         results[f"backfill_{source.name}"] = backfill_source(target, spec, ctx, plan, source.name)
+    results["detect_conflicts"] = detect_conflicts(target, spec, ctx, plan)
     results["export_review"] = export_review(target, spec, ctx, plan)
     results["soft_delete_orphans"] = soft_delete_orphans(target, spec, ctx, plan)
     return results

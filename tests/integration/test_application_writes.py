@@ -49,9 +49,9 @@ def run_with_application(target, spec, run_id: str):
     plan = phases.preflight(target, spec, ctx)
     results = {"backup": phases.backup(target, spec, ctx, plan)}
     app_state = writes_before_the_backfill(target)
-    results["detect_conflicts"] = phases.detect_conflicts(target, spec, ctx, plan)
     for source in spec.evidence:
         results[f"backfill_{source.name}"] = phases.backfill_source(target, spec, ctx, plan, source.name)
+    results["detect_conflicts"] = phases.detect_conflicts(target, spec, ctx, plan)
     results["export_review"] = phases.export_review(target, spec, ctx, plan)
     results["soft_delete_orphans"] = phases.soft_delete_orphans(target, spec, ctx, plan)
     app_write(target, "update customers set company_id = null, updated_at = now() where id = 10")
@@ -135,7 +135,6 @@ def test_a_row_the_application_sets_back_to_null_is_backed_up_once_and_keeps_its
     ctx = phases.RunContext(run_id="renulled", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
-    phases.detect_conflicts(seed_db, SPEC, ctx, plan)
     phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
     backup_of_30 = "select company_id, name, backed_up_at from tenant_backup_customers where id = 30"
     first_copy = query(seed_db, backup_of_30)

@@ -83,18 +83,16 @@ def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_
         "active_null_tenant_outside_review",
         "relation_mismatch:appointments",
         "relation_mismatch:calls",
-        "relation_mismatch_before_run:appointments",
-        "relation_mismatch_before_run:calls",
         "row_count_unchanged",
         "tenant_exists",
         "unchanged_columns_checksum",
         "audit_equals_changes",
     ]
-    assert "join `calls` as c on c.`customer_id` = p.`id`" in expanded[2]["kwargs"]["unexpected_rows_query"]
-    # the critical check keeps the parent rows the run wrote, the warning every other one
-    assert "and exists (" in expanded[2]["kwargs"]["unexpected_rows_query"]
-    assert "and not exists (" in expanded[4]["kwargs"]["unexpected_rows_query"]
-    assert (expanded[2]["severity"], expanded[4]["severity"]) == ("critical", "warning")
+    calls_check = expanded[2]["kwargs"]["unexpected_rows_query"]
+    assert "straight_join `calls` as c on c.`customer_id` = p.`id`" in calls_check
+    # the critical check reads only the parent rows the run wrote: it starts from the run's audit rows
+    assert "from written as w" in calls_check and "where r.run_no = 3" in calls_check
+    assert expanded[2]["severity"] == "critical"
     # GX's {batch} rule, checked on the rendered text (nothing is written into include/sql)
     with pytest.raises(ValueError, match="must leave \\{batch\\} unaliased"):
         gates._check_batch_form("checks/x.sql", "-- purpose: test\nselect 1 from {batch} as t\n")

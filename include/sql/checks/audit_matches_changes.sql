@@ -31,7 +31,7 @@ audited as (
           from tenant_audit_log as r
           where r.action = 'rollback'
             and r.source = a.run_id
-            and r.table_name = a.table_name
+            and r.spec = a.spec and r.table_name = a.table_name
             and {{ bk_match("r", "a." ~ bk_key) }}
             and r.column_name = a.column_name
       )

@@ -16,7 +16,7 @@ with written as (
       and a.{{ bk_key }} <= %(hi)s
       and not exists (  -- already restored by an earlier (possibly interrupted) rollback of this run
           select 1 from tenant_audit_log as r
-          where r.action = 'rollback' and r.source = a.run_id and r.table_name = a.table_name
+          where r.action = 'rollback' and r.source = a.run_id and r.spec = a.spec and r.table_name = a.table_name
             and {{ bk_match("r", "a." ~ bk_key) }}
       )
     group by a.{{ bk_key }}

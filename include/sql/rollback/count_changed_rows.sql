@@ -3,7 +3,7 @@ select
     count(distinct a.{{ bk_key }}) as changed_rows,
     count(distinct case when exists (
         select 1 from tenant_audit_log as r
-        where r.action = 'rollback' and r.source = a.run_id and r.table_name = a.table_name
+        where r.action = 'rollback' and r.source = a.run_id and r.spec = a.spec and r.table_name = a.table_name
           and {{ bk_match("r", "a." ~ bk_key) }}
     ) then a.{{ bk_key }} end) as already_restored,
     count(distinct b.{{ target.key }}) as backed_up_rows
