@@ -16,11 +16,12 @@ import dataclasses
 
 import pytest
 
-from tenant_integrity import constraints, demo, phases, review_import, rollback
+from tenant_integrity import constraints, demo, phases
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.operator_runs import backup_rows, import_decisions, undo
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 from tests.helpers.validation_history import clean_history
 
@@ -103,16 +104,6 @@ def backfill(target, review_dir) -> tuple[dict, object]:
     return summary, review_csv
 
 
-def import_decisions(target, path, run_id="import-1"):
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, dag_id="tenant_review_import", batch_size=3)
-    return review_import.import_review(target, SPEC, ctx, str(path))
-
-
-def undo(target, run_id: str, rollback_id: str) -> dict:
-    ctx = phases.RunContext(run_id=rollback_id, dry_run=False, batch_size=4, dag_id="tenant_rollback")
-    return rollback.rollback_run(target, SPEC, ctx, run_id)
-
-
 def audit_counts(target, run_id: str) -> list[tuple]:
     rows = query(
         target,
@@ -120,14 +111,6 @@ def audit_counts(target, run_id: str) -> list[tuple]:
         {"r": run_id},
     )
     return [(r["action"], r["column_name"], int(r["n"])) for r in rows]
-
-
-def backup_rows(target, run_id: str) -> int:
-    return int(
-        query(target, "select count(*) as n from tenant_backup_customers where backup_run_id = %(r)s", {"r": run_id})[
-            0
-        ]["n"]
-    )
 
 
 def test_the_loaded_columns_carry_the_case_collation(case_db):

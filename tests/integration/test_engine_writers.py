@@ -6,19 +6,16 @@ Data sets 1+2 ("all"): a real backfill changes 37 rows (34 tenants, 3 soft-delet
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 
 from tenant_integrity import phases, review_import, rollback
 from tenant_integrity.spec import load_spec
-from tests.conftest import PROJECT, url_of
+from tests.conftest import url_of
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.kills import kill_first_connection_running, sigkill_when
+from tests.helpers.operator_runs import import_decisions, undo
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 
 SPEC = load_spec("customers_company")
@@ -45,23 +42,8 @@ def backfilled(edge_db, review_dir):
 
 
 def kill_when(target, job: list[str], done_sql: str, at_least: int) -> int:
-    """Start the worker, SIGKILL it once `done_sql` counts `at_least`; return that count at the kill."""
-    worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER, url_of(target), *job],
-        env={**os.environ, "PYTHONPATH": str(PROJECT / "plugins")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    with target.connect() as watcher:  # one connection: polling must be faster than the worker's chunks
-        while time.monotonic() < deadline and worker.poll() is None:
-            done = watcher.scalar(done_sql)
-            watcher.commit()
-            if done >= at_least:
-                break
-            time.sleep(0.002)
-    worker.send_signal(signal.SIGKILL)  # no cleanup: an open transaction dies with the connection
-    worker.wait(timeout=30)
+    """Run the worker on `job`, SIGKILL it once `done_sql` counts `at_least`; return the count it left."""
+    sigkill_when(target, WORKER, [url_of(target), *job], done_sql, at_least)
     return query(target, done_sql.replace("count(*)", "count(*) as n"))[0]["n"]
 
 
@@ -164,8 +146,8 @@ def test_rollback_and_review_import_retry_a_lock_wait_timeout(backfilled):
     assert {k: customers(target)[k]["company_id"] for k in TENANTS_AFTER_DECISIONS} == TENANTS_AFTER_DECISIONS
 
 
-def kill_the_chunk_waiting_for(target, key: int, killed: list) -> threading.Thread:
-    """Hold row `key`; kill the connection whose chunk waits to lock it, then let the row go.
+def kill_the_chunk_waiting_for(target, key: int, killed: list):
+    """Hold row `key`; kill the connection whose chunk waits to lock it; let the row go when the test is done.
 
     The chunk's lock statement waits for the held row, so the KILL always finds it running (a KILL
     aimed at a fast statement can miss it, or land after it). The engine must reconnect and redo the chunk.
@@ -173,38 +155,19 @@ def kill_the_chunk_waiting_for(target, key: int, killed: list) -> threading.Thre
     holder = target.connect()
     holder.execute("start transaction")
     holder.execute("select * from customers where id = %(k)s for update", {"k": key})
-
-    def killer():
-        try:
-            with target.connect() as admin:
-                deadline = time.monotonic() + 60
-                while not killed and time.monotonic() < deadline:
-                    for row in admin.rows(
-                        "select id from information_schema.processlist where db = %(db)s and id <> connection_id()"
-                        " and info like '%%locked_rows%%'",
-                        {"db": target.database},
-                    ):
-                        admin.execute(f"kill connection {int(row['id'])}")
-                        killed.append(row["id"])
-                        break
-                    admin.commit()
-                    time.sleep(0.01)
-        finally:
-            holder.rollback()
-            holder.close()
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    return thread
+    killer = kill_first_connection_running(target, "locked_rows", killed, poll_s=0.01)
+    killer.join()
+    holder.rollback()
+    holder.close()
 
 
 def test_rollback_and_review_import_reconnect_after_a_killed_connection(backfilled):
     target, _, review_csv = backfilled
     killed: list = []
-    thread = kill_the_chunk_waiting_for(target, 104, killed)  # an open review row the import decides
-    ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=2)
-    summary = review_import.import_review(target, SPEC, ctx, str(filled(review_csv, DECISIONS)))
-    thread.join()
+    killing = threading.Thread(target=kill_the_chunk_waiting_for, args=(target, 104, killed))  # an open review row
+    killing.start()
+    summary = import_decisions(target, filled(review_csv, DECISIONS), batch_size=2)
+    killing.join()
     assert killed and summary["retries"] >= 1
     assert (summary["applied"], summary["skipped"], summary["settled"]) == (4, 3, [])
     assert audit_per_value(target, "import-1") == {
@@ -213,10 +176,10 @@ def test_rollback_and_review_import_reconnect_after_a_killed_connection(backfill
     }
 
     killed.clear()
-    thread = kill_the_chunk_waiting_for(target, 110, killed)  # a row the import changed
-    ctx = phases.RunContext(run_id="rb-import", dry_run=False, dag_id="tenant_rollback", batch_size=2)
-    undone = rollback.rollback_run(target, SPEC, ctx, "import-1")
-    thread.join()
+    killing = threading.Thread(target=kill_the_chunk_waiting_for, args=(target, 110, killed))  # a row it changed
+    killing.start()
+    undone = undo(target, "import-1", "rb-import", batch_size=2)
+    killing.join()
     assert killed and undone["retries"] >= 1
     assert (undone["changed_rows"], undone["restored"], undone["skipped"]) == (4, 4, [])
     assert audit_per_value(target, "rb-import") == {

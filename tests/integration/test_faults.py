@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 
@@ -15,8 +10,9 @@ from tenant_integrity import engine, phases
 from tenant_integrity.errors import ChunkError
 from tenant_integrity.pacing import ThrottleError
 from tenant_integrity.spec import load_spec
-from tests.conftest import PROJECT, url_of
+from tests.conftest import url_of
 from tests.helpers.dbcheck import active_distribution, query
+from tests.helpers.kills import kill_first_connection_running, sigkill_when
 
 SPEC = load_spec("customers_company")
 EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
@@ -39,25 +35,9 @@ def audited(target) -> int:
 
 @pytest.mark.parametrize("kill_after", [1, 6, 13])
 def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db, kill_after):
-    worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER, url_of(seed_db)],
-        env={**os.environ, "PYTHONPATH": str(PROJECT / "plugins")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    sigkill_when(
+        seed_db, WORKER, [url_of(seed_db)], "select count(*) from tenant_audit_log where run_id = 'crash'", kill_after
     )
-    deadline = time.monotonic() + 120
-    with seed_db.connect() as watcher:  # one connection: polling must be faster than the worker's chunks
-        while time.monotonic() < deadline and worker.poll() is None:
-            try:
-                done = watcher.scalar("select count(*) from tenant_audit_log where run_id = 'crash'")
-                watcher.commit()
-                if done >= kill_after:
-                    break
-            except Exception:  # the audit table does not exist before the worker's preflight
-                watcher.rollback()
-            time.sleep(0.002)
-    worker.send_signal(signal.SIGKILL)  # no cleanup: an open transaction dies with the connection
-    worker.wait(timeout=30)
     done_before = audited(seed_db)
     assert kill_after <= done_before < 28, "the worker was not interrupted mid-run"
     # where each share must resume: after its last committed chunk. Rows 30-57 are backfilled by appointments,
@@ -138,23 +118,7 @@ def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_d
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     killed = []
-
-    def killer():
-        with seed_db.connect() as admin:
-            deadline = time.monotonic() + 60
-            while not killed and time.monotonic() < deadline:
-                for row in admin.rows(
-                    "select id from information_schema.processlist where db = %(db)s and id <> connection_id() "
-                    "and info like '%%tenant_chunk_decisions%%'",
-                    {"db": seed_db.database},
-                ):
-                    admin.execute(f"kill connection {int(row['id'])}")
-                    killed.append(row["id"])
-                    break
-                admin.commit()
-
-    thread = threading.Thread(target=killer)
-    thread.start()
+    thread = kill_first_connection_running(seed_db, "tenant_chunk_decisions", killed)
     result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
     thread.join()
     assert killed, "no chunk statement was caught running"

@@ -14,12 +14,13 @@ import io
 
 import pytest
 
-from tenant_integrity import bookkeeping, constraints, demo, phases, review_import, rollback
+from tenant_integrity import bookkeeping, constraints, demo, phases
 from tenant_integrity.errors import SpecError
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
+from tests.helpers.operator_runs import backup_rows, import_decisions, undo
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS
 from tests.helpers.text_keys import KINDS, rekey_customers
 from tests.helpers.validation_history import clean_history
@@ -65,16 +66,6 @@ def decided(path, keys: dict[int, str], decisions: dict[int, str], name: str):
     return decided_path
 
 
-def import_decisions(target, path, run_id="import-1"):
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, dag_id="tenant_review_import", batch_size=3)
-    return review_import.import_review(target, SPEC, ctx, str(path))
-
-
-def undo(target, run_id: str, rollback_id: str) -> dict:
-    ctx = phases.RunContext(run_id=rollback_id, dry_run=False, batch_size=4, dag_id="tenant_rollback")
-    return rollback.rollback_run(target, SPEC, ctx, run_id)
-
-
 def audit_counts(target, run_id: str) -> list[tuple]:
     rows = query(
         target,
@@ -84,11 +75,6 @@ def audit_counts(target, run_id: str) -> list[tuple]:
     )
     assert all(r["row_id"] == 0 for r in rows), "a text key's audit rows keep row_id 0"
     return [(r["action"], r["column_name"], int(r["n"]), int(r["distinct_keys"])) for r in rows]
-
-
-def backup_rows(target, run_id: str) -> int:
-    statement = "select count(*) as n from tenant_backup_customers where backup_run_id = %(r)s"
-    return int(query(target, statement, {"r": run_id})[0]["n"])
 
 
 def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_dir):

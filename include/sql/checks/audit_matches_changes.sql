@@ -2,6 +2,7 @@
 -- (rows the application wrote during the run cannot be judged this way: they are listed in the run's summary)
 {% from "_application_writes.sql" import app_clock, written_by_application with context %}
 {% from "_same_value.sql" import same_value %}
+{% from "_restored.sql" import rollback_rows_of %}
 with run as (
     select run_id from tenant_runs where run_no = {{ run_no | int }}
 ),
@@ -22,19 +23,12 @@ changed as (
 audited as (
     select {{ as_target_key("a." ~ bk_key) }} as row_id, count(*) as audited_values
     from tenant_audit_log as a
+    -- values a later tenant_rollback restored are no longer changes of this run
+    {{ rollback_rows_of("a", "r", same_column=true) }}
     where a.run_id = (select run_id from run)
       and a.table_name = (select table_name from tenant_runs where run_no = {{ run_no | int }})
       and a.action <> 'rollback'
-      -- values a later tenant_rollback restored are no longer changes of this run
-      and not exists (
-          select 1
-          from tenant_audit_log as r
-          where r.action = 'rollback'
-            and r.source = a.run_id
-            and r.spec = a.spec and r.table_name = a.table_name
-            and {{ bk_match("r", "a." ~ bk_key) }}
-            and r.column_name = a.column_name
-      )
+      and r.id is null
     group by a.{{ bk_key }}
 )
 select coalesce(c.row_id, a.row_id) as row_id, c.changed_values, a.audited_values

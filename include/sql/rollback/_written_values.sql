@@ -1,6 +1,7 @@
 -- purpose: (shared CTE) per row of one chunk, the values the run wrote, next to its backup
 -- (written values are compared as bytes: exact, and free of collation differences)
 {% from "_same_value.sql" import same_value %}
+{% from "_restored.sql" import rollback_rows_of %}
 with written as (
     select
         a.{{ bk_key }} as row_id,
@@ -9,16 +10,14 @@ with written as (
         max(case when a.column_name = %(written_column_{{ loop.index | int }})s then 1 else 0 end) as audited_{{ loop.index | int }}{{ "," if not loop.last }}
         {% endfor %}
     from tenant_audit_log as a
+    -- not restored yet by an earlier (possibly interrupted) rollback of this run
+    {{ rollback_rows_of("a", "r") }}
     where a.run_id = %(run_id)s
       and a.table_name = %(table_name)s
       and a.action in ('backfill', 'soft_delete', 'review_decision')
       and a.{{ bk_key }} > %(lo)s
       and a.{{ bk_key }} <= %(hi)s
-      and not exists (  -- already restored by an earlier (possibly interrupted) rollback of this run
-          select 1 from tenant_audit_log as r
-          where r.action = 'rollback' and r.source = a.run_id and r.spec = a.spec and r.table_name = a.table_name
-            and {{ bk_match("r", "a." ~ bk_key) }}
-      )
+      and r.id is null
     group by a.{{ bk_key }}
 ),
 compared as (
