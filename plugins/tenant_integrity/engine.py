@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +75,6 @@ class PhaseRun:
     progress: str
     chunk_stats: dict
     retries: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Recipe:

@@ -27,14 +27,20 @@ from tenant_integrity.spec import Spec
 log = logging.getLogger(__name__)
 
 
-def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
+def registered_run(db: Database, spec: Spec, ctx: RunContext) -> dict | None:
+    """This run's row in tenant_runs, or None before it registered."""
     rows = db.rows(
         sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id}
     )
     db.commit()
-    if not rows:
+    return rows[0] if rows else None
+
+
+def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
+    row = registered_run(db, spec, ctx)
+    if row is None:
         raise engine.error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
-    return rows[0]
+    return row
 
 
 # --- preflight -----------------------------------------------------------------------------
@@ -286,7 +292,6 @@ class DecisionWalk(NullRowWalk):
         super().__init__(spec, phase)
         self.selection, self.audit, self.write, self.queue, self.lock = selection, audit, write, queue, lock
         self.sources, self.audit_values_per_row = sources, audit_values_per_row
-        self.run_no = ctx.run_no
         self.params = {
             "run_id": ctx.run_id,
             "spec": spec.name,
@@ -311,7 +316,7 @@ class DecisionWalk(NullRowWalk):
                 spec,
                 selection=sql.Ident(self.selection),
                 evidence=sql.spec_context(spec)["evidence"][: self.sources],
-                run_no=self.run_no,
+                run_no=self.params["run_no"],
             ),
             "audit": sql.render(self.audit, spec) if self.audit else None,
             "write": bookkeeping.write_statement(self.write, spec, shared["auto_updated_columns"])

@@ -24,7 +24,7 @@ from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import review_dir
-from tenant_integrity.phases import post_validation_gate, register_run
+from tenant_integrity.phases import post_validation_gate, register_run, registered_run
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 
@@ -253,11 +253,8 @@ def _earlier_attempt(db: Database, spec: Spec, ctx: RunContext) -> int | None:
     """The run_no of this import run if an earlier attempt registered it (a retry resumes it), else None."""
     if ctx.dry_run or "tenant_runs" not in bookkeeping.read_schema(db, ["tenant_runs"])[0]:
         return None
-    rows = db.rows(
-        sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id}
-    )
-    db.commit()
-    return int(rows[0]["run_no"]) if rows else None
+    row = registered_run(db, spec, ctx)
+    return int(row["run_no"]) if row else None
 
 
 def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
