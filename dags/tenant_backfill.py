@@ -14,7 +14,7 @@ rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI 
 
 Tasks, each stopping the run when its GX gate fails:
 
-1. `preflight` — validate the spec against the live schema, GX gate (key unique, tenants exist),
+1. `preflight` — validate the spec against the live schema, GX gate (tenants exist; the key must be a primary key or unique index),
    profile every NULL row: which evidence source resolves it, conflicts, orphans, and parent/child
    mismatches older than the run (named, not blocking). A dry run ends here with `plan.json` and
    `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.

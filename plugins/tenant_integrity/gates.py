@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # GX logs at INFO while its modules import and while a context starts: quiet before any GX import (_quiet_gx)
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 SAMPLE_SIZE = 20
+COUNTED_ONCE = "unexpected_rows_counted_once_expectation"  # gx_expectations.TYPE, named here without importing GX
 DOCS_SITE = "tenant_integrity"
 _JOIN = re.compile(r"\bjoin\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -142,6 +143,8 @@ def _quiet_gx():
             logging.getLogger(name).setLevel(logging.WARNING)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from tenant_integrity import gx_expectations  # noqa: F401 (registers the project's expectation with GX)
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return gx, context
@@ -242,7 +245,7 @@ def _check_result(e: dict, res, table: str) -> CheckResult:
     first_bad = None
     if exception:
         observed = f"error: {exception}"
-    elif e["type"] == "unexpected_rows_expectation":
+    elif e["type"] == COUNTED_ONCE:
         rows = (result.get("details") or {}).get("unexpected_rows") or []
         ids = [row.get("row_id", next(iter(row.values()), None)) for row in rows]
         sample = list(dict.fromkeys(ids))[:SAMPLE_SIZE]  # one id per offending row, each named once

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tenant_integrity import formatting, gates, phases
-from tenant_integrity.errors import GateFailed
+from tenant_integrity.errors import GateFailed, SpecError
 from tenant_integrity.spec import load_spec
 from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import query, tables
@@ -64,20 +64,20 @@ def test_preflight_gate_fails_on_an_empty_tenant_table_before_any_write(seed_db)
     assert query(seed_db, "select count(*) as n from customers where company_id is null")[0]["n"] == 31
 
 
-def test_preflight_gate_fails_on_duplicate_keys(seed_db):
-    # a key that is unique in the spec's eyes but not in the data: drop the primary key, duplicate a row
+def test_duplicate_keys_stop_the_run_at_the_live_check_before_any_write(seed_db):
+    # a key that is unique in the spec's eyes but not in the data: drop the primary key, duplicate a row.
+    # The live check requires a primary key or single-column unique index on target.key, so a GX
+    # uniqueness scan after it could never fail; this is where duplicates are stopped.
     with seed_db.connect() as db:
         db.execute("alter table customers modify id bigint unsigned not null, drop primary key")
         db.execute("alter table customers add unique key id_u (id, email)")
         db.execute("insert into customers (id, name, email) values (30, 'Dup', 'dup@example.org')")
         db.commit()
-    results = gates.run_expectations(
-        seed_db, SPEC, "preflight", gates.expand_suite(gates.load_suite_template("preflight"), SPEC)
-    ).results
-    unique = next(r for r in results if r.check == "key_unique")
-    assert unique.success is False
-    assert unique.observed == 2
-    assert unique.sample == [30, 30]
+    with pytest.raises(SpecError) as failure:
+        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="duplicates", dry_run=False))
+    assert "target.key: customers.id is not a primary key or unique index" in str(failure.value)
+    assert not {"tenant_runs", "tenant_audit_log", "tenant_backup_customers"} & tables(seed_db)
+    assert query(seed_db, "select count(*) as n from customers where id = 30")[0]["n"] == 2
 
 
 def test_the_backup_table_follows_a_column_added_to_the_target_after_preflight(seed_db):
