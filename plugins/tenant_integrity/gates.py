@@ -20,6 +20,8 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,12 +130,8 @@ def expand_suite(template: dict, spec: Spec, **sql_values) -> list[dict]:
     return expanded
 
 
-def _quiet_gx():
-    """An ephemeral GX context with no analytics, progress bars or start-up chatter in the task log.
-
-    GX logs its context set-up at INFO (temporary docs directories, store back-ends): in a preflight
-    task that was most of the log, above the plan. Its warnings and errors still show.
-    """
+def _import_gx():
+    """Import GX, the project's expectation and the modules a context uses, with GX's INFO chatter quieted."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
@@ -141,9 +139,39 @@ def _quiet_gx():
     for name in ["great_expectations", *logging.root.manager.loggerDict]:
         if name.startswith("great_expectations") and logging.getLogger(name).level < logging.WARNING:
             logging.getLogger(name).setLevel(logging.WARNING)
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: F401 (the gate's imports, loaded here)
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration  # noqa: F401
 
     from tenant_integrity import gx_expectations  # noqa: F401 (registers the project's expectation with GX)
+
+    return gx
+
+
+_loading: threading.Thread | None = None
+
+
+def start_loading_gx() -> None:
+    """Import GX in a background thread while the caller's first SQL runs (about 3 s of CPU at every gate task).
+
+    The caller's queries wait on the database with the GIL released, so the import overlaps them; the
+    gate's own import then finds the modules loaded (or waits for the thread, never imports twice).
+    """
+    global _loading
+    if _loading is None and "great_expectations" not in sys.modules:
+        _loading = threading.Thread(target=_import_gx, name="load-gx", daemon=True)
+        _loading.start()
+
+
+def _quiet_gx():
+    """An ephemeral GX context with no analytics, progress bars or start-up chatter in the task log.
+
+    GX logs its context set-up at INFO (temporary docs directories, store back-ends): in a preflight
+    task that was most of the log, above the plan. Its warnings and errors still show.
+    """
+    if _loading is not None:
+        _loading.join()
+    gx = _import_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -175,10 +203,10 @@ def run_expectations(
     target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict], data_docs_dir: Path | None = None
 ) -> GateRun:
     """Validate the expectations with GX Core (one Checkpoint); every query runs in the database."""
+    gx, context = _quiet_gx()  # first: it waits for a background import of GX still under way
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    gx, context = _quiet_gx()
     if data_docs_dir is not None:
         _add_docs_site(context, data_docs_dir)
     datasource = context.data_sources.add_sql(

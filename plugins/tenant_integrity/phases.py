@@ -99,11 +99,12 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
         privileges.require(db, spec, write=not ctx.dry_run, columns=columns)  # a real run fails here, before any write
-        preflight_checks = gates.run_gate(target, spec, "preflight")
+        gates.start_loading_gx()  # overlaps the profile's queries
         counts = profile(target, spec, ctx)
         with db.transaction(read_only=True):
             null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         distribution_before = report.tenant_distribution(db, spec)
+        preflight_checks = gates.run_gate(target, spec, "preflight")
         plan = {
             "spec": spec.name,
             "table": spec.target.table,
@@ -522,6 +523,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
 def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
     """Gate the finished run, then record and return its summary."""
     ctx.run_no = plan["run_no"]
+    gates.start_loading_gx()  # overlaps the summary's queries
     summary = build_summary(target, spec, ctx, plan, phase_results)
     status = "succeeded"
     try:
