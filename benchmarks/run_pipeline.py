@@ -13,6 +13,7 @@ import time
 from tenant_integrity import phases
 from tenant_integrity.db import DbTarget
 from tenant_integrity.engine import read_chunk_logs
+from tenant_integrity.results import PhaseResults
 from tenant_integrity.spec import load_spec
 
 
@@ -36,7 +37,13 @@ def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:
     timed("detect_conflicts", lambda: phases.detect_conflicts(target, spec, ctx, plan))
     timed("export_review", lambda: phases.export_review(target, spec, ctx, plan))
     timed("soft_delete_orphans", lambda: phases.soft_delete_orphans(target, spec, ctx, plan))
-    phase_results = {k: v for k, v in results.items() if k != "preflight"}
+    phase_results = PhaseResults(
+        backup=results["backup"],
+        backfills=tuple(results[f"backfill_{s.name}"] for s in spec.evidence),
+        conflicts=results["detect_conflicts"],
+        review=results["export_review"],
+        orphans=results["soft_delete_orphans"],
+    )
     timed("post_validation", lambda: phases.post_validation(target, spec, ctx, plan, phase_results))
     # every write phase's chunks (preflight's read-only profile is not a write)
     durations = [
@@ -46,10 +53,10 @@ def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:
         json.dumps(
             {
                 "seconds": seconds,
-                "backfilled": sum(results[f"backfill_{s.name}"]["backfilled"] for s in spec.evidence),
-                "plan": plan["outcomes"],
+                "backfilled": sum(results[f"backfill_{s.name}"].backfilled for s in spec.evidence),
+                "plan": plan.outcomes.to_dict(),
                 "chunk_durations": durations,
-                "backup_chunks": results["backup"],
+                "backup_chunks": results["backup"].to_dict(),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             },
             default=str,

@@ -42,14 +42,20 @@ from tenant_integrity import settings
 from tenant_integrity.runtime import default_args, evidence_names_in_priority_order, operator_params
 
 
-def _run(phase, *args):
-    """Resolve params, spec and database for this run, then call the package's phase; fail fast on user errors."""
+def _run(phase, plan: dict | None = None, *args):
+    """Resolve params, spec and database for this run, then call the package's phase; fail fast on user errors.
+
+    The plan crosses XComs as a dict and reaches the phase as the Plan it was; the phase's typed result
+    goes back to the task, which hands it on as a dict.
+    """
+    from tenant_integrity.results import Plan
     from tenant_integrity.runtime import failing_fast_on_user_errors, task_inputs
 
     context = get_current_context()
     with failing_fast_on_user_errors():
         spec, target, ctx = task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
-        return phase(target, spec, ctx, *args)
+        typed_plan = () if plan is None else (Plan.from_dict(plan),)
+        return phase(target, spec, ctx, *typed_plan, *args)
 
 
 @dag(
@@ -89,7 +95,7 @@ def tenant_backfill():
         """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
         from tenant_integrity import phases
 
-        return _run(phases.preflight)
+        return _run(phases.preflight).to_dict()
 
     @task.short_circuit(ignore_downstream_trigger_rules=True)
     def stop_if_dry_run(plan: dict) -> bool:
@@ -101,21 +107,21 @@ def tenant_backfill():
         """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
         from tenant_integrity import phases
 
-        return _run(phases.backup, plan)
+        return _run(phases.backup, plan).to_dict()
 
     @task
     def detect_conflicts(plan: dict) -> dict:
         """Queue the rows whose sources or relation rows disagree for review; they are never written."""
         from tenant_integrity import phases
 
-        return _run(phases.detect_conflicts, plan)
+        return _run(phases.detect_conflicts, plan).to_dict()
 
     @task
     def backfill_source(plan: dict, source: str) -> dict:
         """Write the tenant of every row this evidence source decides (skipped when the spec has no such source)."""
         from tenant_integrity import phases
 
-        return _run(phases.backfill_source_if_present, plan, source)
+        return _run(phases.backfill_source_if_present, plan, source).to_dict()
 
     @task_group(group_id="backfill")
     def backfill_in_priority_order(plan: dict):
@@ -133,26 +139,33 @@ def tenant_backfill():
         """Queue the rows a person must decide and write review.csv."""
         from tenant_integrity import phases
 
-        return _run(phases.export_review, plan)
+        return _run(phases.export_review, plan).to_dict()
 
     @task
     def soft_delete_orphans(plan: dict) -> dict:
         """Soft-delete (or send to review, per the spec) active rows nothing points to."""
         from tenant_integrity import phases
 
-        return _run(phases.soft_delete_orphans, plan)
+        return _run(phases.soft_delete_orphans, plan).to_dict()
 
     @task
     def post_validation(plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
         """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
         from tenant_integrity import formatting, phases
+        from tenant_integrity.results import PhaseResults
 
-        results = {"backup": backup_result, "detect_conflicts": conflicts, "export_review": review}
-        results.update({f"backfill_{b['source']}": b for b in backfills if "skipped" not in b})
-        results["soft_delete_orphans"] = orphans
+        results = PhaseResults.from_dict(
+            {
+                "backup": backup_result,
+                "backfills": [b for b in backfills if not b["skipped"]],
+                "conflicts": conflicts,
+                "review": review,
+                "orphans": orphans,
+            }
+        )
         summary = _run(phases.post_validation, plan, results)
         print(formatting.format_summary(summary))  # the task output a person reads in the UI
-        return phases.outcome(summary)
+        return phases.outcome(summary).to_dict()
 
     plan = preflight()
     go = stop_if_dry_run(plan)

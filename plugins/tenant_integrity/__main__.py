@@ -15,6 +15,7 @@ import sys
 from tenant_integrity import demo, formatting, sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.paths import review_dir
+from tenant_integrity.results import Plan, Summary
 from tenant_integrity.spec import load_spec
 
 
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         if not plans:
             print(f"no dry-run plan for spec {args.spec!r} under {review_dir()}", file=sys.stderr)
             return 1
-        print(formatting.format_plan(json.loads(plans[-1].read_text(encoding="utf-8")), load_spec(args.spec)))
+        plan = Plan.from_dict(json.loads(plans[-1].read_text(encoding="utf-8")))
+        print(formatting.format_plan(plan, load_spec(args.spec)))
     elif args.command == "show-summary":
         with target.connect() as db:
             rows = db.rows(sql.render("report/latest_run.sql"), {"spec": args.spec, "dag_id": "tenant_backfill"})
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no finished tenant_backfill run for spec {args.spec!r}", file=sys.stderr)
             return 1
         print(f"status: {rows[0]['status']}")
-        print(formatting.format_summary(json.loads(rows[0]["summary"])))
+        print(formatting.format_summary(Summary.from_dict(json.loads(rows[0]["summary"]))))
     return 0
 
 

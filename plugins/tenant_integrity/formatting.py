@@ -5,78 +5,73 @@ Kept apart from the phases so that the run report, the DAGs and the CLI format w
 
 from __future__ import annotations
 
+from tenant_integrity.results import REVIEW_REASONS, OlderMismatch, Plan, Summary
 from tenant_integrity.spec import Spec
 
-REVIEW_REASONS = ("conflict", "no_tenant_evidence", "unknown_tenant")
 
-
-def format_plan(plan: dict, spec: Spec) -> str:
-    o = plan["outcomes"]
-    mode = "DRY RUN" if plan["dry_run"] else "real run"
-    nulls = plan["null_rows"]
+def format_plan(plan: Plan, spec: Spec) -> str:
+    o = plan.outcomes
+    mode = "DRY RUN" if plan.dry_run else "real run"
     lines = [
-        f"spec {plan['spec']} on table {plan['table']} ({mode}, run {plan['run_id']})",
-        f"  rows in table:                 {plan['total_rows']}",
-        f"  NULL tenant:                   {nulls['active']} active, {nulls['soft_deleted']} soft-deleted",
+        f"spec {plan.spec} on table {plan.table} ({mode}, run {plan.run_id})",
+        f"  rows in table:                 {plan.total_rows}",
+        f"  NULL tenant:                   {plan.null_rows.active} active, {plan.null_rows.soft_deleted} soft-deleted",
     ]
     for e in spec.evidence:
-        b = o["backfill"][e.name]
-        lines.append(f"  backfill from {e.name + ':':<17}{b['active']} active, {b['soft_deleted']} soft-deleted")
+        b = o.backfill[e.name]
+        lines.append(f"  backfill from {e.name + ':':<17}{b.active} active, {b.soft_deleted} soft-deleted")
     for reason in REVIEW_REASONS:
-        lines.append(
-            f"  review, {reason + ':':<23}{o[reason]['active']} active, {o[reason]['soft_deleted']} soft-deleted"
-        )
+        counts = o.reason(reason)
+        lines.append(f"  review, {reason + ':':<23}{counts.active} active, {counts.soft_deleted} soft-deleted")
     if spec.orphans.action == "review":
-        lines.append(f"  review, {'orphan:':<23}{o['orphan']['active']} active (orphans.action: review)")
+        lines.append(f"  review, {'orphan:':<23}{o.orphan.active} active (orphans.action: review)")
     else:
-        lines.append(f"  orphans to soft-delete:        {o['orphan']['active']}")
+        lines.append(f"  orphans to soft-delete:        {o.orphan.active}")
     lines += [
-        f"  orphans already soft-deleted:  {o['orphan']['soft_deleted']} (left NULL; tenant_constraints archives them)",
-        f"  later source disagrees:        {o['later_source_disagrees']} (counted, not blocking)",
-        f"  planned changes:               {plan['planned_changes']}",
+        f"  orphans already soft-deleted:  {o.orphan.soft_deleted} (left NULL; tenant_constraints archives them)",
+        f"  later source disagrees:        {o.later_source_disagrees} (counted, not blocking)",
+        f"  planned changes:               {plan.planned_changes}",
     ]
-    lines += format_older_mismatches(plan.get("relation_mismatches_before_run"))
-    if plan.get("review_csv"):
-        lines.append(f"  review preview:                {plan['review_csv']} ({plan['review_rows_exported']} rows)")
+    lines += format_older_mismatches(plan.relation_mismatches_before_run)
+    if plan.review_csv:
+        lines.append(f"  review preview:                {plan.review_csv} ({plan.review_rows_exported} rows)")
     return "\n".join(lines)
 
 
-def format_older_mismatches(mismatches: dict | None) -> list[str]:
+def format_older_mismatches(mismatches: dict[str, OlderMismatch]) -> list[str]:
     """Warning lines for parent/child mismatches older than the run (nothing when there are none)."""
     return [
-        f"  WARNING older mismatch:        {found['rows']} {table} row(s) carry another tenant than their parent "
-        f"(ids {found['sample_ids']}); not written by this run, not blocking; the daily validation fails on them"
-        for table, found in (mismatches or {}).items()
-        if found["rows"]
+        f"  WARNING older mismatch:        {found.rows} {table} row(s) carry another tenant than their parent "
+        f"(ids {list(found.sample_ids)}); not written by this run, not blocking; the daily validation fails on them"
+        for table, found in mismatches.items()
+        if found.rows
     ]
 
 
-def format_summary(summary: dict) -> str:
-    p = summary["phases"]
-    lines = [f"tenant_backfill summary: spec {summary['spec']}, table {summary['table']}, run {summary['run_id']}"]
-    lines.append(f"  backed up:              {summary['backed_up']} rows")
-    lines.append(f"  conflicts:              {p.get('detect_conflicts', {}).get('conflicts', 0)}")
-    for name, result in p.items():
-        if name.startswith("backfill_"):
-            lines.append(f"  {name + ':':<24}{result['backfilled']} rows")
-    review = p.get("export_review", {})
-    lines.append(f"  left for review:        {review.get('review_rows', 0)} rows {review.get('by_reason', {})}")
-    lines.append(f"  review CSV:             {review.get('review_csv', '-')}")
-    lines.append(f"  soft-deleted:           {p.get('soft_delete_orphans', {}).get('soft_deleted', 0)} orphans")
-    lines.append(f"  audit rows:             {summary['audited']}")
-    after = summary["null_rows_after"]
-    arrived = summary.get("application_writes", {}).get("null_tenant_arrived", {"rows": 0, "ids": []})
+def format_summary(summary: Summary) -> str:
+    p = summary.phases
+    lines = [f"tenant_backfill summary: spec {summary.spec}, table {summary.table}, run {summary.run_id}"]
+    lines.append(f"  backed up:              {summary.backed_up} rows")
+    lines.append(f"  conflicts:              {p.conflicts.conflicts}")
+    for result in p.backfills:
+        lines.append(f"  {'backfill_' + result.source + ':':<24}{result.backfilled} rows")
+    lines.append(f"  left for review:        {p.review.review_rows} rows {p.review.by_reason}")
+    lines.append(f"  review CSV:             {p.review.review_csv}")
+    lines.append(f"  soft-deleted:           {p.orphans.soft_deleted} orphans")
+    lines.append(f"  audit rows:             {summary.audited}")
+    after = summary.null_rows_after
+    arrived = summary.application_writes.get("null_tenant_arrived", {"rows": 0, "ids": []})
     lines.append(
-        f"  NULL tenant now:        {after['active']} active ({after['active'] - arrived['rows']} in review, "
-        f"{arrived['rows']} arrived during the run), {after['soft_deleted']} soft-deleted"
+        f"  NULL tenant now:        {after.active} active ({after.active - arrived['rows']} in review, "
+        f"{arrived['rows']} arrived during the run), {after.soft_deleted} soft-deleted"
     )
-    lines += format_application_writes(summary.get("application_writes"))
-    if summary.get("report"):
-        lines.append(f"  {'run report:':<24}{summary['report']}")
-    lines += format_older_mismatches(summary.get("relation_mismatches_before_run"))
-    for r in summary.get("post_validation", []):
-        verdict = "ok" if r["success"] else ("FAILED" if r["severity"] == "critical" else "warning")
-        lines.append(f"  gate {r['check']}: {verdict} (observed {r['observed']})")
+    lines += format_application_writes(summary.application_writes)
+    if summary.report:
+        lines.append(f"  {'run report:':<24}{summary.report}")
+    lines += format_older_mismatches(summary.relation_mismatches_before_run)
+    for r in summary.post_validation:
+        verdict = "ok" if r.success else ("FAILED" if r.severity == "critical" else "warning")
+        lines.append(f"  gate {r.check}: {verdict} (observed {r.observed})")
     return "\n".join(lines)
 
 

@@ -18,8 +18,22 @@ import logging
 from tenant_integrity import bookkeeping, engine, gates, privileges, report, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
-from tenant_integrity.formatting import REVIEW_REASONS, format_plan, format_summary
+from tenant_integrity.formatting import format_plan, format_summary
 from tenant_integrity.paths import run_dir
+from tenant_integrity.results import (
+    BackfillResult,
+    BackupResult,
+    ConflictsResult,
+    Counts,
+    OlderMismatch,
+    OrphansResult,
+    Outcome,
+    PhaseResults,
+    Plan,
+    Profile,
+    ReviewExport,
+    Summary,
+)
 from tenant_integrity.review_csv import write_review_csv
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
@@ -46,40 +60,24 @@ def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
 # --- preflight -----------------------------------------------------------------------------
 
 
-def _empty_profile(spec: Spec) -> dict:
-    return {
-        "backfill": {e.name: {"active": 0, "soft_deleted": 0} for e in spec.evidence},
-        "conflict": {"active": 0, "soft_deleted": 0},
-        "unknown_tenant": {"active": 0, "soft_deleted": 0},
-        "no_tenant_evidence": {"active": 0, "soft_deleted": 0},
-        "orphan": {"active": 0, "soft_deleted": 0},
-        "later_source_disagrees": 0,
-    }
-
-
-def profile(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+def profile(target: DbTarget, spec: Spec, ctx: RunContext) -> Profile:
     """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only, paced by the engine)."""
-    counts = _empty_profile(spec)
+    backfill = {e.name: [0, 0] for e in spec.evidence}
+    reasons: dict[str, list[int]] = {}
+    disagreeing = 0
     read = engine.run(target, spec, dataclasses.replace(ctx, run_no=None), ProfileWalk(spec))
     for row in read.notes:
-        state = "soft_deleted" if row["soft_deleted"] else "active"
+        state = 1 if row["soft_deleted"] else 0
         if row["outcome"] == "backfill":
-            counts["backfill"][spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
-            counts["later_source_disagrees"] += int(row["disagreeing_rows"] or 0)
+            backfill[spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
+            disagreeing += int(row["disagreeing_rows"] or 0)
         else:
-            counts[row["outcome"]][state] += int(row["row_count"])
-    return counts
-
-
-def _planned_changes(spec: Spec, counts: dict) -> int:
-    backfills = sum(v["active"] + v["soft_deleted"] for v in counts["backfill"].values())
-    return backfills + (counts["orphan"]["active"] if spec.orphans.action == "soft_delete" else 0)
-
-
-def _review_rows(spec: Spec, counts: dict) -> int:
-    """Rows a person decides: conflicts, no or unknown evidence, and active orphans when orphans.action is review."""
-    rows = sum(counts[r]["active"] + counts[r]["soft_deleted"] for r in REVIEW_REASONS)
-    return rows + (counts["orphan"]["active"] if spec.orphans.action == "review" else 0)
+            reasons.setdefault(row["outcome"], [0, 0])[state] += int(row["row_count"])
+    return Profile(
+        backfill={name: Counts(*counts) for name, counts in backfill.items()},
+        later_source_disagrees=disagreeing,
+        **{reason: Counts(*counts) for reason, counts in reasons.items()},
+    )
 
 
 def _review_preview(db: Database, spec: Spec, batch_size: int):
@@ -90,7 +88,7 @@ def _review_preview(db: Database, spec: Spec, batch_size: int):
         yield from chunk
 
 
-def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
     """Validate the spec against the database, run the preflight gate, write the plan.
 
     A dry run writes nothing to the database: the plan and a review preview go to files.
@@ -105,21 +103,20 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         distribution_before = report.tenant_distribution(db, spec)
         preflight_checks = gates.run_gate(target, spec, "preflight")
-        plan = {
-            "spec": spec.name,
-            "table": spec.target.table,
-            "run_id": ctx.run_id,
-            "dry_run": ctx.dry_run,
-            "batch_size": ctx.batch_size,
-            "total_rows": int(null_rows["total_rows"]),
-            "null_rows": {"active": int(null_rows["active"] or 0), "soft_deleted": int(null_rows["soft_deleted"] or 0)},
-            "outcomes": counts,
-            "planned_changes": _planned_changes(spec, counts),
-            "review_rows": _review_rows(spec, counts),
-            "distribution_before": distribution_before,
-            # isolation holes older than the run: the run writes none of these rows, its gate does not block on them
-            "relation_mismatches_before_run": older_mismatches(preflight_checks),
-        }
+        plan = Plan(
+            spec=spec.name,
+            table=spec.target.table,
+            run_id=ctx.run_id,
+            dry_run=ctx.dry_run,
+            batch_size=ctx.batch_size,
+            total_rows=int(null_rows["total_rows"]),
+            null_rows=Counts(int(null_rows["active"] or 0), int(null_rows["soft_deleted"] or 0)),
+            outcomes=counts,
+            planned_changes=counts.planned_changes(spec.orphans.action),
+            review_rows=counts.review_rows(spec.orphans.action),
+            distribution_before=tuple(tuple(d) for d in distribution_before),
+            relation_mismatches_before_run=older_mismatches(preflight_checks),
+        )
         folder = run_dir(spec.name, ctx.run_id)
         if ctx.dry_run:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,23 +124,23 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
             written = write_review_csv(
                 preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size), spec.mask_in_review
             )
-            plan["review_csv"] = str(preview)
-            plan["review_rows_exported"] = written
-            (folder / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True), encoding="utf-8")
-            plan["plan_file"] = str(folder / "plan.json")
+            plan = dataclasses.replace(
+                plan, review_csv=str(preview), review_rows_exported=written, plan_file=str(folder / "plan.json")
+            )
+            (folder / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
             log.info("dry run: nothing written to the database; plan in %s", folder)
         else:
-            plan["run_no"] = register_run(target, spec, ctx)
-            record_range_checksums(db, spec, plan["run_no"], columns)
+            plan = dataclasses.replace(plan, run_no=register_run(target, spec, ctx))
+            record_range_checksums(db, spec, plan.run_no, columns)
         log.info("plan for %s:\n%s", spec.name, format_plan(plan, spec))
         return plan
 
 
-def older_mismatches(results: list) -> dict:
-    """relation table -> {rows, sample_ids}: parent/child mismatches on rows a run did not write (warning checks)."""
+def older_mismatches(results: list) -> dict[str, OlderMismatch]:
+    """relation table -> its parent/child mismatches on rows a run did not write (warning checks)."""
     prefix = "relation_mismatch_before_run:"
     return {
-        r.check[len(prefix) :]: {"rows": int(r.observed or 0), "sample_ids": list(r.sample)}
+        r.check[len(prefix) :]: OlderMismatch(rows=int(r.observed or 0), sample_ids=tuple(r.sample))
         for r in results
         if r.check.startswith(prefix)
     }
@@ -378,7 +375,7 @@ def read_committed_is_safe(log_bin, binlog_format) -> bool:
 # --- the phases ----------------------------------------------------------------------------
 
 
-def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> BackupResult:
     """Make the backup table ready to hold every column of the target, as it is now.
 
     The rows themselves are copied by the write chunks: each row's pre-image goes into the backup
@@ -386,7 +383,7 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
     joins it). A copy taken earlier, in a pass of its own, would cost a second classification of
     every row and could be stale by the time the row is written.
     """
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
         bookkeeping.ensure_tables(db, spec, columns)  # a column added to the target since preflight is added here
@@ -394,25 +391,25 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
         with db.transaction():
             db.execute(
                 sql.render("bookkeeping/set_run_planned.sql"),
-                {"planned": plan["planned_changes"], "run_no": ctx.run_no},
+                {"planned": plan.planned_changes, "run_no": ctx.run_no},
             )
     if missing:
         raise engine.error(spec, "backup", f"backup table {spec.backup_table!r} cannot hold target columns {missing}")
-    return {
-        "backup_table": spec.backup_table,
-        "columns": len(columns[spec.target.table]),
-        "planned_at_preflight": plan["planned_changes"],
-        "chunk_stats": engine.chunk_stats([]),
-    }
+    return BackupResult(
+        backup_table=spec.backup_table,
+        columns=len(columns[spec.target.table]),
+        planned_at_preflight=plan.planned_changes,
+        chunk_stats=engine.chunk_stats([]),
+    )
 
 
-def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> ConflictsResult:
     """Rows whose deciding source names several tenants, or whose relation rows disagree: queued for review.
 
     It runs after the backfills: they never write such a row (their decision excludes it), and by then
     only the undecided rows are left to read, a fraction of the NULL rows instead of all of them.
     """
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     result = engine.run(
         target, spec, ctx, DecisionWalk(spec, ctx, "detect_conflicts", "conflict", queue=True, lock=False)
     )
@@ -423,17 +420,17 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) 
             result.rows,
             result.sample_ids,
         )
-    return {
-        "conflicts": result.rows,
-        "sample_ids": result.sample_ids,
-        "chunk_stats": result.chunk_stats,
-        "workers": result.workers,
-    }
+    return ConflictsResult(
+        conflicts=result.rows,
+        sample_ids=tuple(result.sample_ids),
+        chunk_stats=result.chunk_stats,
+        workers=result.workers,
+    )
 
 
-def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
+def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, source_name: str) -> BackfillResult:
     """Write the tenant of every row this source decides with exactly one tenant."""
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     source_no = spec.source_number(source_name)
     walk = DecisionWalk(
         spec,
@@ -455,27 +452,29 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, s
             )
         )
         db.commit()
-    return {
-        "source": source_name,
-        "backfilled": written,
-        "sample_ids": result.sample_ids,
-        "chunk_stats": result.chunk_stats,
-        "retries": result.retries,
-        "resumed_after": result.resumed_after,
-        "workers": result.workers,
-    }
+    return BackfillResult(
+        source=source_name,
+        backfilled=written,
+        sample_ids=tuple(result.sample_ids),
+        chunk_stats=result.chunk_stats,
+        retries=result.retries,
+        resumed_after=result.resumed_after,
+        workers=result.workers,
+    )
 
 
-def backfill_source_if_present(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, source_name: str) -> dict:
+def backfill_source_if_present(
+    target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, source_name: str
+) -> BackfillResult:
     """The DAG has one task per source name across all specs; a spec without this source skips it."""
     if source_name not in [e.name for e in spec.evidence]:
-        return {"source": source_name, "backfilled": 0, "skipped": f"spec {spec.name} has no source {source_name}"}
+        return BackfillResult(source=source_name, backfilled=0, skipped=f"spec {spec.name} has no source {source_name}")
     return backfill_source(target, spec, ctx, plan, source_name)
 
 
-def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> ReviewExport:
     """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     queued = engine.run(target, spec, ctx, DecisionWalk(spec, ctx, "export_review", "review", queue=True, lock=False))
     path = run_dir(spec.name, ctx.run_id) / "review.csv"
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
@@ -486,20 +485,15 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> 
         with db.transaction(read_only=True):
             by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
     log.info("spec %s: %s rows for review in %s", spec.name, written, path)
-    return {
-        "review_rows": written,
-        "by_reason": by_reason,
-        "review_csv": str(path),
-        "chunk_stats": queued.chunk_stats,
-    }
+    return ReviewExport(review_rows=written, by_reason=by_reason, review_csv=str(path), chunk_stats=queued.chunk_stats)
 
 
-def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> OrphansResult:
     """Soft-delete active rows with no row in any evidence or relation table (orphans.action soft_delete)."""
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     if spec.orphans.action != "soft_delete":  # orphans went to review with the other rows a person decides
-        return {"soft_deleted": 0, "sample_ids": [], "skipped": f"spec {spec.name}: orphans.action is review"}
+        return OrphansResult(soft_deleted=0, skipped=f"spec {spec.name}: orphans.action is review")
     walk = DecisionWalk(
         spec,
         ctx,
@@ -511,104 +505,99 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: dic
         audit_values_per_row=len(spec.orphan_write_columns),
     )
     result = engine.run(target, spec, ctx, walk)
-    return {
-        "soft_deleted": result.rows,
-        "sample_ids": result.sample_ids,
-        "deleted_at": deleted_at.isoformat(sep=" "),
-        "chunk_stats": result.chunk_stats,
-        "workers": result.workers,
-    }
+    return OrphansResult(
+        soft_deleted=result.rows,
+        sample_ids=tuple(result.sample_ids),
+        deleted_at=deleted_at.isoformat(sep=" "),
+        chunk_stats=result.chunk_stats,
+        workers=result.workers,
+    )
 
 
-def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
+def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, phases: PhaseResults) -> Summary:
     """Gate the finished run, then record and return its summary."""
-    ctx.run_no = plan["run_no"]
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     gates.start_loading_gx()  # overlaps the summary's queries
-    summary = build_summary(target, spec, ctx, plan, phase_results)
-    status = "succeeded"
+    # older mismatches as preflight found them: the run wrote none of those rows, so its gate checks only its own
+    summary = build_summary(target, spec, ctx, plan, phases)
     try:
-        results = post_validation_gate(target, spec, ctx.run_no)
-        summary["post_validation"] = [r.as_dict() for r in results]
-        # older = as preflight found them: the run wrote none of those rows, so its gate checks only its own
-        summary["relation_mismatches_before_run"] = plan.get("relation_mismatches_before_run", {})
+        summary = dataclasses.replace(
+            summary, post_validation=tuple(post_validation_gate(target, spec, ctx.run_no)), status="succeeded"
+        )
     except TenantIntegrityError as exc:
-        status = "failed_post_validation"
-        summary["post_validation_error"] = str(exc)
+        summary = dataclasses.replace(summary, status="failed_post_validation", post_validation_error=str(exc))
         raise
     finally:
-        summary["status"] = status
-        with target.connect() as db:
-            after = report.tenant_distribution(db, spec)
-            summary["report"] = str(
-                report.write_report(
-                    run_dir(spec.name, ctx.run_id), spec, summary, plan.get("distribution_before", []), after
-                )
-            )
-            with db.transaction():
-                db.execute(
-                    sql.render("bookkeeping/finish_run.sql"),
-                    {"status": status, "summary": json.dumps(summary, default=str), "run_no": ctx.run_no},
-                )
-        log.info("run report: %s", summary["report"])
+        summary = _record(target, spec, ctx, summary)
     log.info("summary:\n%s", format_summary(summary))
     return summary
 
 
-def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict, phase_results: dict) -> dict:
+def _record(target: DbTarget, spec: Spec, ctx: RunContext, summary: Summary) -> Summary:
+    """Write the run report and store the summary (with the report's path) in tenant_runs."""
+    with target.connect() as db:
+        after = report.tenant_distribution(db, spec)
+        path = report.write_report(
+            run_dir(spec.name, ctx.run_id), spec, summary, list(summary.planned.distribution_before), after
+        )
+        summary = dataclasses.replace(summary, report=str(path))
+        with db.transaction():
+            db.execute(
+                sql.render("bookkeeping/finish_run.sql"),
+                {"status": summary.status, "summary": json.dumps(summary.to_dict(), default=str), "run_no": ctx.run_no},
+            )
+    log.info("run report: %s", summary.report)
+    return summary
+
+
+def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, phases: PhaseResults) -> Summary:
     params = {"run_id": ctx.run_id, "table_name": spec.target.table}
     with target.connect() as db, db.transaction(read_only=True):
         audited = {r["action"]: int(r["row_count"]) for r in db.rows(sql.render("report/audit_counts.sql"), params)}
         after = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
         backed_up = db.scalar(sql.render("report/backup_count.sql", spec), {"run_id": ctx.run_id})
         during_run = report.application_writes(db, spec, ctx.run_no, CHECKSUM_RANGE)
-    return {
-        "spec": spec.name,
-        "table": spec.target.table,
-        "run_id": ctx.run_id,
-        "run_no": ctx.run_no,
-        "planned": plan,
-        "phases": phase_results,
-        "audited": audited,
-        "backed_up": int(backed_up or 0),
-        "null_rows_after": {"active": int(after["active"] or 0), "soft_deleted": int(after["soft_deleted"] or 0)},
-        "application_writes": during_run,
-    }
+    return Summary(
+        spec=spec.name,
+        table=spec.target.table,
+        run_id=ctx.run_id,
+        run_no=ctx.run_no,
+        planned=plan,
+        phases=phases,
+        audited=audited,
+        backed_up=int(backed_up or 0),
+        null_rows_after=Counts(int(after["active"] or 0), int(after["soft_deleted"] or 0)),
+        application_writes=during_run,
+        relation_mismatches_before_run=plan.relation_mismatches_before_run,
+    )
 
 
-def outcome(summary: dict) -> dict:
+def outcome(summary: Summary) -> Outcome:
     """What a finished run hands on (its task's return value): the counts and where to read the rest.
 
     The whole summary is in tenant_runs.summary and the run report; this stays a few hundred bytes
     whatever the table's size.
     """
-    return {
-        "spec": summary["spec"],
-        "run_id": summary["run_id"],
-        "run_no": summary["run_no"],
-        "status": summary.get("status"),
-        "audited": summary["audited"],
-        "backed_up": summary["backed_up"],
-        "review_rows": summary["phases"].get("export_review", {}).get("review_rows", 0),
-        "null_rows_after": summary["null_rows_after"],
-        "failed_checks": [r["check"] for r in summary.get("post_validation", []) if not r["success"]],
-        "report": summary.get("report"),
-    }
+    return Outcome.of(summary)
 
 
-def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
-    """Every phase in DAG order, in this process: the CLI's and the tests' way to run a backfill."""
+def run_all(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan | Summary:
+    """Every phase in DAG order, in this process: the CLI's and the tests' way to run a backfill.
+
+    A dry run returns its plan; a real run its summary.
+    """
     plan = preflight(target, spec, ctx)
     if ctx.dry_run:
-        return {"plan": plan}
+        return plan
     return post_validation(target, spec, ctx, plan, run_writes(target, spec, ctx, plan))
 
 
-def run_writes(target: DbTarget, spec: Spec, ctx: RunContext, plan: dict) -> dict:
+def run_writes(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> PhaseResults:
     """The phases between preflight and post_validation, in DAG order; returns their results."""
-    results = {"backup": backup(target, spec, ctx, plan)}
-    for source in spec.evidence:
-        results[f"backfill_{source.name}"] = backfill_source(target, spec, ctx, plan, source.name)
-    results["detect_conflicts"] = detect_conflicts(target, spec, ctx, plan)
-    results["export_review"] = export_review(target, spec, ctx, plan)
-    results["soft_delete_orphans"] = soft_delete_orphans(target, spec, ctx, plan)
-    return results
+    return PhaseResults(
+        backup=backup(target, spec, ctx, plan),
+        backfills=tuple(backfill_source(target, spec, ctx, plan, source.name) for source in spec.evidence),
+        conflicts=detect_conflicts(target, spec, ctx, plan),
+        review=export_review(target, spec, ctx, plan),
+        orphans=soft_delete_orphans(target, spec, ctx, plan),
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from tenant_integrity import sql
 from tenant_integrity.db import Database
 from tenant_integrity.formatting import format_summary
+from tenant_integrity.results import Summary
 from tenant_integrity.spec import Spec
 
 PHASES_WITH_CHUNKS = ("backup", "detect_conflicts", "export_review", "soft_delete_orphans")
@@ -104,29 +105,30 @@ def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(folder: Path, spec: Spec, summary: dict, before: list, after: list) -> Path:
+def write_report(folder: Path, spec: Spec, summary: Summary, before: list, after: list) -> Path:
     """Write report.html (+ two PNGs) into the run's folder; return the HTML path."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
     from tenant_integrity.engine import read_chunk_logs
 
-    _chunk_chart(read_chunk_logs(spec.name, summary["run_id"]), folder / "chunks.png")
+    _chunk_chart(read_chunk_logs(spec.name, summary.run_id), folder / "chunks.png")
 
     rows = []
-    for name, result in summary.get("phases", {}).items():
-        stats = (result or {}).get("chunk_stats") or {}
-        counted = {k: v for k, v in (result or {}).items() if isinstance(v, int | str) and k != "review_csv"}
+    for name, result in summary.phases.named().items():
+        fields = result.to_dict()
+        stats = fields.get("chunk_stats") or {}
+        counted = {k: v for k, v in fields.items() if isinstance(v, int | str) and k != "review_csv"}
         rows.append(
             f"<tr><td>{html.escape(name)}</td><td>{html.escape(json.dumps(counted))}</td>"
             f"<td>{stats.get('chunks', '')}</td><td>{stats.get('p99_s', '')}</td><td>{stats.get('max_s', '')}</td></tr>"
         )
-    review = summary.get("phases", {}).get("export_review", {}).get("review_csv")
+    review = summary.phases.review.review_csv
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>tenant_backfill {html.escape(summary["run_id"])}</title>
+<html><head><meta charset="utf-8"><title>tenant_backfill {html.escape(summary.run_id)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}td,th{{border:1px solid #ccc;padding:.3em .6em}}
 table{{border-collapse:collapse}}pre{{background:#f6f6f6;padding:1em}}</style></head><body>
-<h1>tenant_backfill: spec {html.escape(summary["spec"])}, table {html.escape(summary["table"])}</h1>
-<p>run <code>{html.escape(summary["run_id"])}</code> — status <b>{html.escape(summary.get("status", ""))}</b></p>
+<h1>tenant_backfill: spec {html.escape(summary.spec)}, table {html.escape(summary.table)}</h1>
+<p>run <code>{html.escape(summary.run_id)}</code> — status <b>{html.escape(summary.status)}</b></p>
 <h2>Summary</h2><pre>{html.escape(format_summary(summary))}</pre>
 <h2>Phases</h2><table><tr><th>phase</th><th>counts</th><th>chunks</th><th>p99 s</th><th>max s</th></tr>
 {"".join(rows)}</table>

@@ -16,6 +16,7 @@ import pytest
 
 from tenant_integrity import formatting, phases
 from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity.results import Counts, PhaseResults
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import customers, query
 
@@ -47,13 +48,15 @@ def run_with_application(target, spec, run_id: str):
     """preflight and backup, the application's first writes, the write phases, its last write, post_validation."""
     ctx = phases.RunContext(run_id=run_id, dry_run=False, batch_size=5)
     plan = phases.preflight(target, spec, ctx)
-    results = {"backup": phases.backup(target, spec, ctx, plan)}
+    backed_up = phases.backup(target, spec, ctx, plan)
     app_state = writes_before_the_backfill(target)
-    for source in spec.evidence:
-        results[f"backfill_{source.name}"] = phases.backfill_source(target, spec, ctx, plan, source.name)
-    results["detect_conflicts"] = phases.detect_conflicts(target, spec, ctx, plan)
-    results["export_review"] = phases.export_review(target, spec, ctx, plan)
-    results["soft_delete_orphans"] = phases.soft_delete_orphans(target, spec, ctx, plan)
+    results = PhaseResults(
+        backup=backed_up,
+        backfills=tuple(phases.backfill_source(target, spec, ctx, plan, source.name) for source in spec.evidence),
+        conflicts=phases.detect_conflicts(target, spec, ctx, plan),
+        review=phases.export_review(target, spec, ctx, plan),
+        orphans=phases.soft_delete_orphans(target, spec, ctx, plan),
+    )
     app_write(target, "update customers set company_id = null, updated_at = now() where id = 10")
     return app_state, lambda: phases.post_validation(target, spec, ctx, plan, results)
 
@@ -63,8 +66,8 @@ def test_application_writes_during_a_run_are_kept_and_reported(seed_db):
     summary = finish()
     after = customers(seed_db)
 
-    assert summary["status"] == "succeeded"
-    assert all(g["success"] for g in summary["post_validation"])
+    assert summary.status == "succeeded"
+    assert all(g.success for g in summary.post_validation)
     # nothing the application wrote was lost or overwritten
     assert after[31]["company_id"] == 1 and after[31]["updated_at"] == app_state[31]["updated_at"]
     assert after[35]["deleted_at"] == app_state[35]["deleted_at"]  # its soft-delete stands; the tenant is ours
@@ -84,13 +87,13 @@ def test_application_writes_during_a_run_are_kept_and_reported(seed_db):
         {"deleted_at": app_state[35]["deleted_at"]}  # the pre-image holds the application's soft-delete
     ]
 
-    writes = summary["application_writes"]
+    writes = summary.application_writes
     assert writes["null_tenant_arrived"] == {"rows": 3, "ids": [10, 59, 61]}
     assert writes["inserted"] == {"rows": 1, "ids": [61]}
     assert writes["existing_rows_written_by_application"] == {"rows": 5, "ids": [5, 10, 31, 35, 59]}
     assert writes["changed_by_the_run_and_the_application"] == {"rows": 1, "ids": [35]}
     assert writes["ranges_not_checksummed"] == 1
-    assert summary["null_rows_after"] == {"active": 3, "soft_deleted": 2}  # 10, 59, 61; 58, 60 (35 got its tenant)
+    assert summary.null_rows_after == Counts(active=3, soft_deleted=2)  # 10, 59, 61; 58, 60 (35 got its tenant)
 
     text = formatting.format_summary(summary)
     assert "3 active (0 in review, 3 arrived during the run)" in text
@@ -123,10 +126,10 @@ def test_a_run_keeps_on_update_timestamps_as_they_were(seed_db):
     summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="on-update-1", dry_run=False, batch_size=5))
     after = customers(seed_db)
 
-    assert summary["status"] == "succeeded"
-    assert summary["audited"] == {"backfill": 28, "soft_delete": 3}
+    assert summary.status == "succeeded"
+    assert summary.audited == {"backfill": 28, "soft_delete": 3}
     assert [after[i]["updated_at"] for i in range(30, 61)] == [before[i]["updated_at"] for i in range(30, 61)]
-    assert summary["application_writes"]["existing_rows_written_by_application"]["rows"] == 0
+    assert summary.application_writes["existing_rows_written_by_application"]["rows"] == 0
 
 
 def test_a_row_the_application_sets_back_to_null_is_backed_up_once_and_keeps_its_first_copy(seed_db):
@@ -146,7 +149,7 @@ def test_a_row_the_application_sets_back_to_null_is_backed_up_once_and_keeps_its
     )
     app_write(seed_db, "update customers set company_id = null, updated_at = now() where id = 30")
 
-    assert phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")["backfilled"] == 1
+    assert phases.backfill_source(seed_db, SPEC, ctx, plan, "phone").backfilled == 1
     assert customers(seed_db)[30]["company_id"] == 15
     assert first_copy[0]["company_id"] is None and query(seed_db, backup_of_30) == first_copy  # one row, unchanged
     audit = query(seed_db, "select source, new_value from tenant_audit_log where row_id = 30 order by id")

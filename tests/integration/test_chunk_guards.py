@@ -18,7 +18,7 @@ def test_every_written_row_has_its_pre_image_from_the_same_transaction(seed_db):
     phases.backup(seed_db, SPEC, ctx, plan)
     assert query(seed_db, "select count(*) as n from tenant_backup_customers") == [{"n": 0}]  # copied by the writes
     result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
-    assert result["backfilled"] == 28
+    assert result.backfilled == 28
 
     backups = {
         r["id"]: r for r in query(seed_db, "select * from tenant_backup_customers where backup_run_id = 'guard'")
@@ -80,7 +80,7 @@ def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(
     shares = query(
         seed_db,
         "select phase, until_key from tenant_checkpoints where run_no = %(run_no)s order by phase",
-        {"run_no": plan["run_no"]},
+        {"run_no": plan.run_no},
     )
     assert [(s["phase"], s["until_key"]) for s in shares] == [
         ("backfill_appointments:1/2", 44),

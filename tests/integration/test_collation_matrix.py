@@ -17,6 +17,7 @@ import dataclasses
 import pytest
 
 from tenant_integrity import constraints, demo, phases
+from tenant_integrity.results import Counts
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.chunk_logs import chunk_rows
@@ -145,11 +146,11 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
 
     # a real backfill: data set "all" changes 37 rows (34 tenants written, 3 orphans soft-deleted)
     summary, review_csv = backfill(target, review_dir)
-    assert summary["audited"] == {"backfill": 34, "soft_delete": 3}
-    assert summary["backed_up"] == 37
-    assert summary["phases"]["export_review"]["review_rows"] == 7
-    assert summary["null_rows_after"] == {"active": 7, "soft_deleted": 4}
-    assert all(check["success"] for check in summary["post_validation"])
+    assert summary.audited == {"backfill": 34, "soft_delete": 3}
+    assert summary.backed_up == 37
+    assert summary.phases.review.review_rows == 7
+    assert summary.null_rows_after == Counts(active=7, soft_deleted=4)
+    assert all(check.success for check in summary.post_validation)
     assert audit_counts(target, "b1") == [("backfill", "company_id", 34), ("soft_delete", "deleted_at", 3)]
     assert backup_rows(target, "b1") == 37
     after_backfill, after_backfill_sum = customers(target), checksum(target, "customers")

@@ -77,7 +77,7 @@ def test_no_application_write_is_lost_and_arrivals_are_reported(generated_db, tm
     first, last = min(a["created_at"] for a in audit), max(a["created_at"] for a in audit)
     assert started[0] < first
     assert sum(first < s < last for s in started) >= 20
-    assert summary["status"] == "succeeded", summary.get("post_validation_error")
+    assert summary.status == "succeeded", summary.post_validation_error
 
     # the run's writes: exactly one audit row per changed value and one backup row per changed row
     assert len(audited) == len(audit)
@@ -119,7 +119,7 @@ def test_no_application_write_is_lost_and_arrivals_are_reported(generated_db, tm
             "where c.company_id is null and c.deleted_at is null and q.row_id is null",
         )
     }
-    writes = summary["application_writes"]
+    writes = summary.application_writes
     assert writes["null_tenant_arrived"]["rows"] == len(still_null)
     assert set(writes["null_tenant_arrived"]["ids"]) <= still_null
     assert set(inserted) - {i for (i, c), (v, _) in last_writes(log).items() if c == "deleted_at"} <= still_null

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from tenant_integrity import phases
+from tenant_integrity.results import Counts
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import customers, query
 
@@ -99,7 +100,7 @@ def finished(edge_db, request):
     ctx = phases.RunContext(run_id="edge-1", dry_run=False, batch_size=5, workers=request.param)
     summary = phases.run_all(edge_db, SPEC, ctx)
     for phase in ("detect_conflicts", "backfill_appointments", "backfill_phone", "soft_delete_orphans"):
-        assert summary["phases"][phase]["workers"] == request.param, phase
+        assert summary.phases.named()[phase].workers == request.param, phase
     return edge_db, before, summary
 
 
@@ -124,11 +125,11 @@ def test_review_queue_and_csv(finished, review_dir):
         (int(row[0]), row[1], row[2], "open") for row in REVIEW_CSV[1:]
     ]
     path = review_dir / "customers_company" / "edge-1" / "review.csv"
-    assert summary["phases"]["export_review"]["review_csv"] == str(path)
+    assert summary.phases.review.review_csv == str(path)
     with path.open(encoding="utf-8", newline="") as handle:
         assert list(csv.reader(handle)) == REVIEW_CSV
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert summary["phases"]["export_review"]["by_reason"] == {
+    assert summary.phases.review.by_reason == {
         "conflict": 3,
         "no_tenant_evidence": 2,
         "unknown_tenant": 2,
@@ -137,16 +138,16 @@ def test_review_queue_and_csv(finished, review_dir):
 
 def test_counts_in_the_summary(finished):
     _, _, summary = finished
-    plan = summary["planned"]
-    assert plan["outcomes"]["later_source_disagrees"] == 1  # 112: appointments say 1, phone says 15
-    assert plan["outcomes"]["orphan"] == {"active": 3, "soft_deleted": 1}
-    conflicts = summary["phases"]["detect_conflicts"]
-    assert (conflicts["conflicts"], conflicts["sample_ids"]) == (3, [101, 103, 109])
-    assert summary["phases"]["backfill_appointments"]["backfilled"] == 31  # 28 seed rows + 107, 112, 113
-    assert summary["phases"]["backfill_phone"]["backfilled"] == 3  # 102, 105, 114
-    assert summary["phases"]["soft_delete_orphans"]["soft_deleted"] == 3  # 108 keeps its own timestamp
-    assert summary["audited"] == {"backfill": 34, "soft_delete": 3}
-    assert summary["null_rows_after"] == {"active": 7, "soft_deleted": 4}
+    plan = summary.planned
+    assert plan.outcomes.later_source_disagrees == 1  # 112: appointments say 1, phone says 15
+    assert plan.outcomes.orphan == Counts(active=3, soft_deleted=1)
+    conflicts = summary.phases.conflicts
+    assert (conflicts.conflicts, conflicts.sample_ids) == (3, (101, 103, 109))
+    assert summary.phases.backfill("appointments").backfilled == 31  # 28 seed rows + 107, 112, 113
+    assert summary.phases.backfill("phone").backfilled == 3  # 102, 105, 114
+    assert summary.phases.orphans.soft_deleted == 3  # 108 keeps its own timestamp
+    assert summary.audited == {"backfill": 34, "soft_delete": 3}
+    assert summary.null_rows_after == Counts(active=7, soft_deleted=4)
 
 
 def test_review_rows_and_soft_deleted_evidence_are_never_soft_deleted(finished):

@@ -59,8 +59,8 @@ def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db,
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     resumed = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
-    assert resumed["backfilled"] == 28  # the whole run, from the audit: the killed attempt's rows included
-    assert resumed["resumed_after"] == min(r["last_key"] for r in shares)  # each share resumed after its checkpoint
+    assert resumed.backfilled == 28  # the whole run, from the audit: the killed attempt's rows included
+    assert resumed.resumed_after == min(r["last_key"] for r in shares)  # each share resumed after its checkpoint
     phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")
     phases.soft_delete_orphans(seed_db, SPEC, ctx, plan)
 
@@ -89,8 +89,8 @@ def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
     finally:
         release.cancel()
         holder.close()
-    assert result["backfilled"] == 28
-    assert result["retries"] >= 1
+    assert result.backfilled == 28
+    assert result.retries >= 1
     assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'locks'")[0]["n"] == 28
 
 
@@ -122,8 +122,8 @@ def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_d
     result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
     thread.join()
     assert killed, "no chunk statement was caught running"
-    assert result["retries"] >= 1
-    assert result["backfilled"] == 28
+    assert result.retries >= 1
+    assert result.backfilled == 28
     counts = query(
         seed_db, "select row_id, count(*) as n from tenant_audit_log where run_id = 'killed' group by row_id"
     )
@@ -135,7 +135,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     # one of the phase's opening reads, then finds the connection gone. Here that is made certain.
     ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
-    ctx.run_no = plan["run_no"]
+    ctx.run_no = plan.run_no
     walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
     session = engine.Session(seed_db, SPEC, walk, ctx)
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_integrity import formatting, gates, phases
+from tenant_integrity import formatting, phases
 from tenant_integrity.errors import GateFailed, SpecError
+from tenant_integrity.results import OlderMismatch
 from tenant_integrity.spec import load_spec
 from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import query, tables
@@ -22,14 +23,14 @@ def test_post_validation_names_older_mismatches_as_warnings_and_passes(seed_db):
 
     summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
 
-    assert summary["status"] == "succeeded"
-    assert summary["planned"]["relation_mismatches_before_run"] == {
-        "appointments": {"rows": 1, "sample_ids": [5]},
-        "calls": {"rows": 1, "sample_ids": [7]},
+    assert summary.status == "succeeded"
+    assert summary.planned.relation_mismatches_before_run == {
+        "appointments": OlderMismatch(rows=1, sample_ids=(5,)),
+        "calls": OlderMismatch(rows=1, sample_ids=(7,)),
     }
     # the summary lists them as preflight found them; the gate checks only the rows the run wrote, and passes
-    assert summary["relation_mismatches_before_run"] == summary["planned"]["relation_mismatches_before_run"]
-    assert [r["check"] for r in summary["post_validation"] if not r["success"]] == []
+    assert summary.relation_mismatches_before_run == summary.planned.relation_mismatches_before_run
+    assert [r.check for r in summary.post_validation if not r.success] == []
     text = formatting.format_summary(summary)
     assert "WARNING older mismatch:        1 appointments row(s)" in text and "(ids [5])" in text
     assert "WARNING older mismatch:        1 calls row(s)" in text and "(ids [7])" in text
@@ -88,7 +89,7 @@ def test_the_backup_table_follows_a_column_added_to_the_target_after_preflight(s
         db.execute("update customers set vip = 1 where id = 44")
         db.commit()
     result = phases.backup(seed_db, SPEC, ctx, plan)
-    assert result["columns"] == 9
+    assert result.columns == 9
     phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
     backup = query(seed_db, "select vip, company_id from tenant_backup_customers where id = 44")
     assert backup == [{"vip": 1, "company_id": None}]
@@ -97,9 +98,7 @@ def test_the_backup_table_follows_a_column_added_to_the_target_after_preflight(s
 def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_naming_the_range(edge_db):
     ctx = phases.RunContext(run_id="checksum", dry_run=False)
     plan = phases.preflight(edge_db, SPEC, ctx)
-    results = {"backup": phases.backup(edge_db, SPEC, ctx, plan)}
-    for source in SPEC.evidence:
-        results[f"backfill_{source.name}"] = phases.backfill_source(edge_db, SPEC, ctx, plan, source.name)
+    results = phases.run_writes(edge_db, SPEC, ctx, plan)
     with edge_db.connect() as db, db.transaction():  # someone edits a column no run may touch
         db.execute("update customers set email = 'changed@example.org' where id = 5")
     with pytest.raises(GateFailed) as failure:
@@ -113,7 +112,7 @@ def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_na
     ranges = query(
         edge_db,
         "select range_lo, range_hi, row_count from tenant_range_checksums where run_no = %(n)s",
-        {"n": plan["run_no"]},
+        {"n": plan.run_no},
     )
     assert ranges == [{"range_lo": 1, "range_hi": 114, "row_count": 74}]
 

@@ -72,8 +72,8 @@ def test_one_grant_missing_fails_at_preflight_naming_it_before_any_write(least_p
     assert PASSWORD not in str(failure.value)
     assert (checksum(seed_db, "customers"), tables(seed_db)) == (before, before_tables)
     # a dry run needs no write privilege and still works
-    plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry"))["plan"]
-    assert plan["planned_changes"] == 31
+    plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry"))
+    assert plan.planned_changes == 31
 
 
 def test_an_on_update_column_needs_update_too_and_preflight_names_it(least_privileged, seed_db):
@@ -96,4 +96,4 @@ def test_an_on_update_column_needs_update_too_and_preflight_names_it(least_privi
         db.execute(f"grant update (`updated_at`) on `{seed_db.database}`.`customers` to '{user}'@'%'")
         db.commit()
     summary = phases.run_all(target, SPEC, phases.RunContext(run_id="on-update", dry_run=False))
-    assert summary["status"] == "succeeded" and summary["audited"] == {"backfill": 28, "soft_delete": 3}
+    assert summary.status == "succeeded" and summary.audited == {"backfill": 28, "soft_delete": 3}

@@ -107,15 +107,15 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
 ):
     target, spec = without_soft_delete
     before = rows(target)
-    plan = phases.run_all(target, spec, phases.RunContext(run_id="dry", dry_run=True))["plan"]
-    assert (plan["planned_changes"], plan["review_rows"], plan["outcomes"]["orphan"]["active"]) == (1, 3, 2)
+    plan = phases.run_all(target, spec, phases.RunContext(run_id="dry", dry_run=True))
+    assert (plan.planned_changes, plan.review_rows, plan.outcomes.orphan.active) == (1, 3, 2)
     assert "review, orphan:                2 active (orphans.action: review)" in formatting.format_plan(plan, spec)
 
     summary = phases.run_all(target, spec, phases.RunContext(run_id="real", dry_run=False))
-    assert summary["status"] == "succeeded"
-    assert summary["phases"]["soft_delete_orphans"]["soft_deleted"] == 0
-    assert summary["phases"]["export_review"]["by_reason"] == {"orphan": 2, "no_tenant_evidence": 1}
-    assert (summary["audited"], summary["backed_up"]) == ({"backfill": 1}, 1)
+    assert summary.status == "succeeded"
+    assert summary.phases.orphans.soft_deleted == 0
+    assert summary.phases.review.by_reason == {"orphan": 2, "no_tenant_evidence": 1}
+    assert (summary.audited, summary.backed_up) == ({"backfill": 1}, 1)
     assert queue(target) == {2: "orphan", 3: "orphan", 5: "no_tenant_evidence"}
     after = rows(target)
     assert after[1]["company_id"] == 1
@@ -141,10 +141,10 @@ def test_soft_delete_sets_every_configured_column_audits_each_and_rollback_resto
     target, spec = deleted_twice
     before = rows(target)
     summary = phases.run_all(target, spec, phases.RunContext(run_id="real", dry_run=False))
-    assert summary["status"] == "succeeded"
-    assert summary["phases"]["soft_delete_orphans"]["soft_deleted"] == 2
-    assert summary["audited"] == {"backfill": 1, "soft_delete": 4}  # two columns on each of 2 orphans
-    assert summary["backed_up"] == 3
+    assert summary.status == "succeeded"
+    assert summary.phases.orphans.soft_deleted == 2
+    assert summary.audited == {"backfill": 1, "soft_delete": 4}  # two columns on each of 2 orphans
+    assert summary.backed_up == 3
     audit = query(
         target, "select row_id, column_name, old_value, new_value from tenant_audit_log where action = 'soft_delete'"
     )

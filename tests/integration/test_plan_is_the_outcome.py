@@ -68,22 +68,22 @@ def test_a_dry_run_predicts_the_real_run_on_generated_data(seed, review_dir):
     try:
         demo.recreate_database(target, "schema_only")
         generate(target, seed)
-        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry", dry_run=True, batch_size=7))["plan"]
+        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry", dry_run=True, batch_size=7))
         # batch 7 and two workers: several chunks per share, and shares that meet inside the data
         summary = phases.run_all(target, SPEC, phases.RunContext(run_id="real", dry_run=False, batch_size=7))
 
-        outcomes = plan["outcomes"]
-        assert summary["status"] == "succeeded"
+        outcomes = plan.outcomes.to_dict()
+        assert summary.status == "succeeded"
         for source in SPEC.evidence:
             predicted = outcomes["backfill"][source.name]
-            assert summary["phases"][f"backfill_{source.name}"]["backfilled"] == sum(predicted.values()), source.name
+            assert summary.phases.backfill(source.name).backfilled == sum(predicted.values()), source.name
         predicted_review = {
             reason: outcomes[reason]["active"] + outcomes[reason]["soft_deleted"]
             for reason in ("conflict", "no_tenant_evidence", "unknown_tenant")
         }
-        assert summary["phases"]["export_review"]["by_reason"] == {k: v for k, v in predicted_review.items() if v}
-        assert summary["phases"]["soft_delete_orphans"]["soft_deleted"] == outcomes["orphan"]["active"]
-        assert sum(summary["audited"].values()) == plan["planned_changes"]
+        assert summary.phases.review.by_reason == {k: v for k, v in predicted_review.items() if v}
+        assert summary.phases.orphans.soft_deleted == outcomes["orphan"]["active"]
+        assert sum(summary.audited.values()) == plan.planned_changes
 
         # no written tenant is contradicted by a relation row (appointments, calls)
         contradicted = query(

@@ -367,7 +367,7 @@ def play(target, variant: str) -> Scenario:
     st = s.stages
 
     def dry():
-        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="akaunting-dry", batch_size=BATCH))["plan"]
+        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="akaunting-dry", batch_size=BATCH))
         return plan, contacts(target), tables(target)
 
     st["dry"] = attempt(dry)
@@ -428,15 +428,17 @@ def test_dry_run_plan_matches_the_known_truth(scenario):
     plan, after, bookkeeping = scenario.stages["dry"].get()
     assert after == scenario.before  # a dry run writes nothing
     assert not {t for t in bookkeeping if t.startswith("tenant_")}
-    got = {key: plan[key] for key in ("total_rows", "null_rows", "outcomes", "planned_changes", "review_rows")}
+    got = {
+        key: plan.to_dict()[key] for key in ("total_rows", "null_rows", "outcomes", "planned_changes", "review_rows")
+    }
     assert got == expected_plan()
 
 
 def test_real_run_succeeds_and_passes_its_gates(scenario):
     summary = scenario.stages["real"].get()
-    assert summary["status"] == "succeeded"
-    assert [g["check"] for g in summary["post_validation"] if not g["success"]] == []
-    assert summary["backed_up"] == len(CHANGED)
+    assert summary.status == "succeeded"
+    assert [g.check for g in summary.post_validation if not g.success] == []
+    assert summary.backed_up == len(CHANGED)
 
 
 def _final_row_problems(before: dict, after: dict) -> list[str]:

@@ -19,12 +19,12 @@ def png_size(path) -> tuple[int, int]:
 def test_every_real_run_writes_a_report(edge_db, review_dir):
     summary = phases.run_all(edge_db, SPEC, phases.RunContext(run_id="rep", dry_run=False, batch_size=5))
     folder = review_dir / "customers_company" / "rep"
-    assert summary["report"] == str(folder / "report.html")
+    assert summary.report == str(folder / "report.html")
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "backfill_appointments:" in page and "31 rows" in page  # the same numbers as the task output
     assert "left for review:" in page and 'href="review.csv"' in page
     assert '<img src="tenant_distribution.png"' in page and '<img src="chunks.png"' in page
     assert png_size(folder / "tenant_distribution.png") == (900, 360)
     assert png_size(folder / "chunks.png") == (900, 500)
-    assert summary["planned"]["distribution_before"][0] == ["NULL", 43]
-    assert summary["status"] == "succeeded"
+    assert summary.planned.distribution_before[0] == ("NULL", 43)
+    assert summary.status == "succeeded"

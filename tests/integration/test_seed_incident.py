@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from tenant_integrity import phases
+from tenant_integrity.results import Counts
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import active_distribution, checksum, customers, query, tables
 
@@ -21,16 +22,16 @@ def test_default_run_is_dry_and_changes_nothing(seed_db, review_dir):
     tables_before = tables(seed_db)
     ctx = phases.RunContext(run_id="dry-1")
     assert ctx.dry_run is True  # the safe default
-    plan = phases.run_all(seed_db, SPEC, ctx)["plan"]
+    plan = phases.run_all(seed_db, SPEC, ctx)
 
     assert {t: checksum(seed_db, t) for t in before} == before
     assert tables(seed_db) == tables_before  # not even bookkeeping tables: a dry run writes nothing
-    assert plan["null_rows"] == {"active": 31, "soft_deleted": 0}
-    assert plan["outcomes"]["backfill"]["appointments"] == {"active": 28, "soft_deleted": 0}
-    assert plan["outcomes"]["backfill"]["phone"] == {"active": 0, "soft_deleted": 0}
-    assert plan["outcomes"]["orphan"] == {"active": 3, "soft_deleted": 0}
-    assert plan["planned_changes"] == 31
-    assert plan["review_rows"] == 0
+    assert plan.null_rows == Counts(active=31, soft_deleted=0)
+    assert plan.outcomes.backfill["appointments"] == Counts(active=28, soft_deleted=0)
+    assert plan.outcomes.backfill["phone"] == Counts(active=0, soft_deleted=0)
+    assert plan.outcomes.orphan == Counts(active=3, soft_deleted=0)
+    assert plan.planned_changes == 31
+    assert plan.review_rows == 0
     preview = review_dir / "customers_company" / "dry-1" / "review_preview.csv"
     assert list(csv.reader(preview.open(encoding="utf-8"))) == [
         ["row_id", "reason", "candidates", "name", "email", "phone", "created_at", "decision"]
@@ -69,10 +70,10 @@ def test_real_run_repairs_the_seed_incident_exactly(seed_db):
         expected = {"company_id"} if 30 <= key <= 57 else {"deleted_at"} if key >= 58 else set()
         assert changed == expected, (key, changed)
 
-    assert summary["audited"] == {"backfill": 28, "soft_delete": 3}
-    assert summary["backed_up"] == 31
-    assert summary["null_rows_after"] == {"active": 0, "soft_deleted": 3}
-    assert all(check["success"] for check in summary["post_validation"])
+    assert summary.audited == {"backfill": 28, "soft_delete": 3}
+    assert summary.backed_up == 31
+    assert summary.null_rows_after == Counts(active=0, soft_deleted=3)
+    assert all(check.success for check in summary.post_validation)
 
 
 def test_backup_holds_every_column_as_it_was(seed_db):
@@ -95,5 +96,5 @@ def test_second_real_run_changes_nothing_and_audits_nothing(seed_db):
     assert checksum(seed_db, "customers") == state
     assert query(seed_db, "select count(*) as n from tenant_audit_log")[0]["n"] == audit_rows == 31
     assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'real-2'")[0]["n"] == 0
-    assert summary["audited"] == {}
-    assert summary["backed_up"] == 0
+    assert summary.audited == {}
+    assert summary.backed_up == 0

@@ -16,6 +16,7 @@ import pytest
 
 from tenant_integrity import bookkeeping, constraints, demo, phases
 from tenant_integrity.errors import SpecError
+from tenant_integrity.results import Counts
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.chunk_logs import chunk_rows
@@ -83,12 +84,12 @@ def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_
 
     # two workers: the NULL rows are split into two shares of text keys
     summary, review_csv = backfill(target, review_dir, workers=2)
-    assert summary["phases"]["backfill_appointments"]["workers"] == 2
-    assert summary["audited"] == {"backfill": 34, "soft_delete": 3}
-    assert summary["backed_up"] == 37
-    assert summary["phases"]["export_review"]["review_rows"] == 7
-    assert summary["null_rows_after"] == {"active": 7, "soft_deleted": 4}
-    assert all(check["success"] for check in summary["post_validation"]), summary["post_validation"]
+    assert summary.phases.backfill("appointments").workers == 2
+    assert summary.audited == {"backfill": 34, "soft_delete": 3}
+    assert summary.backed_up == 37
+    assert summary.phases.review.review_rows == 7
+    assert summary.null_rows_after == Counts(active=7, soft_deleted=4)
+    assert all(check.success for check in summary.post_validation), summary.post_validation
     assert audit_counts(target, "b1") == [("backfill", "company_id", 34, 34), ("soft_delete", "deleted_at", 3, 3)]
     assert backup_rows(target, "b1") == 37
     assert sorted(exported_ids(review_csv)) == sorted(keys[i] for i in REVIEW_IDS)
@@ -217,9 +218,9 @@ def test_a_failed_chunk_resumes_after_its_text_checkpoint(text_db, review_dir):
         db.execute("drop trigger fail_on_one_row")
         db.commit()
     resumed = phases.backfill_source(target, SPEC, ctx, plan, "appointments")
-    assert resumed["resumed_after"] == reached
+    assert resumed.resumed_after == reached
     after = appointment_rows(target)
-    assert len(after) == len(set(after)) == resumed["backfilled"]  # one audit row per row, none twice
+    assert len(after) == len(set(after)) == resumed.backfilled  # one audit row per row, none twice
     # the failed attempt committed exactly the rows up to its checkpoint, in the key's collation order
     assert before == {k for k in after if order.index(k) <= order.index(reached)}
     assert poisoned in after and poisoned not in before
@@ -315,11 +316,11 @@ def test_a_uuid_row_inserted_during_the_run_below_the_scope_end_is_left_to_the_a
                 {"k": newcomer},
             )
         summary = phases.post_validation(target, SPEC, ctx, plan, phases.run_writes(target, SPEC, ctx, plan))
-        assert all(check["success"] for check in summary["post_validation"]), summary["post_validation"]
-        assert summary["audited"] == {"backfill": 34, "soft_delete": 3}  # the newcomer: no audit row
+        assert all(check.success for check in summary.post_validation), summary.post_validation
+        assert summary.audited == {"backfill": 34, "soft_delete": 3}  # the newcomer: no audit row
         row = customers(target)[newcomer]
         assert (row["company_id"], row["deleted_at"]) == (None, None)  # an orphan for now, but not ours to delete
-        writes = summary["application_writes"]
+        writes = summary.application_writes
         assert writes["null_tenant_arrived"] == {"rows": 1, "ids": [newcomer]}
         assert writes["inserted"] == {"rows": 1, "ids": [newcomer]}  # below the key bound: known by its marker
     finally:

@@ -23,10 +23,10 @@ def test_the_marker_is_set_audited_not_mistaken_for_the_application_and_rolled_b
     started = query(seed_db, "select now() as now")[0]["now"]
     summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="touch", dry_run=False))
 
-    assert summary["status"] == "succeeded"
-    assert summary["audited"] == {"backfill": 56, "soft_delete": 6}  # 28 tenants + 3 orphans, each with its marker
-    assert summary["backed_up"] == 31
-    writes = summary["application_writes"]
+    assert summary.status == "succeeded"
+    assert summary.audited == {"backfill": 56, "soft_delete": 6}  # 28 tenants + 3 orphans, each with its marker
+    assert summary.backed_up == 31
+    writes = summary.application_writes
     assert (writes["existing_rows_written_by_application"]["rows"], writes["null_tenant_arrived"]["rows"]) == (0, 0)
     after = customers(seed_db)
     changed = [key for key in after if after[key] != before[key]]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tenant_integrity import phases, validation
+from tenant_integrity.results import OlderMismatch
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import customers, query
 
@@ -57,34 +58,34 @@ def outcome_counts(outcomes: dict) -> dict:
 
 
 def test_the_dry_run_predicts_the_real_run_and_its_gate_passes(laravel_db):
-    plan = phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="dry", dry_run=True))["plan"]
-    predicted = outcome_counts(plan["outcomes"])
+    plan = phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="dry", dry_run=True))
+    predicted = outcome_counts(plan.outcomes.to_dict())
     # data set 1+2 alone: conflict 3, unknown 2 (test_edge_cases); 201 adds a conflict, 202 an unknown tenant
     assert predicted == {
         "backfill": {"appointments": 31, "phone": 3},
         "review": {"conflict": 4, "no_tenant_evidence": 2, "unknown_tenant": 3},
         "orphans": 3,
     }
-    assert plan["relation_mismatches_before_run"] == {
-        "appointments": {"rows": 1, "sample_ids": [5]},
-        "calls": {"rows": 0, "sample_ids": []},
+    assert plan.relation_mismatches_before_run == {
+        "appointments": OlderMismatch(rows=1, sample_ids=(5,)),
+        "calls": OlderMismatch(rows=0, sample_ids=()),
     }
-    saved = json.loads(Path(plan["plan_file"]).read_text(encoding="utf-8"))
+    saved = json.loads(Path(plan.plan_file).read_text(encoding="utf-8"))
     assert saved["relation_mismatches_before_run"]["appointments"] == {"rows": 1, "sample_ids": [5]}
 
     summary = phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="real", dry_run=False))
-    phase = summary["phases"]
-    assert phase["backfill_appointments"]["backfilled"] == 31
-    assert phase["backfill_phone"]["backfilled"] == 3
-    assert phase["export_review"]["by_reason"] == {"conflict": 4, "no_tenant_evidence": 2, "unknown_tenant": 3}
-    assert phase["soft_delete_orphans"]["soft_deleted"] == 3
-    assert summary["audited"] == {"backfill": 34, "soft_delete": 3}
-    assert summary["backed_up"] == 37
-    assert summary["status"] == "succeeded"
+    phase = summary.phases
+    assert phase.backfill("appointments").backfilled == 31
+    assert phase.backfill("phone").backfilled == 3
+    assert phase.review.by_reason == {"conflict": 4, "no_tenant_evidence": 2, "unknown_tenant": 3}
+    assert phase.orphans.soft_deleted == 3
+    assert summary.audited == {"backfill": 34, "soft_delete": 3}
+    assert summary.backed_up == 37
+    assert summary.status == "succeeded"
     # the older hole is listed as a warning (as preflight found it), not a failure
-    gate = {r["check"]: r for r in summary["post_validation"]}
-    assert gate["relation_mismatch:appointments"]["success"] is True
-    assert summary["relation_mismatches_before_run"]["appointments"] == {"rows": 1, "sample_ids": [5]}
+    gate = {r.check: r for r in summary.post_validation}
+    assert gate["relation_mismatch:appointments"].success is True
+    assert summary.relation_mismatches_before_run["appointments"] == OlderMismatch(rows=1, sample_ids=(5,))
 
     rows = customers(laravel_db)
     assert (rows[201]["company_id"], rows[202]["company_id"]) == (None, None)
