@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from tenant_integrity import phases
-from tenant_integrity.results import Counts
+from tenant_integrity.results import Counts, Outcome, Summary
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import active_distribution, checksum, customers, query, tables
 
@@ -74,6 +75,10 @@ def test_real_run_repairs_the_seed_incident_exactly(seed_db):
     assert summary.backed_up == 31
     assert summary.null_rows_after == Counts(active=0, soft_deleted=3)
     assert all(check.success for check in summary.post_validation)
+    # what tenant_runs keeps (and `show-summary`, the next task, a rollback read) is the same summary, typed again
+    stored = query(seed_db, "select summary from tenant_runs where run_id = 'real-1'")[0]["summary"]
+    assert Summary.from_dict(json.loads(stored)) == summary
+    assert Outcome.from_dict(json.loads(json.dumps(phases.outcome(summary).to_dict()))).audited == summary.audited
 
 
 def test_backup_holds_every_column_as_it_was(seed_db):
