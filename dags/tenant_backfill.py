@@ -20,7 +20,7 @@ Tasks, each stopping the run when its GX gate fails:
    `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.
 2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
    copies its rows' pre-images into it, in the transaction that changes them, before the change.
-3. `backfill.<source>` — one task per evidence source in priority order; chunked, guarded
+3. `backfill` — every evidence source in the spec's priority order (one task, whatever the spec); chunked, guarded
    (`… and tenant is null`), backed up and audited in the same transaction. A row whose sources name
    several tenants, or whose relation rows carry another tenant, is never written.
 4. `detect_conflicts` — those rows go to review (read after the backfills: only undecided rows are left).
@@ -36,10 +36,10 @@ Undo a run with `tenant_rollback`; import review decisions with `tenant_review_i
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task, task_group
+from airflow.sdk import Param, dag, get_current_context, task
 
 from tenant_integrity import settings
-from tenant_integrity.runtime import default_args, evidence_names_in_priority_order, operator_params
+from tenant_integrity.runtime import default_args, operator_params
 
 
 def _run(phase, plan: dict | None = None, *args):
@@ -117,22 +117,15 @@ def tenant_backfill():
         return _run(phases.detect_conflicts, plan).to_dict()
 
     @task
-    def backfill_source(plan: dict, source: str) -> dict:
-        """Write the tenant of every row this evidence source decides (skipped when the spec has no such source)."""
+    def backfill(plan: dict) -> dict:
+        """Write the tenants the evidence decides, one source after another in the spec's priority order.
+
+        One task whatever the spec (its sources are in the plan, not in the DAG's shape): each source's
+        progress is in this task's log, and a retry resumes each source after its checkpoint.
+        """
         from tenant_integrity import phases
 
-        return _run(phases.backfill_source_if_present, plan, source).to_dict()
-
-    @task_group(group_id="backfill")
-    def backfill_in_priority_order(plan: dict):
-        results, previous = [], None
-        for source in evidence_names_in_priority_order():
-            current = backfill_source.override(task_id=source)(plan, source)
-            if previous is not None:
-                previous >> current
-            results.append(current)
-            previous = current
-        return results
+        return _run(phases.backfill_in_priority_order, plan).to_dict()
 
     @task
     def export_review(plan: dict) -> dict:
@@ -157,7 +150,7 @@ def tenant_backfill():
         results = PhaseResults.from_dict(
             {
                 "backup": backup_result,
-                "backfills": [b for b in backfills if not b["skipped"]],
+                "backfills": backfills["sources"],
                 "conflicts": conflicts,
                 "review": review,
                 "orphans": orphans,
@@ -170,7 +163,7 @@ def tenant_backfill():
     plan = preflight()
     go = stop_if_dry_run(plan)
     backed_up = backup(plan)
-    backfills = backfill_in_priority_order(plan)
+    backfills = backfill(plan)
     conflicts = detect_conflicts(plan)
     review = export_review(plan)
     orphans = soft_delete_orphans(plan)

@@ -33,6 +33,7 @@ def format_plan(plan: Plan, spec: Spec) -> str:
         f"  planned changes:               {plan.planned_changes}",
     ]
     lines += format_older_mismatches(plan.relation_mismatches_before_run)
+    lines += format_older_unknown_tenants(plan.unknown_tenant_before_run)
     if plan.review_csv:
         lines.append(f"  review preview:                {plan.review_csv} ({plan.review_rows_exported} rows)")
     return "\n".join(lines)
@@ -45,6 +46,16 @@ def format_older_mismatches(mismatches: dict[str, OlderMismatch]) -> list[str]:
         f"(ids {list(found.sample_ids)}); not written by this run, not blocking; the daily validation fails on them"
         for table, found in mismatches.items()
         if found.rows
+    ]
+
+
+def format_older_unknown_tenants(found: OlderMismatch) -> list[str]:
+    """The warning line for rows whose tenant named no tenant before the run (nothing when there are none)."""
+    if not found.rows:
+        return []
+    return [
+        f"  WARNING unknown tenant:        {found.rows} row(s) carry a tenant missing from the tenant table "
+        f"(ids {list(found.sample_ids)}); not written by this run, not blocking; the daily validation fails on them"
     ]
 
 
@@ -69,6 +80,7 @@ def format_summary(summary: Summary) -> str:
     if summary.report:
         lines.append(f"  {'run report:':<24}{summary.report}")
     lines += format_older_mismatches(summary.relation_mismatches_before_run)
+    lines += format_older_unknown_tenants(summary.unknown_tenant_before_run)
     for r in summary.post_validation:
         verdict = "ok" if r.success else ("FAILED" if r.severity == "critical" else "warning")
         lines.append(f"  gate {r.check}: {verdict} (observed {r.observed})")

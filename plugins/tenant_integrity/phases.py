@@ -22,6 +22,7 @@ from tenant_integrity.formatting import format_plan, format_summary
 from tenant_integrity.paths import run_dir
 from tenant_integrity.results import (
     BackfillResult,
+    Backfills,
     BackupResult,
     ConflictsResult,
     Counts,
@@ -116,6 +117,7 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
             review_rows=counts.review_rows(spec.orphans.action),
             distribution_before=tuple(tuple(d) for d in distribution_before),
             relation_mismatches_before_run=older_mismatches(preflight_checks),
+            unknown_tenant_before_run=older_unknown_tenants(preflight_checks),
         )
         folder = run_dir(spec.name, ctx.run_id)
         if ctx.dry_run:
@@ -144,6 +146,14 @@ def older_mismatches(results: list) -> dict[str, OlderMismatch]:
         for r in results
         if r.check.startswith(prefix)
     }
+
+
+def older_unknown_tenants(results: list) -> OlderMismatch:
+    """Rows whose tenant names no tenant before the run (a warning check): the run writes none of them."""
+    found = next((r for r in results if r.check == "unknown_tenant_before_run"), None)
+    if found is None:
+        return OlderMismatch(rows=0)
+    return OlderMismatch(rows=int(found.observed or 0), sample_ids=tuple(found.sample))
 
 
 def register_run(target: DbTarget, spec: Spec, ctx: RunContext) -> int:
@@ -463,13 +473,9 @@ def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, s
     )
 
 
-def backfill_source_if_present(
-    target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, source_name: str
-) -> BackfillResult:
-    """The DAG has one task per source name across all specs; a spec without this source skips it."""
-    if source_name not in [e.name for e in spec.evidence]:
-        return BackfillResult(source=source_name, backfilled=0, skipped=f"spec {spec.name} has no source {source_name}")
-    return backfill_source(target, spec, ctx, plan, source_name)
+def backfill_in_priority_order(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> Backfills:
+    """Every evidence source's backfill, in the spec's priority order (the DAG's one backfill task)."""
+    return Backfills(tuple(backfill_source(target, spec, ctx, plan, source.name) for source in spec.evidence))
 
 
 def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> ReviewExport:
@@ -569,6 +575,7 @@ def build_summary(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, pha
         null_rows_after=Counts(int(after["active"] or 0), int(after["soft_deleted"] or 0)),
         application_writes=during_run,
         relation_mismatches_before_run=plan.relation_mismatches_before_run,
+        unknown_tenant_before_run=plan.unknown_tenant_before_run,
     )
 
 
@@ -596,7 +603,7 @@ def run_writes(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> Pha
     """The phases between preflight and post_validation, in DAG order; returns their results."""
     return PhaseResults(
         backup=backup(target, spec, ctx, plan),
-        backfills=tuple(backfill_source(target, spec, ctx, plan, source.name) for source in spec.evidence),
+        backfills=backfill_in_priority_order(target, spec, ctx, plan).sources,
         conflicts=detect_conflicts(target, spec, ctx, plan),
         review=export_review(target, spec, ctx, plan),
         orphans=soft_delete_orphans(target, spec, ctx, plan),

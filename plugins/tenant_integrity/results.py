@@ -127,6 +127,8 @@ class Plan(_Dict):
     distribution_before: tuple[tuple[str, int], ...]  # the largest tenants (NULL included), for the report
     # isolation holes older than the run: the run writes none of these rows, its gate does not block on them
     relation_mismatches_before_run: dict[str, OlderMismatch] = field(default_factory=dict)
+    # rows whose tenant names no tenant, older than the run: the same (warning, listed, not written by the run)
+    unknown_tenant_before_run: OlderMismatch = OlderMismatch(rows=0)
     run_no: int | None = None  # a real run's registration in tenant_runs
     review_csv: str | None = None  # a dry run's review preview
     review_rows_exported: int | None = None
@@ -150,7 +152,13 @@ class BackfillResult(_Dict):
     retries: int = 0
     resumed_after: Any = None
     workers: int = 0
-    skipped: str | None = None  # the DAG has a task per source of any spec; this spec has no such source
+
+
+@dataclass(frozen=True)
+class Backfills(_Dict):
+    """The backfill task's value: each evidence source's result, in priority order."""
+
+    sources: tuple[BackfillResult, ...]
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,7 @@ class Summary(_Dict):
     post_validation: tuple[CheckResult, ...] = ()
     post_validation_error: str | None = None
     relation_mismatches_before_run: dict[str, OlderMismatch] = field(default_factory=dict)
+    unknown_tenant_before_run: OlderMismatch = OlderMismatch(rows=0)
     report: str | None = None
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from tenant_integrity import settings
 from tenant_integrity.db import DbTarget
-from tenant_integrity.errors import ParamError, SpecError, TenantIntegrityError
+from tenant_integrity.errors import ParamError, TenantIntegrityError
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec, load_spec, spec_names
 
@@ -60,25 +60,6 @@ def operator_params(dry_run_description: str, batch_description: str = "Rows per
 def available_specs() -> list[str]:
     """Spec names for the trigger form's enum (file names only: no parsing, no DB at parse time)."""
     return spec_names() or [DEFAULT_SPEC]
-
-
-def evidence_names_in_priority_order() -> list[str]:
-    """The evidence sources of every loadable spec, merged in priority order, for the DAG's task list.
-
-    A spec that does not load is left out here (its preflight will report why) so that one broken
-    file cannot hide the DAG.
-    """
-    names: list[str] = []
-    for spec_name in spec_names():
-        try:
-            spec = load_spec(spec_name)
-        except SpecError as exc:
-            log.warning("spec %s left out of the task list: %s", spec_name, exc)
-            continue
-        for source in spec.evidence:
-            if source.name not in names:
-                names.append(source.name)
-    return names
 
 
 def task_inputs(

@@ -97,12 +97,33 @@ class Through:
 
 
 @dataclass(frozen=True)
+class Parent:
+    """The target row's own column pointing at a row of another table that carries the tenant.
+
+    `calls.customer_id -> customers.id` (its company_id), or `calls.to_number -> phone_numbers.number`:
+    `key` need not be unique; several rows naming different tenants are a conflict like any other.
+    """
+
+    foreign_key: str  # a column of the target
+    table: str
+    key: str
+    tenant_column: str
+
+
+@dataclass(frozen=True)
 class Evidence:
+    """One source of a NULL row's tenant: rows pointing at it (`table.foreign_key` = the target's key),
+    optionally through a lookup table, or the row it points at itself (`parent`).
+
+    For a parent source, `table` and `tenant_column` are the parent's and `foreign_key` is the target's column.
+    """
+
     name: str
     table: str
     foreign_key: str
     tenant_column: str | None = None
     through: Through | None = None
+    parent: Parent | None = None
 
 
 @dataclass(frozen=True)
@@ -197,8 +218,9 @@ _SHAPES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "orphans": ({"action"}, {"set"}),
     "tenant_table": ({"table", "key"}, set()),
-    "evidence": ({"name", "table", "foreign_key"}, {"tenant_column", "through"}),
+    "evidence": ({"name"}, {"table", "foreign_key", "tenant_column", "through", "parent"}),
     "through": ({"column", "table", "match_column", "tenant_column"}, set()),
+    "parent": ({"foreign_key", "table", "key", "tenant_column"}, set()),
     "relations": ({"table", "foreign_key", "tenant_column"}, set()),
 }
 
@@ -233,6 +255,42 @@ class _Checker:
             self.problems.append(f"{where}: expected a non-empty list of column names")
             return []
         return [self.identifier(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def _evidence(check: _Checker, where: str, item: Any) -> Evidence:
+    """One evidence source: rows pointing at the target row (table + foreign_key [+ through]) or its parent."""
+    e = check.mapping(item, where, "evidence")
+    name = check.identifier(e.get("name"), f"{where}.name") if "name" in e else ""
+    if "parent" in e:
+        for key in sorted({"table", "foreign_key", "tenant_column", "through"} & set(e)):
+            check.problems.append(f"{where}.{key}: a parent source names its table and columns under parent only")
+        h = check.mapping(e["parent"], f"{where}.parent", "parent")
+        parent = Parent(**{k: check.identifier(h.get(k), f"{where}.parent.{k}") for k in _SHAPES["parent"][0]})
+        return Evidence(
+            name=name,
+            table=parent.table,
+            foreign_key=parent.foreign_key,
+            tenant_column=parent.tenant_column,
+            parent=parent,
+        )
+    for key in ("table", "foreign_key"):
+        if key not in e and e:
+            check.problems.append(f"{where}.{key}: required key is missing (or give the source a parent)")
+    through = None
+    if "through" in e:
+        h = check.mapping(e["through"], f"{where}.through", "through")
+        through = Through(**{k: check.identifier(h.get(k), f"{where}.through.{k}") for k in _SHAPES["through"][0]})
+        if "tenant_column" in e:
+            check.problems.append(f"{where}: give tenant_column either directly or under through, not both")
+    elif "tenant_column" not in e and e:
+        check.problems.append(f"{where}.tenant_column: required unless the source goes through another table")
+    return Evidence(
+        name=name,
+        table=check.identifier(e.get("table"), f"{where}.table") if "table" in e else "",
+        foreign_key=check.identifier(e.get("foreign_key"), f"{where}.foreign_key") if "foreign_key" in e else "",
+        tenant_column=check.identifier(e["tenant_column"], f"{where}.tenant_column") if "tenant_column" in e else None,
+        through=through,
+    )
 
 
 def _build(name: str, raw: Any) -> Spec:
@@ -270,29 +328,7 @@ def _build(name: str, raw: Any) -> Spec:
         check.problems.append("evidence: expected a non-empty list of evidence sources in priority order")
         raw_evidence = []
     for i, item in enumerate(raw_evidence):
-        where = f"evidence[{i}]"
-        e = check.mapping(item, where, "evidence")
-        through = None
-        if "through" in e:
-            h = check.mapping(e["through"], f"{where}.through", "through")
-            through = Through(**{k: check.identifier(h.get(k), f"{where}.through.{k}") for k in _SHAPES["through"][0]})
-            if "tenant_column" in e:
-                check.problems.append(f"{where}: give tenant_column either directly or under through, not both")
-        elif "tenant_column" not in e and e:
-            check.problems.append(f"{where}.tenant_column: required unless the source goes through another table")
-        evidence.append(
-            Evidence(
-                name=check.identifier(e.get("name"), f"{where}.name") if "name" in e else "",
-                table=check.identifier(e.get("table"), f"{where}.table") if "table" in e else "",
-                foreign_key=check.identifier(e.get("foreign_key"), f"{where}.foreign_key")
-                if "foreign_key" in e
-                else "",
-                tenant_column=check.identifier(e["tenant_column"], f"{where}.tenant_column")
-                if "tenant_column" in e
-                else None,
-                through=through,
-            )
-        )
+        evidence.append(_evidence(check, f"evidence[{i}]", item))
     names = [e.name for e in evidence if e.name]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         check.problems.append(f"evidence: source name {dup!r} is used more than once")
@@ -475,7 +511,7 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     problems: list[str] = []
     table_fields = [("target.table", spec.target.table), ("tenant_table.table", spec.tenant_table.table)]
     for i, e in enumerate(spec.evidence):
-        table_fields.append((f"evidence[{i}] ({e.name}).table", e.table))
+        table_fields.append((f"evidence[{i}] ({e.name}).{'parent.' if e.parent else ''}table", e.table))
         if e.through:
             table_fields.append((f"evidence[{i}] ({e.name}).through.table", e.through.table))
     table_fields += [(f"relations[{i}].table", r.table) for i, r in enumerate(spec.relations)]
@@ -531,6 +567,12 @@ def check_live_schema(spec: Spec, columns: dict[str, dict[str, dict]], unique_ke
     same_type(tenant_col, "target.tenant_column", f"{t.table}.{t.tenant_column}")
     for i, e in enumerate(spec.evidence):
         where = f"evidence[{i}] ({e.name})"
+        if e.parent:
+            need(t.table, e.parent.foreign_key, f"{where}.parent.foreign_key")
+            need(e.parent.table, e.parent.key, f"{where}.parent.key")
+            col = need(e.parent.table, e.parent.tenant_column, f"{where}.parent.tenant_column")
+            same_type(col, f"{where}.parent.tenant_column", f"{e.parent.table}.{e.parent.tenant_column}")
+            continue
         need(e.table, e.foreign_key, f"{where}.foreign_key")
         if e.through:
             need(e.table, e.through.column, f"{where}.through.column")

@@ -138,6 +138,10 @@ def spec_context(spec: Spec) -> dict:
                 }
                 if e.through
                 else None,
+                # the target's own column and the parent's key it matches: the parent row is the evidence
+                "parent": {"foreign_key": quote(e.parent.foreign_key), "key": quote(e.parent.key)}
+                if e.parent
+                else None,
             }
             for number, e in enumerate(spec.evidence, start=1)
         ],
@@ -152,6 +156,7 @@ def spec_context(spec: Spec) -> dict:
                         number
                         for number, e in enumerate(spec.evidence, start=1)
                         if not e.through
+                        and not e.parent
                         and (e.table, e.foreign_key, e.tenant_column) == (r.table, r.foreign_key, r.tenant_column)
                     ),
                     None,

@@ -67,8 +67,7 @@ def test_backfill_tasks_run_in_the_documented_order(bag):
         "preflight",
         "stop_if_dry_run",
         "backup",
-        "backfill.appointments",
-        "backfill.phone",
+        "backfill",  # every source of the chosen spec, in its priority order: the shape does not follow the spec files
         "detect_conflicts",
         "export_review",
         "soft_delete_orphans",
@@ -86,7 +85,7 @@ def test_backfill_trigger_form_params(bag):
     params = bag.get_dag("tenant_backfill").params
     spec, dry_run, batch_size = (params.get_param(n) for n in ("spec", "dry_run", "batch_size"))
     assert spec.value == "customers_company"
-    assert spec.schema["enum"] == ["customers_company"]
+    assert spec.schema["enum"] == ["appointments_company", "calls_company", "customers_company"]
     assert dry_run.value is True
     assert dry_run.schema["type"] == "boolean"
     assert (batch_size.value, batch_size.schema["minimum"], batch_size.schema["maximum"]) == (1000, 1, 50000)
@@ -107,7 +106,12 @@ def test_validation_runs_daily_at_four_in_berlin_without_catchup(bag):
     params = dag.params
     assert params.get_param("mode").value == "comprehensive"
     assert params.get_param("spec").value is None
-    assert params.get_param("spec").schema["enum"] == [None, "customers_company"]
+    assert params.get_param("spec").schema["enum"] == [
+        None,
+        "appointments_company",
+        "calls_company",
+        "customers_company",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -121,4 +121,4 @@ def test_unknown_spec_is_named_with_the_known_ones():
     with pytest.raises(SpecError) as failure:
         load_spec("orders_shop")
     assert "no spec file" in str(failure.value)
-    assert "known specs: customers_company" in str(failure.value)
+    assert "known specs: appointments_company, calls_company, customers_company" in str(failure.value)

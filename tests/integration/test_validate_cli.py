@@ -59,4 +59,4 @@ def test_issues_exit_one_only_with_fail_on_issues(repaired, tmp_path):
 def test_unknown_spec_exits_two_with_a_clear_error(repaired, tmp_path):
     code, _, err = cli(repaired, "--spec", "orders", tmp_path=tmp_path)
     assert code == 2
-    assert "no spec file" in err and "known specs: customers_company" in err
+    assert "no spec file" in err and "known specs: appointments_company, calls_company, customers_company" in err

@@ -40,7 +40,20 @@ def test_the_shipped_spec_loads():
     assert [e.name for e in spec.evidence] == ["appointments", "phone"]
     assert spec.evidence[1].through.match_column == "number"
     assert spec.backup_table == "tenant_backup_customers"
-    assert spec_names() == ["customers_company"]
+    assert spec_names() == ["appointments_company", "calls_company", "customers_company"]
+
+
+def test_the_graph_specs_read_their_tenant_from_the_parent_row():
+    calls = load_spec("calls_company")
+    assert [(e.name, e.parent.foreign_key, e.parent.table, e.parent.key) for e in calls.evidence] == [
+        ("customer", "customer_id", "customers", "id"),
+        ("business_number", "to_number", "phone_numbers", "number"),
+    ]
+    # a parent source is named by its parent table and tenant column, like a source pointing at the row
+    assert (calls.evidence[0].table, calls.evidence[0].tenant_column) == ("customers", "company_id")
+    assert calls.orphans.action == "review"  # calls has no soft-delete column
+    appointments = load_spec("appointments_company")
+    assert [e.parent.table for e in appointments.evidence] == ["customers"]
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,17 @@
 -- in the tenant table; soft-deleted evidence counts) decides -> one tenant T, several 'conflict'.
 -- T is written ('backfill') only if no relation row (the spec's relations list) contradicts it: a relation
 -- row naming a tenant that does not exist -> 'unknown_tenant', naming another existing tenant -> 'conflict'.
+-- A parent source's related row is the row the target row points at (calls.customer_id -> customers).
 -- No usable evidence: a named tenant that does not exist (evidence or relation row) -> 'unknown_tenant';
 -- related rows naming no tenant -> 'no_tenant_evidence'; no row in any evidence or relation table -> 'orphan'.
 {# the related rows of each NULL-tenant row for one source, with the tenant they name (both branches below) #}
 {% macro evidence_rows(source, tenant_expr) %}
 from null_rows as n
+    {% if source.parent %}
+    join {{ source.table }} as r on r.{{ source.parent.key }} = n.parent_{{ source.number | int }}
+    {% else %}
     join {{ source.table }} as r on r.{{ source.foreign_key }} = n.row_id
+    {% endif %}
     {% if source.through %}
     left join {{ source.through.table }} as l on l.{{ source.through.match_column }} = r.{{ source.through.column }}
     {% endif %}
@@ -24,6 +29,9 @@ null_rows as (
     select
         t.{{ target.key }} as row_id,
         {{ deleted("t") }} as soft_deleted,
+        {% for source in evidence if source.parent %}
+        t.{{ source.parent.foreign_key }} as parent_{{ source.number | int }},
+        {% endfor %}
         -- a real run leaves alone orphans the application wrote during the run: it is using them
         {{ written_by_application("t") if for_a_run else "0" }} as by_application
     from {{ target.table }} as t
