@@ -3,6 +3,8 @@
 load-demo --data-set all|seed_incident   recreate the database of $AIRFLOW_CONN_TENANT_DB with demo data
 show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVIEW_DIR/<spec>/
 show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
+discover [--write DIR]                   every table with the tenant column: NULL rows, FKs, proposed evidence
+check [--registry PATH]                  the tenant key policy (include/registry.yaml); exit 1 naming each failing table
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import os
 import sys
 
-from tenant_integrity import demo, formatting, sql
+from tenant_integrity import demo, discovery, formatting, sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.paths import review_dir
 from tenant_integrity.results import Plan, Summary
@@ -34,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--spec", required=True)
     check.add_argument("--comprehensive", action="store_true", help="add the comprehensive checks")
     check.add_argument("--fail-on-issues", action="store_true", help="exit 1 when a critical check fails")
+    discovery.add_arguments(sub.add_parser("discover", help="the tenant tables, their NULL rows and FKs"), "discover")
+    discovery.add_arguments(sub.add_parser("check", help="exit 1 naming each table failing the policy"), "check")
     args = parser.parse_args(argv)
+    if args.command in ("discover", "check"):
+        return discovery.run_cli(args, os.environ.get("AIRFLOW_CONN_TENANT_DB"))
     if args.command == "grants":
         from tenant_integrity.privileges import grant_statements
 
