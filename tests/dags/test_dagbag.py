@@ -20,6 +20,7 @@ EXPECTED_DAGS = {
     "tenant_review_import",
     "tenant_rollback",
     "tenant_constraints",
+    "tenant_guard",
 }
 # a retry of this task would send on-call a second mail for the same run
 NOT_RETRIED = {("tenant_validation_daily", "alert_on_call")}
@@ -126,5 +127,15 @@ def test_operator_dags_default_to_dry_run(bag, dag_id, extra):
     params = bag.get_dag(dag_id).params
     assert params.get_param("dry_run").value is True
     assert {"spec", "dry_run", "batch_size"} | extra == set(params)
+    for name in params:
+        assert params.get_param(name).schema["title"] and params.get_param(name).description
+
+
+def test_guard_dag_defaults_to_a_dry_run_status(bag):
+    params = bag.get_dag("tenant_guard").params
+    assert set(params) == {"spec", "mode", "action", "dry_run"}
+    assert (params.get_param("action").value, params.get_param("dry_run").value) == ("status", True)
+    assert params.get_param("mode").schema["enum"] == ["fill", "log", "reject"]
+    assert params.get_param("action").schema["enum"] == ["install", "uninstall", "status"]
     for name in params:
         assert params.get_param(name).schema["title"] and params.get_param(name).description
