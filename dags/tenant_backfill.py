@@ -36,14 +36,30 @@ Undo a run with `tenant_rollback`; import review decisions with `tenant_review_i
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
 from tenant_integrity.runtime import default_args, operator_params
 
+# every task that writes to the target database takes a slot of its connection's pool
+WRITERS = settings.writer_pool("tenant_db")
+REPAIR = "repair"  # the mapped task group: one map index per spec, in run order
+REPAIR_TASKS = (
+    "wait_for_parents",
+    "preflight",
+    "stop_if_dry_run",
+    "backup",
+    "backfill",
+    "detect_conflicts",
+    "export_review",
+    "soft_delete_orphans",
+    "post_validation",
+)
 
-def _run(phase, plan: dict | None = None, *args):
-    """Resolve params, spec and database for this run, then call the package's phase; fail fast on user errors.
+
+def _run(item: dict, phase, plan: dict | None = None, *args):
+    """Resolve params, this map index's spec and the database, then call the package's phase; fail fast
+    on user errors.
 
     The plan crosses XComs as a dict and reaches the phase as the Plan it was; the phase's typed result
     goes back to the task, which hands it on as a dict.
@@ -53,7 +69,9 @@ def _run(phase, plan: dict | None = None, *args):
 
     context = get_current_context()
     with failing_fast_on_user_errors():
-        spec, target, ctx = task_inputs(dict(context["params"]), context["run_id"], context["dag"].dag_id)
+        spec, target, ctx = task_inputs(
+            dict(context["params"]), context["run_id"], context["dag"].dag_id, frozenset({"specs"}), item["spec"]
+        )
         typed_plan = () if plan is None else (Plan.from_dict(plan),)
         return phase(target, spec, ctx, *typed_plan, *args)
 
@@ -70,6 +88,14 @@ def _run(phase, plan: dict | None = None, *args):
     params=operator_params(
         dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
         batch_description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
+        specs=Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Specs",
+            description='Several specs in one run (their names, or ["all"]): parents first, the others in '
+            "parallel. Empty: the one spec above.",
+        ),
         chunk_seconds=Param(
             settings.CHUNK_SECONDS_DEFAULT,
             type="number",
@@ -91,84 +117,138 @@ def _run(phase, plan: dict | None = None, *args):
 )
 def tenant_backfill():
     @task
-    def preflight() -> dict:
-        """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
-        from tenant_integrity import phases
+    def resolve_specs() -> list[dict]:
+        """The specs of this run (param specs, else spec), parents before the specs whose evidence reads them."""
+        from tenant_integrity import run_order
+        from tenant_integrity.runtime import failing_fast_on_user_errors
 
-        return _run(phases.preflight).to_dict()
+        params = get_current_context()["params"]
+        with failing_fast_on_user_errors():
+            order = run_order.resolve(params.get("spec"), params.get("specs"))
+        print(run_order.format_order(order))  # the task output a person reads in the UI
+        return [o.to_dict() for o in order]
 
-    @task.short_circuit(ignore_downstream_trigger_rules=True)
-    def stop_if_dry_run(plan: dict) -> bool:
-        """A dry run ends after the plan: every later task is skipped."""
-        return not plan["dry_run"]
+    @task_group(group_id=REPAIR)
+    def repair(item: dict):
+        """One spec's run: its own gates, review CSV, audit and rollback; map index = its place in the order."""
 
-    @task
-    def backup(plan: dict) -> dict:
-        """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
-        from tenant_integrity import phases
+        @task.sensor(mode="reschedule", poke_interval=settings.PARENT_POKE_INTERVAL_S, timeout=24 * 3600)
+        def wait_for_parents(item: dict):
+            """Wait until the specs this one reads as parents passed their post_validation in this run.
 
-        return _run(phases.backup, plan).to_dict()
+            A parent that failed ends this spec too (its evidence would read unrepaired tenants); a dry
+            run does not wait: nothing is written, each spec plans on the data as it is.
+            """
+            from airflow.sdk import PokeReturnValue
 
-    @task
-    def detect_conflicts(plan: dict) -> dict:
-        """Queue the rows whose sources or relation rows disagree for review; they are never written."""
-        from tenant_integrity import phases
+            from tenant_integrity import run_order
 
-        return _run(phases.detect_conflicts, plan).to_dict()
+            context = get_current_context()
+            if context["params"].get("dry_run", True) or not item["waits_for"]:
+                return PokeReturnValue(is_done=True)
+            states = context["ti"].get_task_states(
+                dag_id=context["dag"].dag_id,
+                run_ids=[context["run_id"]],
+                task_ids=[f"{REPAIR}.{t}" for t in REPAIR_TASKS],
+            )
+            wait = run_order.parents_state(item, states.get(context["run_id"], {}), f"{REPAIR}.post_validation")
+            print(wait.message)
+            if wait.failed:
+                from airflow.sdk.exceptions import AirflowFailException
 
-    @task
-    def backfill(plan: dict) -> dict:
-        """Write the tenants the evidence decides, one source after another in the spec's priority order.
+                raise AirflowFailException(wait.message)
+            return PokeReturnValue(is_done=wait.done)
 
-        One task whatever the spec (its sources are in the plan, not in the DAG's shape): each source's
-        progress is in this task's log, and a retry resumes each source after its checkpoint.
-        """
-        from tenant_integrity import phases
+        @task
+        def preflight(item: dict) -> dict:
+            """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
+            from tenant_integrity import phases
 
-        return _run(phases.backfill_in_priority_order, plan).to_dict()
+            return _run(item, phases.preflight).to_dict()
 
-    @task
-    def export_review(plan: dict) -> dict:
-        """Queue the rows a person must decide and write review.csv."""
-        from tenant_integrity import phases
+        @task
+        def stop_if_dry_run(plan: dict) -> None:
+            """A dry run ends after the plan: this task skips, and with it every later task of this spec.
 
-        return _run(phases.export_review, plan).to_dict()
+            (A skip, not a short-circuit: Airflow's short-circuit does not skip inside a mapped task group.
+            The writing phases refuse a dry run's plan themselves too.)
+            """
+            if plan["dry_run"]:
+                from airflow.sdk.exceptions import AirflowSkipException
 
-    @task
-    def soft_delete_orphans(plan: dict) -> dict:
-        """Soft-delete (or send to review, per the spec) active rows nothing points to."""
-        from tenant_integrity import phases
+                raise AirflowSkipException("dry run: the plan is the outcome; nothing is written")
 
-        return _run(phases.soft_delete_orphans, plan).to_dict()
+        @task(pool=WRITERS)
+        def backup(item: dict, plan: dict) -> dict:
+            """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
+            from tenant_integrity import phases
 
-    @task
-    def post_validation(plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
-        """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
-        from tenant_integrity import formatting, phases
-        from tenant_integrity.results import PhaseResults
+            return _run(item, phases.backup, plan).to_dict()
 
-        results = PhaseResults.from_dict(
-            {
-                "backup": backup_result,
-                "backfills": backfills["sources"],
-                "conflicts": conflicts,
-                "review": review,
-                "orphans": orphans,
-            }
-        )
-        summary = _run(phases.post_validation, plan, results)
-        print(formatting.format_summary(summary))  # the task output a person reads in the UI
-        return phases.outcome(summary).to_dict()
+        @task(pool=WRITERS)
+        def backfill(item: dict, plan: dict) -> dict:
+            """Write the tenants the evidence decides, one source after another in the spec's priority order.
 
-    plan = preflight()
-    go = stop_if_dry_run(plan)
-    backed_up = backup(plan)
-    backfills = backfill(plan)
-    conflicts = detect_conflicts(plan)
-    review = export_review(plan)
-    orphans = soft_delete_orphans(plan)
-    go >> backed_up >> backfills >> conflicts >> review >> orphans
-    post_validation(plan, backed_up, conflicts, backfills, review, orphans)
+            One task whatever the spec (its sources are in the plan, not in the DAG's shape): each source's
+            progress is in this task's log, and a retry resumes each source after its checkpoint.
+            """
+            from tenant_integrity import phases
+
+            return _run(item, phases.backfill_in_priority_order, plan).to_dict()
+
+        @task(pool=WRITERS)
+        def detect_conflicts(item: dict, plan: dict) -> dict:
+            """Queue the rows whose sources or relation rows disagree for review; they are never written."""
+            from tenant_integrity import phases
+
+            return _run(item, phases.detect_conflicts, plan).to_dict()
+
+        @task(pool=WRITERS)
+        def export_review(item: dict, plan: dict) -> dict:
+            """Queue the rows a person must decide and write review.csv."""
+            from tenant_integrity import phases
+
+            return _run(item, phases.export_review, plan).to_dict()
+
+        @task(pool=WRITERS)
+        def soft_delete_orphans(item: dict, plan: dict) -> dict:
+            """Soft-delete (or send to review, per the spec) active rows nothing points to."""
+            from tenant_integrity import phases
+
+            return _run(item, phases.soft_delete_orphans, plan).to_dict()
+
+        @task
+        def post_validation(item: dict, plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
+            """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
+            from tenant_integrity import formatting, phases
+            from tenant_integrity.results import PhaseResults
+
+            results = PhaseResults.from_dict(
+                {
+                    "backup": backup_result,
+                    "backfills": backfills["sources"],
+                    "conflicts": conflicts,
+                    "review": review,
+                    "orphans": orphans,
+                }
+            )
+            summary = _run(item, phases.post_validation, plan, results)
+            print(formatting.format_summary(summary))  # the task output a person reads in the UI
+            return phases.outcome(summary).to_dict()
+
+        waited = wait_for_parents(item)
+        plan = preflight(item)
+        go = stop_if_dry_run(plan)
+        backed_up = backup(item, plan)
+        backfills = backfill(item, plan)
+        conflicts = detect_conflicts(item, plan)
+        review = export_review(item, plan)
+        orphans = soft_delete_orphans(item, plan)
+        waited >> plan
+        go >> backed_up >> backfills >> conflicts >> review >> orphans
+        post_validation(item, plan, backed_up, conflicts, backfills, review, orphans)
+
+    repair.expand(item=resolve_specs())
 
 
 tenant_backfill()

@@ -12,6 +12,7 @@ the counts disagree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -163,6 +164,35 @@ def run(target: DbTarget, spec: Spec, ctx: RunContext, recipe: Recipe) -> PhaseR
     chunk with bounded backoff; a lost connection reconnects and redoes the chunk (the server rolled
     it back whole). The first failing worker stops the others after their current chunk.
     """
+    with contextlib.nullcontext() if recipe.read_only else table_writer(target, spec, recipe.phase):
+        return _run(target, spec, ctx, recipe)
+
+
+@contextlib.contextmanager
+def table_writer(target: DbTarget, spec: Spec, phase: str):
+    """Hold the target table's writer lock for a phase: two runs (a backfill and a rollback, two DAGs,
+    two Airflow deployments) never write one table at once. The lock lives on a connection of its own,
+    which the server closes with a killed task, so a crash never leaves the table claimed."""
+    table = {"table_name": spec.target.table}
+    with target.connect() as db:
+        if not db.scalar(sql.render("locks/acquire_table_writer.sql", spec), table):
+            holder = db.scalar(sql.render("locks/table_writer_holder.sql", spec), table)
+            raise error(
+                spec,
+                phase,
+                f"table {spec.target.table} is being written by another tenant_integrity run "
+                f"(server connection {holder} holds its writer lock); nothing was written — "
+                "run this again when that run has finished",
+            )
+        db.commit()  # the lock outlives the transaction; nothing stays open on this connection
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # a connection the server killed released it already
+                db.scalar(sql.render("locks/release_table_writer.sql", spec), table)
+
+
+def _run(target: DbTarget, spec: Spec, ctx: RunContext, recipe: Recipe) -> PhaseRun:
     phase = recipe.phase
     opener = Session(target, spec, recipe, ctx)
     try:

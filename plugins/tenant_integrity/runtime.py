@@ -63,14 +63,15 @@ def available_specs() -> list[str]:
 
 
 def task_inputs(
-    params: dict, run_id: str, dag_id: str, extra: frozenset = frozenset()
+    params: dict, run_id: str, dag_id: str, extra: frozenset = frozenset(), spec_name: str | None = None
 ) -> tuple[Spec, DbTarget, RunContext]:
-    """Validate the params of a triggered run and resolve its spec and database."""
+    """Validate the params of a triggered run and resolve its spec (`spec_name`: one spec of a
+    multi-spec run, else the param) and database."""
     known = {"spec", "dry_run", "batch_size", "chunk_seconds", "workers"} | set(extra)
     unknown = set(params) - known
     if unknown:
         raise ParamError(f"unknown params {sorted(unknown)} (known: {', '.join(sorted(known))})")
-    spec = load_spec(params.get("spec", DEFAULT_SPEC))
+    spec = load_spec(spec_name or params.get("spec", DEFAULT_SPEC))
     ctx = RunContext(
         run_id=run_id,
         dry_run=params.get("dry_run", True),

@@ -61,3 +61,14 @@ class RunContext:
             raise ParamError(f"dry_run must be true or false, got {self.dry_run!r}")
         if not isinstance(self.run_id, str) or not self.run_id or len(self.run_id) > 250:
             raise ParamError(f"run_id must be a non-empty string of at most 250 characters, got {self.run_id!r}")
+
+
+# Airflow pool that bounds the concurrent writers of one target connection (scripts create it with this many slots)
+WRITER_POOL_SLOTS = 2
+# how often a spec waiting for its parent specs looks again (it gives its worker slot back meanwhile)
+PARENT_POKE_INTERVAL_S = 15
+
+
+def writer_pool(conn_id: str) -> str:
+    """The Airflow pool of the writers of one target connection."""
+    return f"tenant_writers_{conn_id}"

@@ -65,14 +65,16 @@ def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
 def test_backfill_tasks_run_in_the_documented_order(bag):
     dag = bag.get_dag("tenant_backfill")
     order = [
-        "preflight",
-        "stop_if_dry_run",
-        "backup",
-        "backfill",  # every source of the chosen spec, in its priority order: the shape does not follow the spec files
-        "detect_conflicts",
-        "export_review",
-        "soft_delete_orphans",
-        "post_validation",
+        "resolve_specs",  # the run's specs, parents first; one map index of the group below per spec
+        "repair.wait_for_parents",
+        "repair.preflight",
+        "repair.stop_if_dry_run",
+        "repair.backup",
+        "repair.backfill",  # every source of the spec, in its priority order: the shape does not follow spec files
+        "repair.detect_conflicts",
+        "repair.export_review",
+        "repair.soft_delete_orphans",
+        "repair.post_validation",
     ]
     assert sorted(dag.task_ids) == sorted(order)
     for earlier, later in itertools.pairwise(order):
@@ -80,6 +82,13 @@ def test_backfill_tasks_run_in_the_documented_order(bag):
             t.task_id for t in dag.get_task(earlier).get_flat_relatives(upstream=False)
         }, (earlier, later)
     assert dag.schedule is None  # triggered by a person, never on a timetable
+    # only the tasks that write to the target take a slot of its connection's writer pool
+    writers = {t.task_id for t in dag.tasks if t.pool == "tenant_writers_tenant_db"}
+    assert writers == {
+        f"repair.{t}" for t in ("backup", "backfill", "detect_conflicts", "export_review", "soft_delete_orphans")
+    }
+    wait = dag.get_task("repair.wait_for_parents")
+    assert wait.mode == "reschedule"  # a waiting spec gives its worker slot back
 
 
 def test_backfill_trigger_form_params(bag):
@@ -92,7 +101,9 @@ def test_backfill_trigger_form_params(bag):
     assert (batch_size.value, batch_size.schema["minimum"], batch_size.schema["maximum"]) == (1000, 1, 50000)
     workers = params.get_param("workers")
     assert (workers.value, workers.schema["minimum"], workers.schema["maximum"]) == (2, 1, 8)
-    for p in (spec, dry_run, batch_size, workers):
+    specs = params.get_param("specs")
+    assert (specs.value, specs.schema["type"]) == ([], "array")
+    for p in (spec, specs, dry_run, batch_size, workers):
         assert p.schema["title"] and p.description
 
 

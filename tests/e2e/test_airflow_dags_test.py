@@ -39,7 +39,10 @@ def test_real_run_through_airflow_repairs_the_seed_incident(seed_db, review_dir)
     assert json.loads(run["summary"])["backed_up"] == 31
     # every task hands on a small value (per-chunk records are files in the run folder, the summary a table row)
     sizes = xcom_sizes("tenant_backfill")
-    assert set(sizes) >= {"preflight", "backup", "backfill", "post_validation"}
+    assert set(sizes) >= {
+        "resolve_specs",
+        *(f"repair.{t}" for t in ("preflight", "backup", "backfill", "post_validation")),
+    }
     assert max(sizes.values()) <= 4096, sizes
 
 
