@@ -141,8 +141,8 @@ def parents_state(item: dict, states: dict[str, str], done_task: str) -> ParentW
             return ParentWait(
                 False,
                 True,
-                f"spec {item['spec']}: parent spec {name} did not pass in this run ({', '.join(ended)} "
-                f"{tasks[ended[0]]}); {item['spec']} is not repaired, its parent evidence would read "
+                f"spec {item['spec']}: parent spec {name} did not pass in this run "
+                f"({', '.join(f'{t} {tasks[t]}' for t in ended)}); {item['spec']} is not repaired, its parent evidence would read "
                 f"{name}'s unrepaired tenants. Fix {name}, then clear both.",
             )
         waiting.append(name)

@@ -46,3 +46,16 @@ def xcom_sizes(dag_id: str) -> dict[str, int]:
             (dag_id, dag_id),
         ).fetchall()
     return dict(rows)
+
+
+def task_instances(dag_id: str) -> dict[tuple[str, int], dict]:
+    """(task_id, map_index) -> state, start and end, for the newest run of `dag_id` in the test metadata database."""
+    import sqlite3
+
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as metadata:
+        rows = metadata.execute(
+            "select task_id, map_index, state, start_date, end_date from task_instance where dag_id = ?"
+            " and run_id = (select run_id from dag_run where dag_id = ? order by id desc limit 1)",
+            (dag_id, dag_id),
+        ).fetchall()
+    return {(t, m): {"state": s, "start": start, "end": end} for t, m, s, start, end in rows}
