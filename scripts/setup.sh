@@ -20,6 +20,8 @@ apt_install() {  # install Debian packages that are missing
 # mysqlclient builds against these
 apt_install pkg-config libmariadb-dev gcc
 apt_install chromium  # Debian's browser for tests/e2e/test_browser.py (Playwright never downloads one)
+# tests/e2e/test_celery_executor.py starts its own redis-server and PostgreSQL cluster (temp dirs, free ports)
+apt_install redis-server postgresql
 
 # --- MariaDB on 127.0.0.1:3306: reuse a running one, otherwise install and start ---------------
 db_answers() { "$PY" - <<'PY' 2>/dev/null

@@ -20,6 +20,8 @@ from tenant_integrity import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
+CELERY_SERVICES = {"redis": ["celery"], "airflow-worker": ["celery"], "flower": ["flower"]}  # service -> profiles
+CELERY = {"AIRFLOW_EXECUTOR": "CeleryExecutor"}  # what the header's Celery commands set
 REQUIRED_SERVICES = {
     "postgres",
     "airflow-init",
@@ -43,11 +45,13 @@ DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff"}
 DEV_SECTION = "# test and tooling"
 
 
-def interpolate(value):
-    """Compose's variable substitution with nothing set: ${X:-default} -> default, ${X} -> '', $$ -> $."""
+def interpolate(value, variables: dict | None = None):
+    """Compose's variable substitution with `variables` set (default: nothing): ${X:-default} -> default, ${X} -> '',
+    $$ -> $."""
     if not isinstance(value, str):
         return value
-    value = re.sub(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+    variables = variables or {}
+    value = re.sub(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}", lambda m: variables.get(m.group(1)) or m.group(2) or "", value)
     return value.replace("$$", "$")
 
 
@@ -61,11 +65,11 @@ def services(compose) -> dict:
     return compose["services"]
 
 
-def environment(service: dict) -> dict[str, str]:
+def environment(service: dict, variables: dict | None = None) -> dict[str, str]:
     env = service.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {k: str(interpolate(v)) for k, v in env.items()}
+    return {k: str(interpolate(v, variables)) for k, v in env.items()}
 
 
 def volumes(service: dict) -> list[dict]:
@@ -259,3 +263,77 @@ def test_every_dag_the_compose_docs_mention_exists():
     mentioned |= {m for m in re.findall(r"\b(tenant_\w+) \(", dags_line.group(1))}
     assert mentioned >= {"tenant_backfill", "tenant_validation_daily"}
     assert mentioned <= dag_ids_in_dags_folder(), sorted(mentioned - dag_ids_in_dags_folder())
+
+
+def test_the_celery_profile_runs_redis_and_scalable_workers_only_when_asked(services):
+    assert {name: services[name].get("profiles") for name in CELERY_SERVICES} == CELERY_SERVICES
+    # a plain `docker compose up` never needs a service of a profile
+    for name, service in services.items():
+        if not service.get("profiles"):
+            assert not set(service.get("depends_on") or {}) & set(CELERY_SERVICES), name
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:")
+    assert "healthcheck" in redis and "ping" in redis["healthcheck"]["test"]
+    worker = services["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    # --scale airflow-worker=N: no fixed container name, no host port two workers would fight over
+    assert "container_name" not in worker and "ports" not in worker
+    ping = interpolate(worker["healthcheck"]["test"][-1])
+    assert "inspect ping" in ping and "celery@${HOSTNAME}" in ping
+    depends = worker["depends_on"]
+    assert depends["redis"]["condition"] == "service_healthy"
+    assert depends["airflow-apiserver"]["condition"] == "service_healthy"  # the tasks call its execution API
+    assert depends["airflow-init"]["condition"] == "service_completed_successfully"
+    assert {depends[name]["condition"] for name in ("postgres", "tenant-db")} == {"service_healthy"}
+    flower = services["flower"]
+    assert flower["command"] == "celery flower"
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert any(str(p).endswith(":5555") for p in flower["ports"])
+
+
+def test_the_worker_runs_the_tasks_with_what_the_scheduler_has(compose, services):
+    worker, scheduler = services["airflow-worker"], services["airflow-scheduler"]
+    assert worker["image"] == compose["x-airflow-common"]["image"]
+    assert volumes(worker) == volumes(scheduler)
+    assert worker.get("user") == scheduler.get("user")
+    worker_env, scheduler_env = environment(worker, CELERY), environment(scheduler, CELERY)
+    own = {"AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__WORKER_CONCURRENCY", "DUMB_INIT_SETSID"}
+    assert {k: v for k, v in worker_env.items() if k not in own} == {
+        k: v for k, v in scheduler_env.items() if k not in own
+    }
+    assert worker_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"  # whatever AIRFLOW_EXECUTOR says
+    assert environment(worker)["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert int(worker_env["AIRFLOW__CELERY__WORKER_CONCURRENCY"]) >= 1
+    assert worker_env["DUMB_INIT_SETSID"] == "0"  # warm shutdown: running tasks finish
+
+
+def test_airflow_executor_switches_every_component_to_celery_on_the_profiles_services(services):
+    for name in RUNNING_SERVICES | {"airflow-init", "airflow-worker", "flower"}:
+        env = environment(services[name], CELERY)
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379), name
+        assert 6379 in services["redis"]["expose"]
+        # the result backend is the metadata database, through a driver the image has (psycopg2)
+        backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"])
+        metadata = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        assert backend.scheme == "db+postgresql+psycopg2", name
+        assert backend.netloc == metadata.netloc and backend.path == metadata.path, name
+    pins = requirement_pins()
+    assert {"apache-airflow-providers-celery", "celery", "redis", "psycopg2-binary", "asyncpg"} <= set(pins)
+
+
+def test_the_init_creates_the_writer_pool_the_backfill_uses(services):
+    from tenant_integrity import settings
+
+    script = interpolate(services["airflow-init"]["command"][1])
+    assert f"airflow pools set {settings.writer_pool('tenant_db')} {settings.WRITER_POOL_SLOTS} " in script
+
+
+def test_the_header_says_how_to_run_the_celery_profile():
+    header = COMPOSE_FILE.read_text().split("\nx-airflow-common", 1)[0]
+    assert "AIRFLOW_EXECUTOR=CeleryExecutor docker compose --profile celery up -d --scale airflow-worker=" in header
+    assert "--profile flower" in header
+    assert "When you need the Celery executor" in header
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "When you need the Celery executor" in readme
