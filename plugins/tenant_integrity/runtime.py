@@ -18,6 +18,7 @@ from tenant_integrity.spec import Spec, load_spec, spec_names
 
 log = logging.getLogger(__name__)
 DEFAULT_SPEC = "customers_company"
+GRAPH_CONN_ID = "tenant_db"  # the database whose tenant graph the daily validation audits
 
 
 def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:
@@ -129,6 +130,13 @@ def validate_specs(params: dict, run_id: str) -> list[dict]:
         log.info("%s", validation.format_table(report))
         print(validation.format_table(report))  # the task output a person reads in the UI
         reports.append(report.as_dict())
+    if not params.get("spec"):  # every spec: and every foreign key between the tenant tables
+        graph = validation.validate_graph(
+            DbTarget.from_airflow(GRAPH_CONN_ID), run_id, params.get("mode", "comprehensive")
+        )
+        if graph is not None:
+            print(validation.format_table(graph))  # the task output a person reads in the UI
+            reports.append(graph.as_dict())
     return reports
 
 

@@ -136,6 +136,50 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
     return report
 
 
+GRAPH = "tenant_graph"  # the name the graph audit's validations go by in the history
+
+
+def validate_graph(target: DbTarget, run_id: str, mode: str = "comprehensive") -> ValidationReport | None:
+    """Audit every foreign key between two tenant tables that discovery finds: no child row may carry
+    another tenant than its parent row (both known). One check per edge, named for it, with the first ids.
+
+    The tenant column and table come from include/registry.yaml; without them there is no graph to audit (None).
+    """
+    from tenant_integrity import discovery
+
+    registry = discovery.load_registry()
+    if not (registry.tenant_column and registry.tenant_table):
+        log.info("include/registry.yaml names no tenant_column/tenant_table: no graph audit")
+        return None
+    found = discovery.discover(target, registry.tenant_column, registry.tenant_table)
+    mismatches = {m.edge: m for m in discovery.audit_edges(target, found)}
+    with target.connect() as db, db.transaction():
+        for statement in ("create_validation_runs.sql", "create_validation_history.sql"):
+            db.execute(sql.render(f"bookkeeping/{statement}"))
+        validation_no = db.insert(
+            sql.render("bookkeeping/insert_validation_run.sql"), {"spec": GRAPH, "run_id": run_id, "mode": mode}
+        )
+    report = ValidationReport(
+        GRAPH, f"{len(found.edges)} foreign key(s) between tenant tables", run_id, mode, validation_no
+    )
+    for edge in found.edges:
+        mismatch = mismatches.get(edge)
+        report.checks.append(
+            CheckResult(
+                # ASCII: check names reach mail subjects
+                check=f"edge_tenant_match:{edge.table}.{edge.column}->{edge.parent_table}.{edge.parent_column}",
+                table=edge.table,
+                success=mismatch is None,
+                observed=mismatch.count if mismatch else 0,
+                sample=list(mismatch.child_ids) if mismatch else [],
+                description=f"{edge.table} rows whose {registry.tenant_column} differs from their "
+                f"{edge.parent_table} row's ({'declared foreign key' if edge.declared else 'by naming'})",
+            )
+        )
+    _record(target, report)
+    return report
+
+
 def _record(target: DbTarget, report: ValidationReport) -> None:
     with target.connect() as db, db.transaction():
         for c in report.checks:

@@ -54,6 +54,7 @@ SCREENSHOTS = (
     else PROJECT / ".airflow" / "screenshots"
 )
 DAG_ID = "tenant_backfill"
+POST_VALIDATION = "repair.post_validation"  # in the mapped task group, one map index per spec
 STARTUP_TIMEOUT = 300  # seconds until the API answers and the DAG is parsed (2 slow cores)
 RUN_TIMEOUT = 420  # seconds for one tenant_backfill run (about 30 s when idle)
 UI_TIMEOUT = 60_000  # milliseconds for one UI expectation
@@ -173,8 +174,9 @@ class Airflow:
         tis = self.api("GET", self.run_path(run_id) + "/taskInstances")["task_instances"]
         return {ti["task_id"]: ti["state"] for ti in tis}
 
-    def task_log(self, run_id: str, task_id: str, try_number: int = 1) -> str:
-        content = self.api("GET", f"{self.run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}")["content"]
+    def task_log(self, run_id: str, task_id: str, try_number: int = 1, map_index: int = 0) -> str:
+        path = f"{self.run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?map_index={map_index}"
+        content = self.api("GET", path)["content"]
         return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in content)
 
     def stop(self) -> float:
@@ -310,8 +312,9 @@ def submit(page, dialog) -> str:
     return unquote(page.url.rsplit("/runs/", 1)[1])
 
 
-def open_task_log(page, airflow: Airflow, run_id: str, task_id: str) -> None:
-    page.goto(f"{airflow.base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{task_id}")
+def open_task_log(page, airflow: Airflow, run_id: str, task_id: str, map_index: int = 0) -> None:
+    """A task of the mapped group `repair`: one map index per spec (a single-spec run has index 0)."""
+    page.goto(f"{airflow.base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{task_id}/mapped/{map_index}")
 
 
 def test_trigger_form_real_run_and_summary_in_the_ui(airflow, database, page):
@@ -356,12 +359,12 @@ def test_trigger_form_real_run_and_summary_in_the_ui(airflow, database, page):
     expect(page.get_by_text("post_validation").first).to_be_visible()
     screenshot(page, "02_run_succeeded.png")
 
-    open_task_log(page, airflow, run_id, "post_validation")
+    open_task_log(page, airflow, run_id, POST_VALIDATION)
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
     expect(page.get_by_text("tenant_backfill summary").first).to_be_visible()
     expect(page.get_by_text("gate relation_mismatch:appointments: ok").first).to_be_visible()
     screenshot(page, "03_post_validation_summary.png")
-    assert "tenant_backfill summary: spec customers_company" in airflow.task_log(run_id, "post_validation")
+    assert "tenant_backfill summary: spec customers_company" in airflow.task_log(run_id, POST_VALIDATION)
 
     assert active_distribution(database) == EXPECTED_ACTIVE
     assert query(database, "select count(*) as n from tenant_audit_log")[0]["n"] == EXPECTED_AUDIT_ROWS
@@ -384,13 +387,13 @@ def test_failed_gate_fails_the_run_and_the_ui_shows_why(airflow, database, page)
     timings["failing run (trigger to failed)"] = time.monotonic() - started
     states = airflow.task_states(run_id)
     assert run["state"] == "failed", states
-    assert states["post_validation"] == "failed", states
-    assert {s for t, s in states.items() if t != "post_validation"} == {"success"}, states
+    assert states[POST_VALIDATION] == "failed", states
+    assert {s for t, s in states.items() if t != POST_VALIDATION} == {"success"}, states
 
-    open_task_log(page, airflow, run_id, "post_validation")
+    open_task_log(page, airflow, run_id, POST_VALIDATION)
     expect(page.get_by_text("Failed", exact=True).first).to_be_visible()
     expect(page.get_by_text("relation_mismatch:appointments").first).to_be_visible()
     screenshot(page, "04_failed_gate.png")
-    log = airflow.task_log(run_id, "post_validation")
+    log = airflow.task_log(run_id, POST_VALIDATION)
     assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 30)" in log
     assert query(database, "select status from tenant_runs") == [{"status": "failed_post_validation"}]
