@@ -34,6 +34,7 @@ from tenant_integrity.spec import BACKUP_PREFIX, IDENTIFIER, SPEC_NAME, Evidence
 
 REGISTRY_PATH = INCLUDE_DIR / "registry.yaml"
 SOFT_DELETE_COLUMN = "deleted_at"
+TEXT_KEY_TYPES = ("char", "varchar")  # the text keys a spec accepts (spec.TargetKey)
 CREATED_AT_COLUMN = "created_at"
 UPDATED_AT_COLUMN = "updated_at"
 NAMING_KEY = "id"  # the key a Laravel/Rails `<singular>_id` column points at
@@ -53,7 +54,13 @@ BOOKKEEPING_TABLES = frozenset(
 )
 BOOKKEEPING_PREFIXES = (BACKUP_PREFIX, "tenant_archive_")  # backup tables; constraints.ARCHIVE_PREFIX
 
-OK, NEEDS_BACKFILL, NEEDS_CONSTRAINT, EXEMPT = "ok", "needs_backfill", "needs_constraint", "exempt"
+OK, NEEDS_BACKFILL, NEEDS_REVIEW, NEEDS_CONSTRAINT, EXEMPT = (
+    "ok",
+    "needs_backfill",
+    "needs_review",
+    "needs_constraint",
+    "exempt",
+)
 _IRREGULAR_PLURALS = {"person": "people", "child": "children", "man": "men", "woman": "women"}
 
 
@@ -97,13 +104,15 @@ class ForeignKeyEdge:
 class NullRows:
     active: int
     soft_deleted: int
+    in_review: int = 0  # active rows among them with an open review row of a run: a person's to decide
 
     @property
     def total(self) -> int:
         return self.active + self.soft_deleted
 
     def __str__(self) -> str:
-        return f"{self.total} ({self.active}/{self.soft_deleted})"
+        review = f", {self.in_review} in review" if self.in_review else ""
+        return f"{self.total} ({self.active}/{self.soft_deleted}{review})"
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,8 @@ class TenantTable:
         if self.exempt:
             return EXEMPT
         if self.null_rows.total:
-            return NEEDS_BACKFILL
+            # every active NULL row waits for a person (review) and soft-deleted ones for the archive: no backfill left
+            return NEEDS_REVIEW if self.null_rows.active == self.null_rows.in_review else NEEDS_BACKFILL
         if self.nullable or not self.fk_declared:
             return NEEDS_CONSTRAINT
         return OK
@@ -335,7 +345,11 @@ def discover_in(db: Database, tenant_column: str, tenant_table: str, exempt: fro
                 table=sql.quote(table),
                 tenant=sql.quote(tenant_column),
                 soft_delete=sql.quote(soft_delete) if soft_delete else None,
-            )
+                review_queue="tenant_review_queue" in columns,
+                key=sql.quote(key) if key else None,
+                text_key=bool(key) and cols[key]["data_type"] in TEXT_KEY_TYPES,
+            ),
+            {"table_name": table},
         )[0]
         soft_deleted = int(counted["soft_deleted"] or 0)
         evidence, relations = _proposed_evidence(table, key, tenant_column, edges)
@@ -346,7 +360,7 @@ def discover_in(db: Database, tenant_column: str, tenant_table: str, exempt: fro
                 tenant_column=tenant_column,
                 tenant_reference=f"{tenant_table}.{tenant_key}",
                 nullable=cols[tenant_column]["is_nullable"] == "YES",
-                null_rows=NullRows(int(counted["null_rows"]) - soft_deleted, soft_deleted),
+                null_rows=NullRows(int(counted["null_rows"]) - soft_deleted, soft_deleted, int(counted["in_review"])),
                 tenant_foreign_key=tenant_fks[table],
                 soft_delete_column=soft_delete,
                 created_at_column=CREATED_AT_COLUMN if CREATED_AT_COLUMN in cols else None,

@@ -368,3 +368,18 @@ def test_akaunting_proposal_and_audit(akaunting_db, tmp_path):
         EdgeMismatch(found.edges[-1], 1, (3,)),  # the declared self-reference: a split of another company's row
     ]
     assert query(akaunting_db, "select count(*) as n from transactions")[0]["n"] == 3  # read-only
+
+
+def test_after_a_run_the_rows_left_wait_for_review_and_a_new_leak_needs_a_backfill_again(edge_db):
+    from tenant_integrity import phases
+
+    phases.run_all(edge_db, SHIPPED["customers_company"], phases.RunContext(run_id="d-1", dry_run=False))
+    customers = {t.table: t for t in discover(edge_db, "company_id", "companies").tables}["customers"]
+    # 7 active rows in the run's review queue (3 conflicts, 2 without evidence, 2 unknown tenants); 4 soft-deleted
+    assert (customers.null_rows.active, customers.null_rows.soft_deleted, customers.null_rows.in_review) == (7, 4, 7)
+    assert customers.status == "needs_review"
+    assert str(customers.null_rows) == "11 (7/4, 7 in review)"
+    with edge_db.connect() as db, db.transaction():  # the webhook again: a NULL tenant no run has seen
+        db.execute("insert into customers (id, company_id, name) values (9001, null, 'New Leak')")
+    customers = {t.table: t for t in discover(edge_db, "company_id", "companies").tables}["customers"]
+    assert (customers.null_rows.active, customers.null_rows.in_review, customers.status) == (8, 7, "needs_backfill")
