@@ -9,6 +9,7 @@ must end exactly as the in-process `airflow dags test` run of the same conf leav
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -99,6 +100,9 @@ def test_a_multi_spec_run_spreads_over_two_celery_workers_and_ends_as_dags_test_
     before = tenant_state(celery_db)
     pool, slots = writer_pool()
     assert cluster.postgres.query("select slots from slot_pool where pool = %s", (pool,)) == [(slots,)]
+    # one slot for this run: appointments and calls (both after customers, free to run at once on four worker
+    # slots) must take turns at writing
+    cluster.airflow("pools", "set", pool, "1", "one writer at a time (test)")
 
     run_id = cluster.trigger(DAG_ID, CONF)
     state = cluster.wait_for_run(DAG_ID, run_id, timeout=RUN_TIMEOUT_S)
@@ -110,6 +114,12 @@ def test_a_multi_spec_run_spreads_over_two_celery_workers_and_ends_as_dags_test_
     # every task ran, and ran on one of the workers (the hostname Airflow recorded is the worker's name)
     assert {t["state"] for t in tis} == {"success"}, table
     assert {t["hostname"] for t in tis} <= set(WORKERS), table
+
+    # the writer pool bounds the writers: no two writing tasks of the run overlapped in time
+    writers = sorted((t["start_date"], t["end_date"], t["task_id"], t["map_index"]) for t in tis if t["pool"] == pool)
+    assert len(writers) == 5 * len(spec_names()), table
+    overlapping = [(a, b) for a, b in itertools.pairwise(writers) if b[0] < a[1]]
+    assert overlapping == [], overlapping
 
     # one map index of `repair` per spec, and different specs' tasks on different workers
     repair = [t for t in tis if t["task_id"].startswith("repair.")]

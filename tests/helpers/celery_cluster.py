@@ -316,11 +316,12 @@ class CeleryCluster:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(
-            "select task_id, map_index, hostname, state from task_instance where dag_id = %s and run_id = %s"
-            " order by task_id, map_index",
+            "select task_id, map_index, hostname, state, pool, start_date, end_date from task_instance"
+            " where dag_id = %s and run_id = %s order by task_id, map_index",
             (dag_id, run_id),
         )
-        return [dict(zip(("task_id", "map_index", "hostname", "state"), row, strict=True)) for row in rows]
+        names = ("task_id", "map_index", "hostname", "state", "pool", "start_date", "end_date")
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     # --- stop ----------------------------------------------------------------------------------------
     def stop(self, grace: float = 30) -> None:
