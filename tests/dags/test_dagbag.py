@@ -21,6 +21,7 @@ EXPECTED_DAGS = {
     "tenant_rollback",
     "tenant_constraints",
     "tenant_guard",
+    "tenant_watch",
 }
 # a retry of this task would send on-call a second mail for the same run
 NOT_RETRIED = {("tenant_validation_daily", "alert_on_call")}
