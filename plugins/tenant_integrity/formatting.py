@@ -65,7 +65,7 @@ def format_summary(summary: Summary) -> str:
     lines.append(f"  backed up:              {summary.backed_up} rows")
     lines.append(f"  conflicts:              {p.conflicts.conflicts}")
     for result in p.backfills:
-        lines.append(f"  {'backfill_' + result.source + ':':<24}{result.backfilled} rows")
+        lines.append(f"  {'backfill_' + result.source + ':':<23} {result.backfilled} rows")  # a long name keeps a space
     lines.append(f"  left for review:        {p.review.review_rows} rows {p.review.by_reason}")
     lines.append(f"  review CSV:             {p.review.review_csv}")
     lines.append(f"  soft-deleted:           {p.orphans.soft_deleted} orphans")
