@@ -113,6 +113,15 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
             description="Connections that walk disjoint key ranges of the NULL rows at the same time, each "
             "with its own short chunk transactions. The throttle pauses each of them.",
         ),
+        max_replica_lag_s=Param(
+            settings.MAX_REPLICA_LAG_S_DEFAULT,
+            type="number",
+            minimum=settings.MAX_REPLICA_LAG_S_MIN,
+            maximum=settings.MAX_REPLICA_LAG_S_MAX,
+            title="Max replica lag (s)",
+            description="The writers pause while a replica in TENANT_THROTTLE_REPLICAS lags more than this "
+            "(heartbeat age or Seconds_Behind_Master); a replica whose lag cannot be read stops the run.",
+        ),
     ),
 )
 def tenant_backfill():

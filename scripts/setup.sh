@@ -22,6 +22,9 @@ apt_install pkg-config libmariadb-dev gcc
 apt_install chromium  # Debian's browser for tests/e2e/test_browser.py (Playwright never downloads one)
 # tests/e2e/test_celery_executor.py starts its own redis-server and PostgreSQL cluster (temp dirs, free ports)
 apt_install redis-server postgresql
+# tests/integration/test_replica_throttle.py: pt-table-checksum compares the test's own primary and replica
+# (throwaway mariadbd processes on free ports, from the machine's mariadb-server; never the 3306 server)
+apt_install percona-toolkit
 
 # --- MariaDB on 127.0.0.1:3306: reuse a running one, otherwise install and start ---------------
 db_answers() { "$PY" - <<'PY' 2>/dev/null

@@ -416,14 +416,24 @@ def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
     `source` is a Database, or a Session whose connection may be replaced after a reconnect: then a
     lost connection passes through the throttle to the caller's `retrying`, which reconnects and reads
     again, like any chunk. Any other failure to read stops the run (fail closed).
+
+    The throttle watches the server's Threads_running (pause above `max_threads_running`, critical at
+    `critical_threads_running`) and, for a writing walk, the lag of every replica in
+    TENANT_THROTTLE_REPLICAS (pause above `max_replica_lag_s`; unreadable for REPLICA_GRACE_S: stop),
+    measured with the heartbeat this connection moves on the primary (replicas.py).
     """
+    from tenant_integrity import replicas, settings
+    from tenant_integrity.pacing import Signal
+
     statement = sql.render("pacing/threads_running.sql")
     in_session = isinstance(source, Session)
 
+    def db() -> Database:
+        return source.db if in_session else source
+
     def threads_running() -> float | None:
-        db = source.db if in_session else source
-        rows = db.rows(statement)
-        db.commit()
+        rows = db().rows(statement)
+        db().commit()
         return float(rows[0]["Value"]) if rows else None
 
     def connection_lost(exc: Exception) -> bool:
@@ -436,8 +446,38 @@ def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
             and exc.args[0] in CONNECTION_LOST
         )
 
+    signals = [
+        Signal("Threads_running", threads_running, limit=ctx.max_threads_running, critical=ctx.critical_threads_running)
+    ]
+    writing = not (source.recipe.read_only if in_session else ctx.dry_run)
+    watched = replicas.configured_replicas() if writing else []
+    before_check = None
+    if watched:
+        heartbeat = replicas.Heartbeat.of(db().target)
+        before_check = lambda: heartbeat.beat(db())  # noqa: E731
+        for replica in watched:
+            lag = replicas.ReplicaLag(replica, db().target.database)
+            signals.append(
+                Signal(
+                    lag.signal_name,
+                    lag.read,
+                    limit=ctx.max_replica_lag_s,
+                    unit=" s",
+                    digits=2,
+                    grace_seconds=settings.REPLICA_GRACE_S,
+                )
+            )
     sizer = ChunkSizer(start=ctx.batch_size, target_seconds=ctx.chunk_seconds, maximum=BATCH_SIZE_MAX)
-    return sizer, Throttle(threads_running, limit=ctx.max_threads_running, recovered_by_caller=connection_lost)
+    return sizer, Throttle(
+        signals=signals,
+        before_check=before_check,
+        # watched replicas: look again as often as the heartbeat moves, so a caught-up replica releases at once
+        poll_seconds=settings.HEARTBEAT_INTERVAL_S if watched else settings.THROTTLE_POLL_S,
+        max_wait_seconds=settings.THROTTLE_MAX_WAIT_S,
+        critical_max_seconds=settings.CRITICAL_LOAD_MAX_S,
+        report_every=ctx.progress_every,
+        recovered_by_caller=connection_lost,
+    )
 
 
 def chunk_stats(durations: list[float], throttled: float = 0.0) -> dict:

@@ -68,7 +68,7 @@ def task_inputs(
 ) -> tuple[Spec, DbTarget, RunContext]:
     """Validate the params of a triggered run and resolve its spec (`spec_name`: one spec of a
     multi-spec run, else the param) and database."""
-    known = {"spec", "dry_run", "batch_size", "chunk_seconds", "workers"} | set(extra)
+    known = {"spec", "dry_run", "batch_size", "chunk_seconds", "workers", "max_replica_lag_s"} | set(extra)
     unknown = set(params) - known
     if unknown:
         raise ParamError(f"unknown params {sorted(unknown)} (known: {', '.join(sorted(known))})")
@@ -79,6 +79,7 @@ def task_inputs(
         batch_size=params.get("batch_size", settings.BATCH_SIZE_DEFAULT),
         chunk_seconds=params.get("chunk_seconds", settings.CHUNK_SECONDS_DEFAULT),
         workers=params.get("workers", settings.WORKERS_DEFAULT),
+        max_replica_lag_s=params.get("max_replica_lag_s", settings.MAX_REPLICA_LAG_S_DEFAULT),
         dag_id=dag_id,
     )
     return spec, DbTarget.from_airflow(spec.conn_id), ctx

@@ -14,6 +14,27 @@ CHUNK_SECONDS_DEFAULT, CHUNK_SECONDS_MIN, CHUNK_SECONDS_MAX = 0.25, 0.01, 10
 WORKERS_DEFAULT, WORKERS_MIN, WORKERS_MAX = 2, 1, 8
 # the throttle pauses the writers while the server's Threads_running is above this
 MAX_THREADS_RUNNING_DEFAULT = 25
+# critical load (gh-ost's --critical-load): at or above this Threads_running the writers pause, and if it
+# lasts CRITICAL_LOAD_MAX_S the run ends between two chunks (every committed chunk whole; a retry resumes)
+CRITICAL_THREADS_RUNNING_DEFAULT = 100
+CRITICAL_LOAD_MAX_S = 30.0
+# the throttle gives up (stops the run) after pausing this long before one chunk, whatever the reason
+THROTTLE_MAX_WAIT_S = 600.0
+# seconds between two load checks while the writers are paused (no replicas watched)
+THROTTLE_POLL_S = 1.0
+# replicas the throttle watches: comma-separated mysql:// URLs (user, password, host, port; a database in
+# the URL names the target database's name on that replica, default: the same name)
+REPLICAS_ENV = "TENANT_THROTTLE_REPLICAS"
+# the writers pause while a watched replica lags more than this many seconds (param max_replica_lag_s)
+MAX_REPLICA_LAG_S_DEFAULT, MAX_REPLICA_LAG_S_MIN, MAX_REPLICA_LAG_S_MAX = 1.0, 0.5, 3600.0
+# the run's heartbeat on the primary (tenant_heartbeat.ts) moves at most this often; while replicas are
+# watched the paused writers also look again this often (a lag reading is at most this much too high)
+HEARTBEAT_INTERVAL_S = 0.25
+# a replica whose lag cannot be read (unreachable, no heartbeat, IO thread down, SQL thread stopped on an
+# error) pauses the writers this long, then stops the run naming it (fail closed)
+REPLICA_GRACE_S = 10.0
+# connecting to and reading a replica: a replica that does not answer within this counts as unreadable
+REPLICA_TIMEOUT_S = 2
 # seconds between two progress lines of a phase
 PROGRESS_EVERY_S = 5.0
 
@@ -29,6 +50,8 @@ class RunContext:
     progress_every: float = PROGRESS_EVERY_S
     chunk_seconds: float = CHUNK_SECONDS_DEFAULT
     max_threads_running: int = MAX_THREADS_RUNNING_DEFAULT
+    critical_threads_running: int = CRITICAL_THREADS_RUNNING_DEFAULT
+    max_replica_lag_s: float = MAX_REPLICA_LAG_S_DEFAULT
     workers: int = WORKERS_DEFAULT
     run_no: int | None = field(default=None)
 
@@ -49,6 +72,23 @@ class RunContext:
             or self.max_threads_running < 1
         ):
             raise ParamError(f"max_threads_running must be a positive integer, got {self.max_threads_running!r}")
+        if (
+            isinstance(self.critical_threads_running, bool)
+            or not isinstance(self.critical_threads_running, int)
+            or self.critical_threads_running < 1
+        ):
+            raise ParamError(
+                f"critical_threads_running must be a positive integer, got {self.critical_threads_running!r}"
+            )
+        if (
+            isinstance(self.max_replica_lag_s, bool)
+            or not isinstance(self.max_replica_lag_s, int | float)
+            or not MAX_REPLICA_LAG_S_MIN <= self.max_replica_lag_s <= MAX_REPLICA_LAG_S_MAX
+        ):
+            raise ParamError(
+                f"max_replica_lag_s must be a number between {MAX_REPLICA_LAG_S_MIN} and {MAX_REPLICA_LAG_S_MAX}, "
+                f"got {self.max_replica_lag_s!r}"
+            )
         if (
             isinstance(self.workers, bool)
             or not isinstance(self.workers, int)
