@@ -39,7 +39,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
-from tenant_integrity.runtime import default_args, operator_params
+from tenant_integrity.runtime import dag_failure_alert, default_args, operator_params
 
 # every task that writes to the target database takes a slot of its connection's pool
 WRITERS = settings.writer_pool("tenant_db")
@@ -84,6 +84,7 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
     max_active_runs=1,
     doc_md=__doc__,
     default_args=default_args(retries=2),
+    on_failure_callback=dag_failure_alert(),  # one mail per failed run
     tags=["tenant_integrity"],
     params=operator_params(
         dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",

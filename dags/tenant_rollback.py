@@ -17,7 +17,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import default_args, operator_params
+from tenant_integrity.runtime import dag_failure_alert, default_args, operator_params
 
 
 @dag(
@@ -28,6 +28,7 @@ from tenant_integrity.runtime import default_args, operator_params
     max_active_runs=1,
     doc_md=__doc__,
     default_args=default_args(),
+    on_failure_callback=dag_failure_alert(),  # one mail per failed run
     tags=["tenant_integrity"],
     params=operator_params(
         dry_run_description="Only report what would be restored and what would be left alone; restore nothing.",

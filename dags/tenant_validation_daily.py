@@ -11,9 +11,24 @@ properly: every spec in `include/specs/`, every check a GX expectation run **in 
 | | open review rows (warning); integrity of the last remediation run; the per-tenant isolation proof |
 
 Results go to `tenant_validation_history` (which `tenant_constraints` reads) and to GX Data Docs in
-`$TENANT_DATA_DOCS_DIR`. A failed critical check fails the run and sends **one** mail to the
-Airflow Variable `on_call_email` through connection `smtp_default`; a clean run sends nothing. If
-either is missing, `check_alerting` fails the run at its start.
+`$TENANT_DATA_DOCS_DIR`. If the Airflow connection `smtp_default` or the Variable `on_call_email` is
+missing, `check_alerting` fails the run at its start.
+
+**Paging** (`alert_on_call`, at most **one** mail per run). Each failing critical check is compared
+with its previous result for the same spec in the history:
+
+| the check | mail | run |
+| --- | --- | --- |
+| fails and passed (or did not run) before | paged | failed |
+| fails with a grown count, or with ids the previous sample did not have | paged (previous count, new ids) | failed |
+| fails as before (same or smaller count, no new ids), on-call paged about it | none: recorded in `tenant_validation_alerts` as known ("paged on …") | **failed** |
+| on-call was paged about it and it passes again | a "RESOLVED" mail naming spec and check | success |
+
+A known failure still fails the run — the data is still wrong and the run's page says so — but it
+does not page again. A mail that pages also lists the known and the resolved checks, and names the
+open review rows (warning `open_review_rows`) as rows waiting for a person's decision, apart from new
+leaks. If the validation cannot run, one mail says so. The DAG's failure callback (every DAG has
+it) sends no second mail for a run this task already handled.
 
 Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up.
 """
@@ -26,7 +41,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tenant_integrity.runtime import available_specs, default_args
+from tenant_integrity.runtime import available_specs, dag_failure_alert, default_args
 
 TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
 
@@ -39,6 +54,7 @@ TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
     max_active_runs=1,
     doc_md=__doc__,
     default_args=default_args(retries=1, retry_delay_seconds=120),
+    on_failure_callback=dag_failure_alert(),  # one mail per failed run
     tags=["tenant_integrity"],
     params={
         "spec": Param(
@@ -78,7 +94,7 @@ def tenant_validation_daily():
 
     @task(trigger_rule="all_done", retries=0)
     def alert_on_call(recipients: list[str] | None = None, reports: list[dict] | None = None) -> str:
-        """One mail per failed run; then fail the run. A clean run sends nothing."""
+        """At most one mail: new or grown failures page, resolved ones are told; any failure fails the run."""
         from tenant_integrity.runtime import alert_for_run
 
         return alert_for_run(get_current_context(), recipients, reports)

@@ -10,6 +10,10 @@
 #   TENANT_DEMO_DATA_SET    demo data set loaded when the database does not exist yet (default all)
 #   TENANT_DEMO_RELOAD=1    drop and reload the demo data set even if the database exists
 #   AIRFLOW_ADMIN_PASSWORD  password of user admin when none was generated yet (default: random)
+#   AIRFLOW_CONN_SMTP_DEFAULT  your SMTP server for the on-call mail; unset: a local catcher
+#                           (scripts/mail_catcher.py) writes each mail to $AIRFLOW_HOME/mail/
+#   AIRFLOW_VAR_ON_CALL_EMAIL  who gets it (default with the catcher: oncall@localhost)
+#   TENANT_MAIL_CATCHER=0   no catcher (smtp_default comes from the Airflow metadata database then)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -96,4 +100,24 @@ SLOTS=${TENANT_WRITER_POOL_SLOTS:-$SLOTS}
 airflow db migrate >/dev/null  # pools live in the metadata database
 airflow pools set "$POOL" "$SLOTS" "tenant_integrity writers on connection tenant_db" >/dev/null
 say "pool $POOL: $SLOTS slot(s) (at most that many tasks write through tenant_db at once)"
+# --- mail: on-call alerts reach a local catcher unless you configured a server -------------------
+if [ -z "${AIRFLOW_CONN_SMTP_DEFAULT:-}" ] && [ "${TENANT_MAIL_CATCHER:-1}" != 0 ]; then
+  MAIL_DIR="$AIRFLOW_HOME/mail"
+  MAIL_PORT_FILE="$AIRFLOW_HOME/mail_catcher.port"
+  rm -f "$MAIL_PORT_FILE"
+  # same process group as this script (and, after exec, airflow standalone): Ctrl-C stops it too;
+  # it also stops by itself when Airflow ends
+  .venv/bin/python scripts/mail_catcher.py --dir "$MAIL_DIR" --port-file "$MAIL_PORT_FILE" &
+  for _ in $(seq 100); do [ -s "$MAIL_PORT_FILE" ] && break; sleep 0.1; done
+  [ -s "$MAIL_PORT_FILE" ] || { echo "the mail catcher did not start (scripts/mail_catcher.py)" >&2; exit 1; }
+  MAIL_PORT=$(cat "$MAIL_PORT_FILE")
+  export AIRFLOW_CONN_SMTP_DEFAULT="smtp://127.0.0.1:$MAIL_PORT?disable_tls=true&disable_ssl=true&from_email=tenant-integrity%40localhost"
+  export AIRFLOW_VAR_ON_CALL_EMAIL=${AIRFLOW_VAR_ON_CALL_EMAIL:-oncall@localhost}
+  say "mail: to $AIRFLOW_VAR_ON_CALL_EMAIL, caught on 127.0.0.1:$MAIL_PORT, one .eml file per message in $MAIL_DIR/"
+  say "      (set AIRFLOW_CONN_SMTP_DEFAULT and AIRFLOW_VAR_ON_CALL_EMAIL to send through a real server)"
+elif [ -n "${AIRFLOW_CONN_SMTP_DEFAULT:-}" ]; then
+  say "mail: through your AIRFLOW_CONN_SMTP_DEFAULT ($(.venv/bin/python -c 'import os, re; print(re.sub(r":[^:@/]*@", ":***@", os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]))')) to ${AIRFLOW_VAR_ON_CALL_EMAIL:-nobody: set AIRFLOW_VAR_ON_CALL_EMAIL, else tenant_validation_daily fails at check_alerting}"
+else
+  say "mail: no catcher (TENANT_MAIL_CATCHER=0): connection smtp_default and Variable on_call_email from the Airflow metadata database"
+fi
 exec airflow standalone

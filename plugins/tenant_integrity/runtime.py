@@ -22,7 +22,7 @@ GRAPH_CONN_ID = "tenant_db"  # the database whose tenant graph the daily validat
 
 
 def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:
-    """The default_args every DAG of the project shares."""
+    """The default_args every DAG of the project shares (task level: log_task_failure on each failed task)."""
     import pendulum
 
     return {
@@ -31,6 +31,14 @@ def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:
         "retry_delay": pendulum.duration(seconds=retry_delay_seconds),
         "on_failure_callback": log_task_failure,
     }
+
+
+def dag_failure_alert():
+    """The DAG-level on_failure_callback every DAG sets (`@dag(on_failure_callback=dag_failure_alert())`):
+    one mail per failed run naming the DAG, the spec, the failed tasks and their errors (alerts.RunFailureAlert)."""
+    from tenant_integrity.alerts import RunFailureAlert
+
+    return RunFailureAlert()
 
 
 def operator_params(dry_run_description: str, batch_description: str = "Rows per transaction.", **extra) -> dict:
@@ -142,41 +150,73 @@ def validate_specs(params: dict, run_id: str) -> list[dict]:
 
 
 def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | None) -> str:
-    """Send one mail if the validation failed or could not run, then fail; say so when clean."""
+    """The daily validation's one mail per run, then the run's verdict.
+
+    A new or grown failure pages; a known one (same check, same or smaller count, no new ids, paged
+    before) is recorded and not paged again; a check on-call was paged about that passes again gets a
+    "resolved" mail. Any failed critical check still fails the run: the data is still wrong, and the
+    run's red square says so. This task tells the DAG's failure callback that the run is handled, so
+    on-call never gets a second mail for it.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
     from tenant_integrity import alerts, validation
-    from tenant_integrity.gates import CheckResult
 
     if not recipients:  # check_alerting failed: its error already says what is missing
         raise AirflowFailException("no alert sent: on-call alerting is not configured (see task check_alerting)")
     ti = context["ti"]
-    task_log_url = getattr(ti, "log_url", None)
-    # the run's page (every task's log) rather than this alert task's own log
-    log_url = task_log_url.split("/tasks/")[0] if task_log_url else None
+    link = alerts.run_url(ti.dag_id, context["run_id"])
     if reports is None:
         subject = "[tenant_integrity] validation could not run"
-        body = validation.alert_body([], log_url, error="the validate task failed; see its log")
+        body = validation.alert_body([], link, error="the validate task failed; see its log")
         alerts.send_mail(context, recipients, subject, body)
+        alerts.mark_alerted(ti, "paged: the validation could not run")
         raise AirflowFailException(f"validate failed; one mail sent to {', '.join(recipients)}")
-    objects = []
-    for r in reports:
-        checks = [CheckResult(**c) for c in r["checks"]]
-        objects.append(
-            validation.ValidationReport(
-                r["spec"], r["table"], r["run_id"], r["mode"], r["validation_no"], checks, r["data_docs"]
-            )
-        )
-    failed = [r for r in objects if not r.passed]
-    if not failed:
+    objects = [validation.ValidationReport.from_dict(r) for r in reports]
+    decided = []
+    for report in objects:
+        target = None
+        try:
+            conn_id = GRAPH_CONN_ID if report.spec == validation.GRAPH else load_spec(report.spec).conn_id
+            target = DbTarget.from_airflow(conn_id)
+            decided.append((report, target, validation.assess(target, report)))
+        except Exception as exc:  # no history, no comparison: page rather than stay silent
+            log.exception("could not read the validation history of %s: paging every failure", report.spec)
+            why = f"the validation history could not be read ({type(exc).__name__}): paged without comparing"
+            decided.append((report, target, validation.page_everything(report, why)))
+    every = [a for _, _, found in decided for a in found]
+    mail = validation.alert_mail(objects, every, link)
+    if mail:
+        alerts.send_mail(context, recipients, *mail)
+        log.info("one mail sent to %s: %s", ", ".join(recipients), mail[0])
+    for report, target, found in decided:
+        if target is not None:
+            try:
+                validation.record_alerts(target, report, found, mailed=mail is not None)
+            except Exception:  # the mail is out; a missing record only means the next run pages again
+                log.exception("could not record the alert decisions of %s", report.spec)
+    if all(r.passed for r in objects):
+        if mail:
+            return f"clean: {mail[0]} (one mail sent to {', '.join(recipients)})"
         log.info("validation clean for %s: no mail sent", ", ".join(r.spec for r in objects))
         return "clean: no mail sent"
-    alerts.send_mail(context, recipients, validation.alert_subject(failed), validation.alert_body(failed, log_url))
-    raise AirflowFailException(f"{validation.alert_subject(failed)} (one mail sent to {', '.join(recipients)})")
+    known = validation.known_summary(every)
+    if any(a.pages for a in every):
+        alerts.mark_alerted(ti, "paged")
+        also = f"; known, not paged again: {known}" if known else ""
+        raise AirflowFailException(f"{mail[0]} (one mail sent to {', '.join(recipients)}){also}")
+    alerts.mark_alerted(ti, "known failures: not paged again")
+    sent = f"; {mail[0]} (one mail sent)" if mail else "; no mail sent"
+    raise AirflowFailException(
+        f"known failure(s), not paged again: {known}{sent}. The data is still wrong, so the run fails."
+    )
 
 
 def log_task_failure(context) -> None:
-    """on_failure_callback: one line naming the DAG, task, run and the error, for the log and alerts."""
+    """Task-level on_failure_callback: one line naming the DAG, task, run and the error; the error is also
+    kept beside the task (XCom) for the run's one failure mail (alerts.RunFailureAlert)."""
+    from tenant_integrity import alerts
+
     ti = context.get("task_instance") or context.get("ti")
     log.error(
         "tenant_integrity task failed: dag %s, task %s, run %s: %s",
@@ -185,3 +225,8 @@ def log_task_failure(context) -> None:
         context.get("run_id"),
         context.get("exception"),
     )
+    if ti is not None:
+        try:
+            alerts.remember_failure(ti, context.get("exception"))
+        except Exception:  # the log line above is the record that matters; never fail the callback
+            log.exception("could not keep the error of %s for the failure mail", getattr(ti, "task_id", "?"))

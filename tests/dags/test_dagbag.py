@@ -23,6 +23,8 @@ EXPECTED_DAGS = {
     "tenant_guard",
     "tenant_watch",
 }
+# DAGs still without the DAG-level failure mail (runtime.dag_failure_alert()); this set may only shrink
+NO_FAILURE_MAIL_YET = {"tenant_watch"}
 # a retry of this task would send on-call a second mail for the same run
 NOT_RETRIED = {("tenant_validation_daily", "alert_on_call")}
 
@@ -53,8 +55,13 @@ def bag():
 
 
 def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
+    from tenant_integrity.alerts import RunFailureAlert
+
     for dag_id, dag in bag.dags.items():
         assert dag.doc_md and dag.doc_md.strip().startswith("#"), dag_id
+        # one mail per failed run: @dag(on_failure_callback=dag_failure_alert()) from tenant_integrity.runtime
+        has_it = isinstance(dag.on_failure_callback, RunFailureAlert)
+        assert has_it != (dag_id in NO_FAILURE_MAIL_YET), (dag_id, "add it, or drop the DAG from NO_FAILURE_MAIL_YET")
         assert "tenant_integrity" in dag.tags, dag_id
         assert dag.catchup is False, dag_id
         for task in dag.tasks:
