@@ -35,11 +35,10 @@ Undo a run with `tenant_rollback`; import review decisions with `tenant_review_i
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
-from tenant_integrity.runtime import dag_failure_alert, default_args, operator_params
+from tenant_integrity.runtime import operator_params, project_dag
 
 # every task that writes to the target database takes a slot of its connection's pool
 WRITERS = settings.writer_pool("tenant_db")
@@ -77,15 +76,7 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
 
 
 @dag(
-    dag_id="tenant_backfill",
-    schedule=None,
-    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=default_args(retries=2),
-    on_failure_callback=dag_failure_alert(),  # one mail per failed run
-    tags=["tenant_integrity"],
+    **project_dag("tenant_backfill", __doc__, retries=2),
     params=operator_params(
         dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
         batch_description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",

@@ -20,22 +20,13 @@ in the log when it cannot (e.g. adding a foreign key with foreign_key_checks on 
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import dag_failure_alert, default_args, operator_params
+from tenant_integrity.runtime import operator_params, project_dag
 
 
 @dag(
-    dag_id="tenant_constraints",
-    schedule=None,
-    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=dag_failure_alert(),  # one mail per failed run
-    tags=["tenant_integrity"],
+    **project_dag("tenant_constraints", __doc__),
     params=operator_params(
         dry_run_description="Check every precondition and print the exact DDL; change nothing.",
         batch_description="Rows per archive transaction.",

@@ -20,30 +20,15 @@ uninstall the guard first.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import DEFAULT_SPEC, available_specs, dag_failure_alert, default_args
+from tenant_integrity.runtime import project_dag, spec_param
 
 
 @dag(
-    dag_id="tenant_guard",
-    schedule=None,
-    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=dag_failure_alert(),  # one mail per failed run
-    tags=["tenant_integrity"],
+    **project_dag("tenant_guard", __doc__),
     params={
-        "spec": Param(
-            DEFAULT_SPEC,
-            type="string",
-            enum=available_specs(),
-            title="Spec",
-            description="The remediation target: a YAML file in include/specs/. The guard goes on its target table.",
-        ),
+        "spec": spec_param("The spec whose target table gets the guard"),
         "mode": Param(
             "log",
             type="string",

@@ -37,33 +37,25 @@ from __future__ import annotations
 
 import os
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tenant_integrity.runtime import available_specs, dag_failure_alert, default_args
+from tenant_integrity.runtime import project_dag, spec_param
 
 TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
 
 
 @dag(
-    dag_id="tenant_validation_daily",
-    schedule=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=default_args(retries=1, retry_delay_seconds=120),
-    on_failure_callback=dag_failure_alert(),  # one mail per failed run
-    tags=["tenant_integrity"],
+    **project_dag(
+        "tenant_validation_daily",
+        __doc__,
+        schedule=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE),
+        timezone=TIMEZONE,
+        retries=1,
+        retry_delay_seconds=120,
+    ),
     params={
-        "spec": Param(
-            None,
-            type=["null", "string"],
-            enum=[None, *available_specs()],
-            title="Spec",
-            description="Validate only this spec; empty validates every spec in include/specs/.",
-        ),
+        "spec": spec_param("Validate only this spec, and not the tenant graph", optional=True),
         "mode": Param(
             "comprehensive",
             type="string",

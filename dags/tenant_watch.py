@@ -24,29 +24,22 @@ Schedule: the top of every hour (UTC), no catch-up, one run at a time. Param `sp
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tenant_integrity.runtime import available_specs, default_args
+from tenant_integrity.runtime import project_dag, spec_param
 
 
 @dag(
-    dag_id="tenant_watch",
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2025, 10, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=default_args(retries=1, retry_delay_seconds=60),
-    tags=["tenant_integrity"],
+    **project_dag(
+        "tenant_watch",
+        __doc__,
+        schedule=CronTriggerTimetable("0 * * * *", timezone="UTC"),
+        retries=1,
+        retry_delay_seconds=60,
+    ),
     params={
-        "spec": Param(
-            None,
-            type=["null", "string"],
-            enum=[None, *available_specs()],
-            title="Spec",
-            description="Watch only this spec; empty watches every spec in include/specs/ that is inside its 48 hours.",
-        ),
+        "spec": spec_param("Watch only this spec (every spec inside its 48 hours when empty)", optional=True),
     },
 )
 def tenant_watch():

@@ -65,3 +65,12 @@ def edge_db(review_dir):
 def url_of(target: DbTarget) -> str:
     password = f":{target.password}" if target.password else ""
     return f"mysql://{target.user}{password}@{target.host}:{target.port}/{target.database}"
+
+
+@pytest.fixture
+def inbox():
+    """(inbox, port) of a real SMTP server (aiosmtpd) for this test."""
+    from tests.helpers.mail import smtp_server
+
+    with smtp_server() as served:
+        yield served

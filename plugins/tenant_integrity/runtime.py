@@ -41,18 +41,59 @@ def dag_failure_alert():
     return RunFailureAlert()
 
 
+def project_dag(
+    dag_id: str,
+    doc_md: str,
+    schedule=None,
+    timezone: str = "UTC",
+    retries: int = 1,
+    retry_delay_seconds: int = 30,
+) -> dict:
+    """The @dag(...) arguments every DAG of the project shares: `@dag(**project_dag(...), params=...)`.
+
+    Triggered by a person unless a schedule is given; never catches up; one run at a time; documented,
+    owned, retried, and one failure mail per failed run.
+    """
+    import pendulum
+
+    return {
+        "dag_id": dag_id,
+        "schedule": schedule,
+        "start_date": pendulum.datetime(2025, 10, 1, tz=timezone),
+        "catchup": False,
+        "max_active_runs": 1,
+        "doc_md": doc_md,
+        "default_args": default_args(retries, retry_delay_seconds),
+        "on_failure_callback": dag_failure_alert(),
+        "tags": ["tenant_integrity"],
+    }
+
+
+def spec_param(description: str = "The remediation target", optional: bool = False):
+    """The `spec` Param. Not an enum of the files in include/specs: a new spec file must not make a new
+    version of every DAG. The name is checked at once when the run starts (an unknown one fails naming
+    the known specs)."""
+    from airflow.sdk import Param
+
+    from tenant_integrity.spec import SPEC_NAME
+
+    return Param(
+        None if optional else DEFAULT_SPEC,
+        type=["null", "string"] if optional else "string",
+        pattern=SPEC_NAME.pattern,
+        title="Spec",
+        description=f"{description}: a file name in include/specs/ without .yaml"
+        + (" (empty: every spec)." if optional else ".")
+        + " `python -m tenant_integrity discover` lists the tenant tables.",
+    )
+
+
 def operator_params(dry_run_description: str, batch_description: str = "Rows per transaction.", **extra) -> dict:
     """spec, dry_run (true) and batch_size, with their titles and help, plus the DAG's own params."""
     from airflow.sdk import Param
 
     return {
-        "spec": Param(
-            DEFAULT_SPEC,
-            type="string",
-            enum=available_specs(),
-            title="Spec",
-            description="The remediation target: a YAML file in include/specs/.",
-        ),
+        "spec": spec_param(),
         "dry_run": Param(True, type="boolean", title="Dry run", description=dry_run_description),
         "batch_size": Param(
             settings.BATCH_SIZE_DEFAULT,
@@ -64,11 +105,6 @@ def operator_params(dry_run_description: str, batch_description: str = "Rows per
         ),
         **extra,
     }
-
-
-def available_specs() -> list[str]:
-    """Spec names for the trigger form's enum (file names only: no parsing, no DB at parse time)."""
-    return spec_names() or [DEFAULT_SPEC]
 
 
 def task_inputs(

@@ -93,7 +93,8 @@ def mount_of(service: dict, target: str) -> dict:
 
 
 def dag_ids_in_dags_folder() -> set[str]:
-    return {m for f in (ROOT / "dags").glob("*.py") for m in re.findall(r'dag_id="(\w+)"', f.read_text())}
+    # every DAG file names its id first in @dag(**project_dag("<dag_id>", …))
+    return {m for f in (ROOT / "dags").glob("*.py") for m in re.findall(r'project_dag\(\s*"(\w+)"', f.read_text())}
 
 
 def requirement_pins() -> dict[str, str]:

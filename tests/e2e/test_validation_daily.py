@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -12,50 +11,22 @@ from email import policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from tenant_integrity import phases
 from tenant_integrity.spec import load_spec
 from tests.conftest import PROJECT
 from tests.helpers.airflow import dags_test, final_state
+from tests.helpers.mail import free_port
+from tests.helpers.mail import mail_env as smtp_env
 
 pytestmark = pytest.mark.e2e
 SPEC = load_spec("customers_company")
 BASE_URL = "https://airflow.example.org"
 
 
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages: list[email.message.EmailMessage] = []
-
-    def handle_message(self, message):
-        self.messages.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
-
-
 def mail_env(port: int, docs) -> dict:
-    return {
-        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=airflow%40example.org",
-        "AIRFLOW_VAR_ON_CALL_EMAIL": "oncall@example.org",
-        "AIRFLOW__API__BASE_URL": BASE_URL,  # mail links point at the Airflow UI
-        "TENANT_DATA_DOCS_DIR": str(docs),
-    }
+    # mail links point at the Airflow UI
+    return smtp_env(port, AIRFLOW__API__BASE_URL=BASE_URL, TENANT_DATA_DOCS_DIR=str(docs))
 
 
 def leak_customer_77(target, customer_id: int = 77) -> None:

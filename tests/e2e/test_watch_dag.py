@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import email
-import socket
-from email import policy
-
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from tenant_integrity import phases
 from tenant_integrity.spec import load_spec
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.dbcheck import query
+from tests.helpers.mail import mail_env
 
 pytestmark = pytest.mark.e2e
 SPEC = load_spec("customers_company")
-
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages: list[email.message.EmailMessage] = []
-
-    def handle_message(self, message):
-        self.messages.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
-
-
-@pytest.fixture
-def inbox():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-def mail_env(port: int) -> dict:
-    return {
-        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=airflow%40example.org",
-        "AIRFLOW_VAR_ON_CALL_EMAIL": "oncall@example.org",
-    }
 
 
 def test_a_leak_after_a_backfill_pages_on_call_exactly_once(seed_db, review_dir, inbox):

@@ -3,14 +3,9 @@ one is told; and every DAG's failure callback sends one mail per failed run (rea
 
 from __future__ import annotations
 
-import email
-import socket
 import time
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from tenant_integrity import phases, validation
 from tenant_integrity.spec import load_spec
@@ -221,27 +216,6 @@ def test_the_graph_audit_follows_the_same_policy(edge_db):
 
 
 # --- every DAG: one mail per failed run, through the DAG-level on_failure_callback ---------------
-
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages: list[email.message.EmailMessage] = []
-
-    def handle_message(self, message):
-        self.messages.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
-
-
-@pytest.fixture
-def inbox():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.mark.e2e

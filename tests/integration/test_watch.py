@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
 import logging
 import smtplib
-import socket
 from email import policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from tenant_integrity import demo, phases, watch
 from tenant_integrity.spec import load_spec
 from tests.conftest import drop, new_target
 from tests.helpers.dbcheck import query, tables
+from tests.helpers.mail import smtp_server
 from tests.helpers.operator_runs import undo
 from tests.helpers.text_keys import KINDS, rekey_customers
 
@@ -26,33 +23,19 @@ HOUR = dt.datetime(2026, 1, 2, 10)  # the watch hours the tests pass; the 48 h a
 NEXT_HOUR = HOUR + dt.timedelta(hours=1)
 
 
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages: list[email.message.EmailMessage] = []
-
-    def handle_message(self, message):
-        self.messages.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
-
-
 @pytest.fixture
 def inbox():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    """The shared SMTP server, and `send` standing in for alerts.send_mail (the watch is called without Airflow)."""
+    with smtp_server() as (handler, port):
 
-    def send(subject: str, html: str) -> None:
-        mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # subjects unfolded, as SmtpNotifier sends
-        mail["From"], mail["To"], mail["Subject"] = "airflow@example.org", "oncall@example.org", subject
-        mail.set_content(html, subtype="html")
-        with smtplib.SMTP("127.0.0.1", port) as smtp:
-            smtp.send_message(mail)
+        def send(subject: str, html: str) -> None:
+            mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # subjects unfolded, as SmtpNotifier
+            mail["From"], mail["To"], mail["Subject"] = "airflow@example.org", "oncall@example.org", subject
+            mail.set_content(html, subtype="html")
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                smtp.send_message(mail)
 
-    yield handler, send
-    controller.stop()
+        yield handler, send
 
 
 def backfill(target, run_id: str = "backfill-1"):
