@@ -62,6 +62,16 @@ def edge_db(review_dir):
     yield from _demo_database("all")
 
 
+@pytest.fixture
+def generated_db(review_dir):
+    """4,000 generated customers of 40 companies: enough rows for several chunks and concurrent writers."""
+    target = new_target()
+    demo.recreate_database(target, "schema_only")
+    demo.generate_dataset(target, customers=4000, companies=40)
+    yield target
+    drop(target)
+
+
 def url_of(target: DbTarget) -> str:
     password = f":{target.password}" if target.password else ""
     return f"mysql://{target.user}{password}@{target.host}:{target.port}/{target.database}"

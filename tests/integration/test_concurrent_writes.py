@@ -15,23 +15,12 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from tenant_integrity import demo, phases
+from tenant_integrity import phases
 from tenant_integrity.spec import load_spec
-from tests.conftest import PROJECT, drop, new_target, url_of
+from tests.conftest import PROJECT, url_of
 from tests.helpers.dbcheck import customers, query
 
 SPEC = load_spec("customers_company")
-
-
-@pytest.fixture
-def generated_db(review_dir):
-    target = new_target()
-    demo.recreate_database(target, "schema_only")
-    demo.generate_dataset(target, customers=4000, companies=40)
-    yield target
-    drop(target)
 
 
 def run_while_the_application_writes(target, tmp_path) -> tuple[dict, list]:

@@ -13,9 +13,8 @@ import time
 import MySQLdb
 import pytest
 
-from tenant_integrity import demo, guards, phases
+from tenant_integrity import guards, phases
 from tenant_integrity.spec import load_spec
-from tests.conftest import drop, new_target
 from tests.helpers.dbcheck import query, tables
 
 APPOINTMENTS = load_spec("appointments_company")
@@ -354,15 +353,6 @@ def test_a_user_without_the_trigger_grant_gets_an_error_naming_it(edge_db):
 
 
 # --- the application writes while a backfill runs -------------------------------------------------
-
-
-@pytest.fixture
-def generated_db(review_dir):
-    target = new_target()
-    demo.recreate_database(target, "schema_only")
-    demo.generate_dataset(target, customers=4000, companies=40)
-    yield target
-    drop(target)
 
 
 class Webhook(threading.Thread):

@@ -2,17 +2,14 @@
 -- (rows inserted after preflight, or written by the application during the run, are listed in the run's summary
 --  as having arrived during the run: the next run and the daily validation take them up)
 {% from "_application_writes.sql" import app_clock, written_by_application with context %}
+{% from "_review_queue.sql" import join_known_review_rows with context %}
 with run as (
     select spec, table_name, {{ bk_max_key }} as max_key_before from tenant_runs where run_no = {{ run_no | int }}
 ),
 {{ app_clock() }}
 select t.{{ target.key }} as row_id, t.{{ target.tenant }} as tenant
 from {batch} as t
-left join tenant_review_queue as q
-    on {{ bk_match("q", "t." ~ target.key) }}
-    and q.spec = (select spec from run)
-    and q.table_name = (select table_name from run)
-    and q.status in ('open', 'skipped')
+{{ join_known_review_rows("t") }}
 where t.{{ target.tenant }} is null
   and not {{ deleted("t") }}
   and q.spec is null

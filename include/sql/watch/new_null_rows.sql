@@ -3,6 +3,7 @@
 --  out of a soft delete, are the rollback's. created_since_run tells a row created since the run started from an
 --  older row set to NULL since.)
 {% from "_application_writes.sql" import app_clock with context %}
+{% from "_review_queue.sql" import join_known_review_rows with context %}
 with {{ app_clock() }},
 run as (
     select run_id, spec, table_name from tenant_runs where run_no = {{ run_no | int }}
@@ -18,11 +19,7 @@ select
     {% endif %}
     {{ ("t." ~ target.updated_at) if target.updated_at else "null" }} as updated_at
 from {{ target.table }} as t
-left join tenant_review_queue as q
-    on {{ bk_match("q", "t." ~ target.key) }}
-    and q.spec = (select spec from run)
-    and q.table_name = (select table_name from run)
-    and q.status in ('open', 'skipped')
+{{ join_known_review_rows("t") }}
 where t.{{ target.tenant }} is null
   and not {{ deleted("t") }}
   and q.spec is null
