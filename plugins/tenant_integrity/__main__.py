@@ -5,6 +5,9 @@ show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVI
 show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
 discover [--write DIR]                   every table with the tenant column: NULL rows, FKs, proposed evidence
 check [--registry PATH]                  the tenant key policy (include/registry.yaml); exit 1 naming each failing table
+pause|resume (--spec S [--run-id R] | --all)   hold / release the writers between two chunks
+cancel --spec S --run-id R               end a run's task after its current chunk (clear the task to resume)
+controls                                 the open pause and cancel requests
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--fail-on-issues", action="store_true", help="exit 1 when a critical check fails")
     discovery.add_arguments(sub.add_parser("discover", help="the tenant tables, their NULL rows and FKs"), "discover")
     discovery.add_arguments(sub.add_parser("check", help="exit 1 naming each table failing the policy"), "check")
+    for name in ("pause", "resume", "cancel"):
+        control = sub.add_parser(name, help=f"{name} runs between two chunks")
+        scope = control.add_mutually_exclusive_group(required=True)
+        scope.add_argument("--spec", help="the runs of this spec")
+        if name != "cancel":
+            scope.add_argument("--all", action="store_true", help="every run on this database")
+        control.add_argument("--run-id", default="", help="only this run" + (" (required)" if name == "cancel" else ""))
+        control.add_argument("--by", default=os.environ.get("USER", "cli"), help="who asks (shown in the task log)")
+    sub.add_parser("controls", help="the open pause and cancel requests")
     args = parser.parse_args(argv)
     if args.command in ("discover", "check"):
         return discovery.run_cli(args, os.environ.get("AIRFLOW_CONN_TENANT_DB"))
@@ -58,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     target = DbTarget.from_url(url)
     if args.command == "validate":
         return _validate(target, args)
+    if args.command in ("pause", "resume", "cancel", "controls"):
+        return _control(target, args)
     if args.command == "load-demo":
         demo.recreate_database(target, args.data_set)
         print(f"loaded demo data set {args.data_set!r} into {target!r}")
@@ -76,6 +90,28 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"status: {rows[0]['status']}")
         print(formatting.format_summary(Summary.from_dict(json.loads(rows[0]["summary"]))))
+    return 0
+
+
+def _control(target: DbTarget, args) -> int:
+    from tenant_integrity import controls
+    from tenant_integrity.errors import ParamError
+
+    if args.command == "controls":
+        for request in controls.open_requests(target):
+            print(request)
+        return 0
+    scope = controls.EVERY_RUN if getattr(args, "all", False) else args.spec
+    try:
+        if args.command == "resume":
+            controls.release(target, controls.PAUSE, scope, args.run_id)
+        else:
+            action = controls.PAUSE if args.command == "pause" else controls.CANCEL
+            controls.request(target, action, scope, args.run_id, args.by)
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.command}: {'every run' if scope == controls.EVERY_RUN else scope} {args.run_id}".rstrip())
     return 0
 
 

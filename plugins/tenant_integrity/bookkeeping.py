@@ -163,14 +163,15 @@ def _add_text_key_columns(db: Database) -> None:
 
 def _ensure_tables(db: Database, spec: Spec, columns: dict) -> list[dict]:
     for template in (
-        "create_audit_log.sql",
-        "create_runs.sql",
-        "create_review_queue.sql",
-        "create_validation_runs.sql",
-        "create_validation_history.sql",
-        "create_checkpoints.sql",
+        "bookkeeping/create_audit_log.sql",
+        "bookkeeping/create_runs.sql",
+        "bookkeeping/create_review_queue.sql",
+        "bookkeeping/create_validation_runs.sql",
+        "bookkeeping/create_validation_history.sql",
+        "bookkeeping/create_checkpoints.sql",
+        "controls/create_run_controls.sql",  # a person's pause / cancel, read by the writers between chunks
     ):
-        db.execute(sql.render(f"bookkeeping/{template}"))
+        db.execute(sql.render(template))
     db.execute(sql.render("checksums/create_range_checksums.sql"))
     _add_text_key_columns(db)
     backup_columns = target_columns(spec, columns)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenant_integrity import bookkeeping, sql
+from tenant_integrity import bookkeeping, controls, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ChunkError, TenantIntegrityError
 from tenant_integrity.pacing import ChunkSizer, Throttle
@@ -263,6 +263,13 @@ def _walk_share(
         if end is None:
             break
         lo, (hi, rows) = after, end
+        if not recipe.read_only:  # a person's pause or cancel, read between two chunks
+            where = f"spec {session.spec.name}, phase {recipe.phase}, before keys ({lo!r}, {hi!r}]"
+            retrying(
+                session,
+                where,
+                lambda w=where: controls.hold_between_chunks(session.db, session.spec.name, ctx.run_id, w),
+            )
         retrying(session, f"load check before keys ({lo!r}, {hi!r}]", throttle.wait_until_calm)
         started = time.perf_counter()
         done = retrying(session, f"keys ({lo!r}, {hi!r}]", lambda lo=lo, hi=hi: _chunk(session, share, lo, hi))

@@ -28,6 +28,7 @@ BOOKKEEPING_TABLES = (
     "tenant_validation_history",
     "tenant_checkpoints",
     "tenant_range_checksums",
+    "tenant_run_controls",
 )
 DENIED = {1142, 1143, 1044, 1045}
 
@@ -57,7 +58,9 @@ def grant_statements(
     updated = ", ".join(str(q(c)) for c in (*spec.written_columns, *auto_updated))
     write = [f"grant update ({updated}) on {db}.{q(t.table)} to {user}"]
     own = [
-        f"grant create, insert, select, update on {db}.{q(table)} to {user}"
+        # a writer consumes the cancel it honours (a cleared task must resume, not cancel again)
+        f"grant create, insert, select, update{', delete' if table == 'tenant_run_controls' else ''} "
+        f"on {db}.{q(table)} to {user}"
         for table in (*BOOKKEEPING_TABLES, spec.backup_table)
     ]
     return [*reads, *write, *own, f"grant create temporary tables on {db}.* to {user}"]
