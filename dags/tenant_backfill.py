@@ -38,6 +38,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
+from tenant_integrity.approval import PlanApproval
 from tenant_integrity.runtime import operator_params, project_dag
 
 # every task that writes to the target database takes a slot of its connection's pool
@@ -47,6 +48,7 @@ REPAIR_TASKS = (
     "wait_for_parents",
     "preflight",
     "stop_if_dry_run",
+    "approve_plan",
     "backup",
     "backfill",
     "detect_conflicts",
@@ -69,7 +71,11 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
     context = get_current_context()
     with failing_fast_on_user_errors():
         spec, target, ctx = task_inputs(
-            dict(context["params"]), context["run_id"], context["dag"].dag_id, frozenset({"specs"}), item["spec"]
+            dict(context["params"]),
+            context["run_id"],
+            context["dag"].dag_id,
+            frozenset({"specs", "approval"}),
+            item["spec"],
         )
         typed_plan = () if plan is None else (Plan.from_dict(plan),)
         return phase(target, spec, ctx, *typed_plan, *args)
@@ -80,6 +86,13 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
     params=operator_params(
         dry_run_description="Only profile and preview the review CSV; write nothing to the database. Turn off to repair.",
         batch_description="Rows in the first chunk. Every chunk is one short transaction with its backup and audit rows.",
+        approval=Param(
+            False,
+            type="boolean",
+            title="Approval",
+            description="A real run stops after preflight and asks for approval of each spec's plan in the UI "
+            "(Required Actions); Reject writes nothing.",
+        ),
         specs=Param(
             [],
             type="array",
@@ -240,13 +253,14 @@ def tenant_backfill():
         waited = wait_for_parents(item)
         plan = preflight(item)
         go = stop_if_dry_run(plan)
+        approved = PlanApproval(task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight")
         backed_up = backup(item, plan)
         backfills = backfill(item, plan)
         conflicts = detect_conflicts(item, plan)
         review = export_review(item, plan)
         orphans = soft_delete_orphans(item, plan)
         waited >> plan
-        go >> backed_up >> backfills >> conflicts >> review >> orphans
+        go >> approved >> backed_up >> backfills >> conflicts >> review >> orphans
         post_validation(item, plan, backed_up, conflicts, backfills, review, orphans)
 
     repair.expand(item=resolve_specs())

@@ -547,6 +547,15 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
     return summary
 
 
+def reject_run(target: DbTarget, spec: Spec, plan: Plan, rejected_by: str) -> None:
+    """A person rejected the plan: the run registered at preflight ends `rejected`, having written nothing."""
+    with target.connect() as db, db.transaction():
+        db.execute(
+            sql.render("bookkeeping/finish_run.sql"),
+            {"status": "rejected", "summary": json.dumps({"rejected_by": rejected_by}), "run_no": plan.run_no},
+        )
+
+
 def _record(target: DbTarget, spec: Spec, ctx: RunContext, summary: Summary) -> Summary:
     """Write the run report and store the summary (with the report's path) in tenant_runs."""
     with target.connect() as db:

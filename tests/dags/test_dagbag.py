@@ -78,6 +78,7 @@ def test_backfill_tasks_run_in_the_documented_order(bag):
         "repair.wait_for_parents",
         "repair.preflight",
         "repair.stop_if_dry_run",
+        "repair.approve_plan",  # asks a person only with param approval
         "repair.backup",
         "repair.backfill",  # every source of the spec, in its priority order: the shape does not follow spec files
         "repair.detect_conflicts",
@@ -110,6 +111,7 @@ def test_backfill_trigger_form_params(bag):
     assert (batch_size.value, batch_size.schema["minimum"], batch_size.schema["maximum"]) == (1000, 1, 50000)
     workers = params.get_param("workers")
     assert (workers.value, workers.schema["minimum"], workers.schema["maximum"]) == (2, 1, 8)
+    assert params.get_param("approval").value is False
     specs = params.get_param("specs")
     assert (specs.value, specs.schema["type"]) == ([], "array")
     for p in (spec, specs, dry_run, batch_size, workers):

@@ -59,3 +59,63 @@ def task_instances(dag_id: str) -> dict[tuple[str, int], dict]:
             (dag_id, dag_id),
         ).fetchall()
     return {(t, m): {"state": s, "start": start, "end": end} for t, m, s, start, end in rows}
+
+
+def start_dags_test(
+    target, review_dir: Path, conf: dict, dag_id: str = "tenant_backfill", log_path: Path | None = None
+):
+    """`airflow dags test` in the background (for runs that wait on a person); its Popen, output in log_path."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_TENANT_DB": url_of(target),
+        "TENANT_REVIEW_DIR": str(review_dir),
+    }
+    out = open(log_path or review_dir.parent / f"{dag_id}.log", "w")  # noqa: SIM115 - the process writes to it
+    return subprocess.Popen(
+        [AIRFLOW, "dags", "test", dag_id, "-c", json.dumps(conf)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT,
+    )
+
+
+def respond_to_approval(dag_id: str, task_id: str, map_index: int, option: str, username: str = "ops") -> str:
+    """Answer a waiting human-in-the-loop task as the UI does: the API's own response handler, in this process
+    (the test's metadata database is the one `airflow dags test` uses). Returns the run id it answered."""
+    import sqlite3
+    import time
+
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.utils.session import create_session
+
+    deadline = time.monotonic() + 300
+    run_id = None
+    while time.monotonic() < deadline and run_id is None:
+        with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as metadata:
+            row = metadata.execute(
+                "select run_id from task_instance where dag_id = ? and task_id = ? and map_index = ?"
+                " and state = 'awaiting_input' order by start_date desc limit 1",
+                (dag_id, task_id, map_index),
+            ).fetchone()
+        run_id = row[0] if row else None
+        if run_id is None:
+            time.sleep(1)
+    assert run_id, f"{dag_id}.{task_id}[{map_index}] never waited for input"
+    with create_session() as session:
+        update_hitl_detail(
+            dag_id=dag_id,
+            dag_run_id=run_id,
+            task_id=task_id,
+            update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[option], params_input={}),
+            user=SimpleAuthManagerUser(username=username, role="admin"),
+            session=session,
+            map_index=map_index,
+        )
+    return run_id
