@@ -560,8 +560,14 @@ def _record(target: DbTarget, spec: Spec, ctx: RunContext, summary: Summary) -> 
     """Write the run report and store the summary (with the report's path) in tenant_runs."""
     with target.connect() as db:
         after = report.tenant_distribution(db, spec)
+        times = db.rows(sql.render("report/run_times.sql"), {"run_no": ctx.run_no})
         path = report.write_report(
-            run_dir(spec.name, ctx.run_id), spec, summary, list(summary.planned.distribution_before), after
+            run_dir(spec.name, ctx.run_id),
+            spec,
+            summary,
+            list(summary.planned.distribution_before),
+            after,
+            times[0] if times else None,
         )
         summary = dataclasses.replace(summary, report=str(path))
         with db.transaction():

@@ -8,7 +8,6 @@ throughput (line charts). matplotlib renders PNGs with the Agg backend (no displ
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from tenant_integrity import sql
@@ -51,25 +50,49 @@ def application_writes(db: Database, spec: Spec, run_no: int, range_size: int) -
     }
 
 
+TOP_TENANTS = 15  # the chart names the largest tenants and sums the rest as "others"
+
+
+def top_tenants(before: list, after: list, top: int = TOP_TENANTS) -> tuple[list[str], list[int], list[int]]:
+    """The largest `top` tenants (by rows after, then before), NULL always shown, the rest summed as "others"."""
+    b, a = dict(before), dict(after)
+    tenants = sorted(set(b) | set(a), key=lambda t: (-(a.get(t, 0)), -(b.get(t, 0)), t))
+    shown = [t for t in tenants if t == "NULL"] + [t for t in tenants if t != "NULL"][: top - ("NULL" in tenants)]
+    rest = [t for t in tenants if t not in shown]
+    labels = shown + (["others"] if rest else [])
+    befores = [b.get(t, 0) for t in shown] + ([sum(b.get(t, 0) for t in rest)] if rest else [])
+    afters = [a.get(t, 0) for t in shown] + ([sum(a.get(t, 0) for t in rest)] if rest else [])
+    return labels, befores, afters
+
+
 def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tenants = list(dict.fromkeys([t for t, _ in before] + [t for t, _ in after]))[:25]
-    b, a = dict(before), dict(after)
+    tenants, b, a = top_tenants(before, after)
     xs = range(len(tenants))
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
-    ax.bar([x - 0.2 for x in xs], [b.get(t, 0) for t in tenants], width=0.4, label="before", color="#c0c0c0")
-    ax.bar([x + 0.2 for x in xs], [a.get(t, 0) for t in tenants], width=0.4, label="after", color="#1f77b4")
+    ax.bar([x - 0.2 for x in xs], b, width=0.4, label="before", color="#c0c0c0")
+    ax.bar([x + 0.2 for x in xs], a, width=0.4, label="after", color="#1f77b4")
     ax.set_xticks(list(xs), tenants, rotation=45, fontsize=8)
-    ax.set_ylabel(f"active {spec.target.table}")
-    ax.set_title(f"{spec.target.tenant_column}: rows per tenant (largest 25), before and after")
+    ax.set_yscale("log")  # a tenant of 3 rows stays visible beside one of 300,000
+    ax.set_ylabel(f"active {spec.target.table} (log scale)")
+    ax.set_title(f"{spec.target.tenant_column}: rows per tenant, the largest {TOP_TENANTS} and the others")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+ROLLING = 25  # chunks in the rolling median that carries the chunk charts at thousands of chunks
+
+
+def _rolling_median(values: list[float], window: int = ROLLING) -> list[float]:
+    import statistics
+
+    return [statistics.median(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))]
 
 
 def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
@@ -80,33 +103,49 @@ def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=100, sharex=True)
     offset = 0
-    for record in chunk_logs:
-        durations = record["seconds"]
+    for number, record in enumerate(chunk_logs):
+        durations, rows = record["seconds"], record["rows"]
         if not durations:
             continue
+        color = f"C{number % 10}"
         xs = list(range(offset, offset + len(durations)))
-        top.plot(xs, durations, marker=".", linewidth=1, label=record["phase"])
+        # every chunk as a dot, the rolling median as the line: readable at 10 chunks and at 10,000
+        top.scatter(xs, durations, s=3, alpha=0.35, color=color)
+        top.plot(xs, _rolling_median(durations), linewidth=1.2, color=color, label=record["phase"])
+        rates = [n / d if d else 0.0 for d, n in zip(durations, rows, strict=False)]
+        bottom.plot(xs, _rolling_median(rates), linewidth=1.2, color=color)
         offset += len(durations)
-    top.set_ylabel("chunk seconds")
-    top.set_title("every chunk transaction, in order")
+    top.set_yscale("log")
+    top.set_ylabel("chunk seconds (log)")
+    top.set_title(f"every chunk transaction in order (dots) and the median of {ROLLING} (line)")
     if offset:
         top.legend(fontsize=7, ncol=3)
-    rates, offset = [], 0
-    for record in chunk_logs:
-        for d, rows in zip(record["seconds"], record["rows"], strict=False):
-            rates.append((offset, rows / d if d else 0))
-            offset += 1
-    if rates:
-        bottom.plot([r[0] for r in rates], [r[1] for r in rates], linewidth=1, color="#2ca02c")
-    bottom.set_ylabel("rows per second")
+    bottom.set_ylabel(f"rows/s (median of {ROLLING})")
     bottom.set_xlabel("chunk")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def write_report(folder: Path, spec: Spec, summary: Summary, before: list, after: list) -> Path:
-    """Write report.html (+ two PNGs) into the run's folder; return the HTML path."""
+def _cells(fields: dict) -> str:
+    """A phase's numbers as a person reads them: one `name: value` per line, dicts as their items."""
+    lines = []
+    for key, value in fields.items():
+        if key in ("chunk_stats", "review_csv", "sample_ids") or value in (None, "", [], {}, ()):
+            continue
+        shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+        if isinstance(shown, list):
+            shown = ", ".join(map(str, shown))
+        lines.append(f"{html.escape(key.replace('_', ' '))}: {html.escape(str(shown))}")
+    return "<br>".join(lines)
+
+
+def write_report(
+    folder: Path, spec: Spec, summary: Summary, before: list, after: list, times: dict | None = None
+) -> Path:
+    """Write report.html (+ two PNGs) into the run's folder; return the HTML path.
+
+    `times`: started_at and ended_at (UTC) of the run, shown with its duration."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
     from tenant_integrity.engine import read_chunk_logs
@@ -117,9 +156,8 @@ def write_report(folder: Path, spec: Spec, summary: Summary, before: list, after
     for name, result in summary.phases.named().items():
         fields = result.to_dict()
         stats = fields.get("chunk_stats") or {}
-        counted = {k: v for k, v in fields.items() if isinstance(v, int | str) and k != "review_csv"}
         rows.append(
-            f"<tr><td>{html.escape(name)}</td><td>{html.escape(json.dumps(counted))}</td>"
+            f"<tr><td>{html.escape(name)}</td><td>{_cells(fields)}</td>"
             f"<td>{stats.get('chunks', '')}</td><td>{stats.get('p99_s', '')}</td><td>{stats.get('max_s', '')}</td></tr>"
         )
     review = summary.phases.review.review_csv
@@ -129,8 +167,9 @@ def write_report(folder: Path, spec: Spec, summary: Summary, before: list, after
 table{{border-collapse:collapse}}pre{{background:#f6f6f6;padding:1em}}</style></head><body>
 <h1>tenant_backfill: spec {html.escape(summary.spec)}, table {html.escape(summary.table)}</h1>
 <p>run <code>{html.escape(summary.run_id)}</code> — status <b>{html.escape(summary.status)}</b></p>
+{_times(times)}
 <h2>Summary</h2><pre>{html.escape(format_summary(summary))}</pre>
-<h2>Phases</h2><table><tr><th>phase</th><th>counts</th><th>chunks</th><th>p99 s</th><th>max s</th></tr>
+<h2>Phases</h2><table><tr><th>phase</th><th>what it did</th><th>chunks</th><th>p99 s</th><th>max s</th></tr>
 {"".join(rows)}</table>
 <p>Review CSV: {f'<a href="{html.escape(Path(review).name)}">{html.escape(review)}</a>' if review else "-"}</p>
 <h2>Tenant distribution</h2><img src="tenant_distribution.png" alt="rows per tenant before and after">
@@ -140,3 +179,16 @@ table{{border-collapse:collapse}}pre{{background:#f6f6f6;padding:1em}}</style></
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _times(times: dict | None) -> str:
+    if not times or not times.get("started_at"):
+        return ""
+    start, end = times["started_at"], times["ended_at"]
+    seconds = (end - start).total_seconds()
+    took = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return (
+        f"<table><tr><th>started</th><td>{start:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
+        f"<tr><th>ended</th><td>{end:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
+        f"<tr><th>duration</th><td>{took}</td></tr></table>"
+    )

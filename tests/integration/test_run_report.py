@@ -28,3 +28,18 @@ def test_every_real_run_writes_a_report(edge_db, review_dir):
     assert png_size(folder / "chunks.png") == (900, 500)
     assert summary.planned.distribution_before[0] == ("NULL", 43)
     assert summary.status == "succeeded"
+    # people's tables, not Python reprs: start, end, duration, and each phase's numbers as lines
+    assert "<th>started</th>" in page and "<th>duration</th>" in page and " UTC</td>" in page
+    assert "backfilled: 31<br>" in page and "{" not in page.split("<h2>Phases</h2>")[1]
+
+
+def test_the_distribution_chart_names_the_largest_tenants_and_sums_the_others():
+    from tenant_integrity.report import top_tenants
+
+    before = [["NULL", 500_000]] + [[str(t), 1000 + t] for t in range(40)]
+    after = [["NULL", 7]] + [[str(t), 1000 + t + (12_000 if t == 3 else 0)] for t in range(40)]
+    labels, b, a = top_tenants(before, after, top=5)
+    assert labels == ["NULL", "3", "39", "38", "37", "others"]
+    assert (b[0], a[0], a[1]) == (500_000, 7, 13_003)
+    others = [t for t in range(40) if t not in (3, 39, 38, 37)]
+    assert (b[-1], a[-1]) == (sum(1000 + t for t in others), sum(1000 + t for t in others))
