@@ -2,22 +2,31 @@
 # tenant_backfill
 
 Repairs rows whose **tenant key is NULL** (the seed incident: `customers.company_id` on 31 of 60
-rows), as the chosen spec in `include/specs/` describes. Trigger it from the UI with:
+rows), as the chosen specs in `include/specs/` describe. Trigger it from the UI with:
 
 | param | meaning |
 | --- | --- |
-| `spec` | which remediation target (a file in `include/specs/`) |
+| `spec` | which remediation target (a file name in `include/specs/`) |
+| `specs` | several at once: names, or `["all"]` (parents first, the others in parallel); empty: `spec` |
 | `dry_run` | **true by default**: profile + review preview only, nothing written to the database |
+| `approval` | a real run asks a person to approve each spec's plan after preflight (default false) |
 | `batch_size` | rows in the first chunk; each chunk is one short transaction |
 | `chunk_seconds` | target time per chunk (default 0.25 s): the chunk size adapts to it |
 | `workers` | connections walking disjoint key ranges at once (default 2; 1 = strictly in key order) |
+| `max_replica_lag_s` | the writers wait while a replica in `TENANT_THROTTLE_REPLICAS` lags more (default 1.0) |
 
-Tasks, each stopping the run when its GX gate fails:
+`resolve_specs` orders the specs: one whose `parent` evidence reads another spec's table waits for it.
+Each spec then runs in its own map index of the group `repair` (the DAG's shape does not follow the spec
+files), with its own gates, review CSV, audit and rollback; a failed spec ends the specs that read it,
+not its independent siblings. The writing tasks share the pool `tenant_writers_tenant_db` (2 slots).
+Tasks of one spec, each stopping it when its GX gate fails:
 
+0. `wait_for_parents` — a reschedule-mode sensor: starts the spec once its parent specs passed.
 1. `preflight` — validate the spec against the live schema, GX gate (tenants exist; the key must be a primary key or unique index),
    profile every NULL row: which evidence source resolves it, conflicts, orphans, and parent/child
    mismatches older than the run (named, not blocking). A dry run ends here with `plan.json` and
    `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.
+   `approve_plan` then waits for a person when `approval` is on (Reject writes nothing).
 2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
    copies its rows' pre-images into it, in the transaction that changes them, before the change.
 3. `backfill` — every evidence source in the spec's priority order (one task, whatever the spec); chunked, guarded
@@ -28,8 +37,10 @@ Tasks, each stopping the run when its GX gate fails:
 6. `soft_delete_orphans` — rows with no related row in any evidence or relation table, as the spec's
    `orphans` section says (`soft_delete`, or `review`: then they went to review in step 5).
 7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch on a row the
-   run wrote (older ones, as preflight found them, are listed as warnings), no row lost, every tenant exists, audit = changes = backups. Prints the run summary.
+   run wrote (older ones, as preflight found them, are listed as warnings), no row lost, every tenant the run
+   wrote exists, audit = changes = backups. Prints the run summary.
 
+Pause, resume or cancel between two chunks with `python -m tenant_integrity pause|resume|cancel`.
 Undo a run with `tenant_rollback`; import review decisions with `tenant_review_import`.
 """
 
