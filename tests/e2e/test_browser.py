@@ -14,50 +14,30 @@ Debian's chromium); never downloads a browser.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
 
 from tenant_integrity import demo
-from tests.conftest import PROJECT, drop, new_target, url_of
+from tests.conftest import drop, new_target, url_of
+from tests.helpers.airflow_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DAG_ID,
+    UI_TIMEOUT,
+    Airflow,
+    log_in,
+    screenshot,
+)
 from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import active_distribution, query
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-gpu",
-    "--headless",
-]
-# the committed screenshots are refreshed only on request (TENANT_UPDATE_SCREENSHOTS=1); a plain test run keeps
-# the tree clean and writes them under the build folder instead
-SCREENSHOTS = (
-    PROJECT / "docs" / "screenshots"
-    if os.environ.get("TENANT_UPDATE_SCREENSHOTS") == "1"
-    else PROJECT / ".airflow" / "screenshots"
-)
-DAG_ID = "tenant_backfill"
 POST_VALIDATION = "repair.post_validation"  # in the mapped task group, one map index per spec
-STARTUP_TIMEOUT = 300  # seconds until the API answers and the DAG is parsed (2 slow cores)
-RUN_TIMEOUT = 420  # seconds for one tenant_backfill run (about 30 s when idle)
-UI_TIMEOUT = 60_000  # milliseconds for one UI expectation
 # data set 'all' after a real run with the default spec (tests/integration/test_edge_cases.py has the derivation)
 EXPECTED_ACTIVE = {None: 7, 1: 52, 15: 4, 83: 1, 84: 3, 85: 2}
 EXPECTED_AUDIT_ROWS = 37
@@ -66,150 +46,6 @@ EXPECTED_AUDIT_ROWS = 37
 REQUIRED_TITLES = {"spec": "Spec", "dry_run": "Dry run", "batch_size": "Batch size"}
 
 timings: dict[str, float] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Airflow:
-    """One `scripts/airflow_local.sh` (airflow standalone) in its own process group."""
-
-    def __init__(self, home: Path, review: Path, db_url: str):
-        self.home, self.port = home, free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / "airflow_local.log"
-        self.env = {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", str(home)),
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",  # the script's and standalone's lines reach the log file as they happen
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW_PORT": str(self.port),
-            "AIRFLOW_CONN_TENANT_DB": db_url,
-            "TENANT_REVIEW_DIR": str(review),
-            "TENANT_DEMO_DATA_SET": "all",
-            # the log servers of scheduler and triggerer must not collide with another Airflow on this machine
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        }
-        self.process: subprocess.Popen | None = None
-        self.password: str | None = None
-        self._token: str | None = None
-
-    def migrate(self) -> float:
-        started = time.monotonic()
-        done = subprocess.run(
-            [str(PROJECT / ".venv" / "bin" / "airflow"), "db", "migrate"],
-            env={**self.env, "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")},
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-        return time.monotonic() - started
-
-    def start(self) -> None:
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [str(PROJECT / "scripts" / "airflow_local.sh")],
-            env=self.env,
-            cwd=PROJECT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: the teardown ends every component at once
-        )
-        log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"airflow_local.sh exited with {self.process.returncode}:\n{self.output()[-4000:]}")
-            if self.password is None and (found := re.search(r"login:\s+user admin, password (\S+)", self.output())):
-                self.password = found.group(1)
-            if self.password and "Airflow is ready" in self.output():
-                try:
-                    dags = {d["dag_id"] for d in self.api("GET", "/api/v2/dags")["dags"]}
-                except (OSError, urllib.error.URLError):
-                    dags = set()
-                if DAG_ID in dags:
-                    return
-            time.sleep(2)
-        pytest.fail(f"Airflow not ready after {STARTUP_TIMEOUT} s:\n{self.output()[-4000:]}")
-
-    def api(self, method: str, path: str, body: dict | None = None, auth: bool = True):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
-            if self._token is None:
-                self._token = self.api("POST", "/auth/token", {"username": "admin", "password": self.password}, False)[
-                    "access_token"
-                ]
-            headers["Authorization"] = f"Bearer {self._token}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
-
-    def run_path(self, run_id: str) -> str:
-        return f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}"
-
-    def wait_for_run(self, run_id: str) -> dict:
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while time.monotonic() < deadline:
-            run = self.api("GET", self.run_path(run_id))
-            if run["state"] in ("success", "failed"):
-                return run
-            time.sleep(3)
-        pytest.fail(f"run {run_id} not finished after {RUN_TIMEOUT} s: {self.task_states(run_id)}")
-
-    def task_states(self, run_id: str) -> dict[str, str]:
-        tis = self.api("GET", self.run_path(run_id) + "/taskInstances")["task_instances"]
-        return {ti["task_id"]: ti["state"] for ti in tis}
-
-    def task_log(self, run_id: str, task_id: str, try_number: int = 1, map_index: int = 0) -> str:
-        path = f"{self.run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?map_index={map_index}"
-        content = self.api("GET", path)["content"]
-        return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in content)
-
-    def stop(self) -> float:
-        """SIGTERM to the whole process group, SIGKILL after 60 s; returns the seconds it took."""
-        if self.process is None:
-            return 0.0
-        started, pgid = time.monotonic(), self.process.pid
-        for sig, grace in ((signal.SIGTERM, 60), (signal.SIGKILL, 15)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(pgid):
-                self.process.poll()  # reap the script's own process
-                time.sleep(0.5)
-            if not _group_alive(pgid):
-                break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=15)
-        return time.monotonic() - started
-
-
-def _group_alive(pgid: int) -> bool:
-    """True while a process of the group exists that is not a zombie."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -258,29 +94,6 @@ def page(browser):
         yield page
     finally:
         context.close()
-
-
-def screenshot(target, name: str) -> Path:
-    """A small palette PNG of a page or locator in docs/screenshots/."""
-    from PIL import Image
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    image = Image.open(io.BytesIO(target.screenshot())).convert("RGB")
-    path = SCREENSHOTS / name
-    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    return path
-
-
-def log_in(page, airflow: Airflow) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(airflow.base + "/")
-    page.wait_for_url(re.compile(r".*/auth/login.*"))
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", airflow.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url)
-    expect(page.get_by_role("button", name="Browse")).to_be_visible()
 
 
 def open_trigger_form(page, airflow: Airflow):
