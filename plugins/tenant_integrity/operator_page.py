@@ -34,7 +34,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-from airflow.api_fastapi.core_api.security import requires_access_dag
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -61,6 +61,7 @@ BOOKKEEPING = (
     "tenant_review_queue",
     "tenant_validation_runs",
     "tenant_validation_history",
+    "tenant_run_controls",
 )
 FINISHED_AIRFLOW_STATES = {"success", "failed"}
 # what a run folder may serve: plain file names (the report's charts, its CSVs, plan.json), never a path
@@ -70,6 +71,8 @@ FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # 401 (none) or 403 (invalid, or a user without the permission)
 can_read = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=BACKFILL_DAG))
 can_trigger_rollback = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=ROLLBACK_DAG))
+# pausing, resuming and cancelling a backfill's writers edits its runs
+can_control = Depends(requires_access_dag("PUT", DagAccessEntity.RUN, param_dag_id=BACKFILL_DAG))
 
 app = FastAPI(
     title="Tenant integrity",
@@ -510,6 +513,7 @@ def overview(request: Request, spec: str | None = None) -> HTMLResponse:
         queue = review_rows(db, tables, spec)
         counts = review_counts(db, tables)
         history = validations(db, tables)
+        requests = open_controls(db, tables)
         database = db.target.database
     return _render(
         request,
@@ -524,6 +528,7 @@ def overview(request: Request, spec: str | None = None) -> HTMLResponse:
         spec_filter=spec,
         database=database,
         has_runs_table="tenant_runs" in tables,
+        controls=requests,
     )
 
 
@@ -547,6 +552,7 @@ def run_page(request: Request, spec: str, run_id: str) -> HTMLResponse:
         if run is None and not files:
             raise HTTPException(404, f"spec {spec}: no run {run_id!r} in tenant_runs and no folder for it")
         queue = review_rows(db, tables, spec, run.run_no) if run else []
+        requests = [c for c in open_controls(db, tables) if c["scope"] in (spec, "*") and c["run_id"] in (run_id, "")]
     summary_text, plan_text = _summary_and_plan(spec, run.summary if run else None, files, spec_run=(spec, run_id))
     return _render(
         request,
@@ -558,6 +564,7 @@ def run_page(request: Request, spec: str, run_id: str) -> HTMLResponse:
         queue=queue,
         summary_text=summary_text,
         plan_text=plan_text,
+        controls=requests,
     )
 
 
@@ -712,6 +719,57 @@ def trigger_rollback(
     return RedirectResponse(
         f"{page}/runs/{quote(spec, safe='')}/{quote(run_id, safe='')}/rollbacks/{new_run}", status_code=303
     )
+
+
+def _controlled(request: Request, action: str, scope: str, run_id: str, user) -> Response:
+    """Write or withdraw a pause / cancel request (controls.py); the writers read it before their next chunk."""
+    from tenant_integrity import controls
+    from tenant_integrity.errors import ParamError
+
+    _same_origin(request)
+    target = DbTarget.from_airflow(CONN_ID)
+    who = f"{user.get_name()} (Tenant integrity page)"
+    try:
+        if action == "resume":
+            controls.release(target, controls.PAUSE, scope, run_id)
+        else:
+            controls.request(target, action, scope, run_id, who)
+    except ParamError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    back = request.headers.get("referer") or f"{request.scope.get('root_path', '')}/"
+    return RedirectResponse(back, status_code=303)
+
+
+@app.post("/runs/{spec}/{run_id}/control", dependencies=[can_control])
+def control_run(
+    request: Request,
+    spec: str,
+    run_id: str,
+    action: Annotated[Literal["pause", "resume", "cancel"], Form()],
+    user: GetUserDep,
+) -> Response:
+    """Pause, resume or cancel one run between two chunks."""
+    _registered(spec, run_id)
+    return _controlled(request, action, spec, run_id, user)
+
+
+@app.post("/control", dependencies=[can_control])
+def control_every_run(
+    request: Request, action: Annotated[Literal["pause", "resume"], Form()], user: GetUserDep
+) -> Response:
+    """Pause (or resume) every run on this database at once."""
+    from tenant_integrity.controls import EVERY_RUN
+
+    return _controlled(request, action, EVERY_RUN, "", user)
+
+
+def open_controls(db: Database, tables: set[str]) -> list[dict]:
+    """The open pause and cancel requests, for the pages."""
+    if "tenant_run_controls" not in tables:
+        return []
+    rows = db.rows(sql.render("controls/list_requests.sql"))
+    db.commit()
+    return rows
 
 
 @app.get("/runs/{spec}/{run_id}/rollbacks/{rollback_run_id}", response_class=HTMLResponse)

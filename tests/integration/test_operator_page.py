@@ -368,3 +368,37 @@ def test_extra_links_point_at_the_page_only_for_tenant_backfill():
     unknown = TaskInstanceKey("tenant_backfill", "repair.post_validation", "manual__not-here", 1, 0)
     assert links["Run report"].get_link(None, ti_key=unknown) == ""
     assert plugin.page_url("customers_company", RUN_ID, "report").endswith(f"{RUN_PATH}/report")
+
+
+def test_pause_resume_and_cancel_buttons_write_the_requests_the_writers_read(admin, tokens, target):
+    from tenant_integrity import controls
+
+    ctx = phases.RunContext(run_id="live-2", dry_run=False, batch_size=5)
+    phases.preflight(target, SPEC, ctx)  # a registered run that has not finished: its page shows the controls
+    page = admin.get("/tenant-integrity/runs/customers_company/live-2")
+    assert [b for b in ("Pause", "Resume", "Cancel") if f">{b}</button>" in page.text] == ["Pause", "Resume", "Cancel"]
+
+    base = "/tenant-integrity/runs/customers_company/live-2/control"
+    assert admin.post(base, data={"action": "pause"}, follow_redirects=False).status_code == 303
+    assert admin.post("/tenant-integrity/control", data={"action": "pause"}, follow_redirects=False).status_code == 303
+    assert admin.post(base, data={"action": "cancel"}, follow_redirects=False).status_code == 303
+    requests = {(r.action, r.scope, r.run_id, r.requested_by) for r in controls.open_requests(target)}
+    assert requests == {
+        ("pause", "customers_company", "live-2", "admin (Tenant integrity page)"),
+        ("pause", "*", "", "admin (Tenant integrity page)"),
+        ("cancel", "customers_company", "live-2", "admin (Tenant integrity page)"),
+    }
+    text = text_of(admin.get("/tenant-integrity/runs/customers_company/live-2").text)
+    assert "pause requested by admin (Tenant integrity page)" in text and "(every run on this database)" in text
+    assert admin.post(base, data={"action": "resume"}, follow_redirects=False).status_code == 303
+    assert admin.post("/tenant-integrity/control", data={"action": "resume"}, follow_redirects=False).status_code == 303
+    assert [(r.action, r.scope) for r in controls.open_requests(target)] == [("cancel", "customers_company")]
+
+    # a viewer may look, not pause; another site may not post; a spec's run must exist
+    viewer = client(tokens["viewer"])
+    assert viewer.post(base, data={"action": "pause"}, follow_redirects=False).status_code == 403
+    assert admin.post(base, data={"action": "pause"}, headers={"origin": "https://evil.test"}).status_code == 403
+    assert (
+        admin.post("/tenant-integrity/runs/customers_company/nope/control", data={"action": "pause"}).status_code == 404
+    )
+    assert admin.post(base, data={"action": "stop"}).status_code == 422
