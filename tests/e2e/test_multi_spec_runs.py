@@ -59,7 +59,15 @@ def test_a_dry_run_of_all_specs_plans_each_and_writes_nothing(edge_db, review_di
     tis = task_instances("tenant_backfill")
     assert {t for (t, _m), ti in tis.items() if ti["state"] == "skipped"} == {
         f"repair.{t}"
-        for t in ("stop_if_dry_run", "backup", "backfill", "detect_conflicts", "export_review", "soft_delete_orphans")
+        for t in (
+            "stop_if_dry_run",
+            "approve_plan",
+            "backup",
+            "backfill",
+            "detect_conflicts",
+            "export_review",
+            "soft_delete_orphans",
+        )
     } | {"repair.post_validation"}
 
 
