@@ -138,7 +138,7 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
     # one folder per validation: GX rebuilds a site from its (here ephemeral) store and drops older pages
     docs_dir = (docs_dir or data_docs_dir()) / spec.name / f"validation_{validation_no:06d}"
     outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=docs_dir)
-    report.checks = outcome.results + skipped
+    report.checks = outcome.results + skipped + [guard_check(target, spec)]
     report.data_docs = outcome.data_docs
     _record(target, report)
     return report
@@ -186,6 +186,29 @@ def validate_graph(target: DbTarget, run_id: str, mode: str = "comprehensive") -
         )
     _record(target, report)
     return report
+
+
+def guard_check(target: DbTarget, spec: Spec) -> CheckResult:
+    """Which tenant_guard triggers the spec's table has, and what the `log` mode recorded: reported, never failing
+    the validation (a warning while log rows exist: the application still writes NULL tenants)."""
+    from tenant_integrity import guards
+
+    found = guards.status(target, spec)
+    if not found.installed:
+        observed = "no guard installed (tenant_guard installs one: fill, log or reject)"
+    else:
+        observed = f"mode {found.mode}{'' if found.complete else ' (incomplete)'} installed"
+        if found.log_rows:
+            observed += f"; {found.log_rows} NULL-tenant write(s) logged"
+    return CheckResult(
+        check="tenant_guard",
+        table=spec.target.table,
+        success=found.log_rows == 0,
+        observed=observed,
+        sample=[e.row_key for e in found.last_log],
+        description="the guard triggers on the table and the NULL-tenant writes its log mode recorded",
+        severity="warning",
+    )
 
 
 def _record(target: DbTarget, report: ValidationReport) -> None:

@@ -122,6 +122,13 @@ def test_history_rows_for_every_check_of_both_runs(clean):
         "select run_id, check_name, observed_value, passed, severity from tenant_validation_history "
         "where run_id like 'h-%%' order by id",
     )
+    # every validation ends with the guard report (a warning row; no guard installed here)
+    guard_rows = [r for r in rows if r["check_name"] == "tenant_guard"]
+    assert [(r["run_id"], r["passed"], r["severity"], r["observed_value"]) for r in guard_rows] == [
+        (run_id, 1, "warning", "no guard installed (tenant_guard installs one: fill, log or reject)")
+        for run_id in ("h-standard", "h-comprehensive")
+    ]
+    rows = [r for r in rows if r["check_name"] != "tenant_guard"]
     assert [(r["run_id"], r["check_name"], r["passed"]) for r in rows] == [
         ("h-standard", "active_null_tenant", 1),
         ("h-standard", "relation_mismatch:appointments", 1),
@@ -159,3 +166,20 @@ def test_data_docs_html_shows_the_failing_expectation(clean):
     assert re.search(r">\s*2\s*<", rows[0])  # observed value
     passing = [row for row in re.split(r"<tr", page) if "every tenant value exists" in row]
     assert "fa-check-circle" in passing[0]
+
+
+def test_the_validation_reports_the_installed_guard_and_what_its_log_recorded(clean):
+    from tenant_integrity import guards
+
+    guards.install(clean, SPEC, "log", dry_run=False)
+    execute(clean, "insert into customers (id, company_id, name) values (901, null, 'Leak A')")
+    report = validation.validate(clean, SPEC, "standard", "g-1")
+    guard = checks(report)["tenant_guard"]
+    assert (guard.success, guard.severity, guard.observed, guard.sample) == (
+        False,
+        "warning",
+        "mode log installed; 1 NULL-tenant write(s) logged",
+        [901],
+    )
+    assert not report.passed  # active_null_tenant (critical) fails on 901; the guard row only reports
+    assert [c.check for c in report.failed] == ["active_null_tenant"]
