@@ -37,7 +37,7 @@ import pytest
 
 from tenant_integrity import demo
 from tests.conftest import drop, new_target, url_of
-from tests.helpers.airflow_server import CHROMIUM, CHROMIUM_ARGS, DAG_ID, UI_TIMEOUT, Airflow, log_in, screenshot
+from tests.helpers.airflow_server import CHROMIUM, DAG_ID, UI_TIMEOUT, Airflow, log_in, screenshot
 from tests.helpers.dbcheck import query
 
 pytestmark = pytest.mark.e2e
@@ -90,18 +90,6 @@ def airflow(tmp_path_factory, database):
     finally:
         timings["shutdown"] = server.stop()
         print("\noperator controls browser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

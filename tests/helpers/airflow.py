@@ -12,8 +12,9 @@ from tests.conftest import PROJECT, url_of
 AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow")
 
 
-def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = "tenant_backfill", extra_env=None):
-    env = {
+def airflow_env(target, review_dir: Path, extra_env: dict | None = None) -> dict:
+    """Only the documented environment: the project's folders, the target database, the review folder."""
+    return {
         "PATH": os.environ["PATH"],
         "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
@@ -23,6 +24,10 @@ def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = 
         "TENANT_REVIEW_DIR": str(review_dir),
         **(extra_env or {}),
     }
+
+
+def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = "tenant_backfill", extra_env=None):
+    env = airflow_env(target, review_dir, extra_env)
     command = [AIRFLOW, "dags", "test", dag_id]
     if conf is not None:
         command += ["-c", json.dumps(conf)]
@@ -65,15 +70,7 @@ def start_dags_test(
     target, review_dir: Path, conf: dict, dag_id: str = "tenant_backfill", log_path: Path | None = None
 ):
     """`airflow dags test` in the background (for runs that wait on a person); its Popen, output in log_path."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "AIRFLOW_HOME": os.environ["AIRFLOW_HOME"],
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_TENANT_DB": url_of(target),
-        "TENANT_REVIEW_DIR": str(review_dir),
-    }
+    env = airflow_env(target, review_dir)
     out = open(log_path or review_dir.parent / f"{dag_id}.log", "w")  # noqa: SIM115 - the process writes to it
     return subprocess.Popen(
         [AIRFLOW, "dags", "test", dag_id, "-c", json.dumps(conf)],
