@@ -450,6 +450,16 @@ def _failure_item(report: ValidationReport, c: CheckResult, a: CheckAlert | None
     )
 
 
+def validation_page_url(validation_no: int) -> str | None:
+    """This validation on the operator page, under Airflow's [api] base_url; None when no base URL is set."""
+    try:
+        from airflow.configuration import conf
+    except ImportError:  # the package without Airflow (CLI, unit tests)
+        return None
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    return f"{base}/tenant-integrity/validations/{int(validation_no)}" if base else None
+
+
 def alert_body(
     reports: list[ValidationReport],
     log_url: str | None,
@@ -516,8 +526,12 @@ def alert_body(
                 f"ids (up to {SAMPLE_IN_MAIL}): {_ids(review.sample[:SAMPLE_IN_MAIL])}</p>"
             )
         if paged or known:
-            for docs in r.data_docs[:1]:
-                out.append(f"<p>Data Docs (on the Airflow host): {escape(docs.removeprefix('file://'))}</p>")
+            page = validation_page_url(r.validation_no)
+            if page:  # the operator page shows the validation and serves its Data Docs
+                out.append(f'<p>Validation and Data Docs: <a href="{escape(page)}">{escape(page)}</a></p>')
+            else:
+                for docs in r.data_docs[:1]:
+                    out.append(f"<p>Data Docs (on the Airflow host): {escape(docs.removeprefix('file://'))}</p>")
     if log_url:
         out.append(f'<p>Airflow run and task logs: <a href="{escape(log_url)}">{escape(log_url)}</a></p>')
     out.append("<p>What to do: README.md, section 'On-call'.</p>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import smtplib
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def test_a_new_null_customer_fails_the_run_with_exactly_one_mail(repaired, revie
     body = mail.get_body(("html",)).get_content()
     assert "<b>active_null_tenant</b>: 1 row(s); first bad created_at: 2026-01-02 03:04:05" in body
     assert "ids (up to 20): 77" in body
-    assert "Data Docs (on the Airflow host): " + str(tmp_path) in body
+    # the validation and its Data Docs on the operator page, under [api] base_url
+    assert re.search(rf'<a href="{BASE_URL}/tenant-integrity/validations/\d+">', body), body
     assert "file://" not in body  # no mail links a file: the run's page under [api] base_url instead
     assert f'<a href="{BASE_URL}/dags/tenant_validation_daily/runs/manual__' in body
 
