@@ -37,8 +37,11 @@ class PlanApproval(ApprovalOperator):
             f"tenant_backfill: approve {plan.planned_changes} change(s) to {plan.table} "
             f"(spec {plan.spec}, run {plan.run_id})"
         )
-        # Markdown: the plan as the dry run prints it, in a code block so its columns stay aligned
-        self.body = "```\n" + formatting.format_plan(plan, load_spec(plan.spec)) + "\n```\nReject writes nothing."
+        # Markdown: the plan as the dry run prints it, one list item a line (the UI keeps no code block's lines)
+        lines = formatting.format_plan(plan, load_spec(plan.spec)).splitlines()
+        self.body = "\n".join([f"**{lines[0]}**", ""] + [f"- {line.strip()}" for line in lines[1:]]) + (
+            "\n\nApprove writes exactly this; Reject writes nothing."
+        )
         return super().execute(context)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
