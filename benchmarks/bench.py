@@ -196,6 +196,27 @@ def validation_overhead(into: DbTarget) -> dict:
     }
 
 
+GUARD_INSERTS = int(os.environ.get("BENCH_GUARD_INSERTS", 2000))  # single-row commits per guard mode
+
+
+def guard_overhead(into: DbTarget) -> dict:
+    """Application inserts per second into appointments without a tenant guard and with each mode (issue 15).
+
+    Run last: it installs and removes triggers on the pipeline's copy. Each insert is its own commit, as an
+    application writes; the inserted rows carry a NULL tenant, the rows a guard acts on.
+    """
+    from tenant_integrity import guards
+
+    rates = guards.bench_inserts(into, load_spec("appointments_company"), rows=GUARD_INSERTS)
+    log("guards: " + ", ".join(f"{mode} {rate:.0f}/s" for mode, rate in rates.items()))
+    return {
+        "guard_inserts": GUARD_INSERTS,
+        "guard_inserts_per_s": {mode: round(rate, 1) for mode, rate in rates.items()},
+        # below 1: the guard slows the application's inserts by that factor (reject commits nothing, so it is fast)
+        "guard_throughput_ratio": {m: round(r / rates["none"], 3) for m, r in rates.items() if m != "none"},
+    }
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
@@ -258,6 +279,7 @@ def main() -> None:
         "quiet_wait": quiet,
         **validation_overhead(into),
         **rollback_speed(into, ours["backfilled"]),
+        **guard_overhead(into),
     }
     OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {OUT}")

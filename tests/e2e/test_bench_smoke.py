@@ -36,6 +36,7 @@ def test_make_bench_small(tmp_path):
         "BENCH_OUT": str(out),
         "BENCH_README": str(readme),
         "BENCH_BUFFER_POOL_MB": "0",
+        "BENCH_GUARD_INSERTS": "200",
         "BENCH_DB_PREFIX": "ti_bench_smoke",  # never the databases of a real bench running beside the tests
     }
     done = subprocess.run(["make", "-s", "bench"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
@@ -52,6 +53,10 @@ def test_make_bench_small(tmp_path):
     # the ratio is stored to 3 decimals: equal to the quotient up to that rounding
     assert result["end_to_end_ratio"] == pytest.approx(result["seed_oneshot_s"] / result["pipeline_total_s"], abs=6e-4)
     assert len(readme.read_text(encoding="utf-8").splitlines()) == 2  # one row appended
+    # application inserts with and without each tenant guard, measured on the same database in the same run
+    assert set(result["guard_inserts_per_s"]) == {"none", "fill", "log", "reject"}
+    assert set(result["guard_throughput_ratio"]) == {"fill", "log", "reject"}
+    assert all(rate > 0 for rate in result["guard_inserts_per_s"].values())
     schemas = query(
         DbTarget.from_url(f"{SERVER_URL}/information_schema"),
         "select schema_name as name from schemata where schema_name like 'ti_bench_smoke%%' order by 1",
