@@ -53,7 +53,7 @@ from tenant_integrity.approval import PlanApproval
 from tenant_integrity.runtime import operator_params, project_dag
 
 # every task that writes to the target database takes a slot of its connection's pool
-WRITERS = settings.writer_pool("tenant_db")
+WRITERS = settings.writer_pool(settings.TENANT_CONN_ID)
 REPAIR = "repair"  # the mapped task group: one map index per spec, in run order
 REPAIR_TASKS = (
     "wait_for_parents",

@@ -95,7 +95,7 @@ cat <<EOF
 ==>              (kept in $PASSWORDS)
 EOF
 # --- the writer pool: tenant_backfill's writing tasks take a slot of their connection's pool -------
-read -r POOL SLOTS < <(.venv/bin/python -c 'from tenant_integrity import settings as s; print(s.writer_pool("tenant_db"), s.WRITER_POOL_SLOTS)')
+read -r POOL SLOTS < <(.venv/bin/python -c 'from tenant_integrity import settings as s; print(s.writer_pool(s.TENANT_CONN_ID), s.WRITER_POOL_SLOTS)')
 SLOTS=${TENANT_WRITER_POOL_SLOTS:-$SLOTS}
 airflow db migrate >/dev/null  # pools live in the metadata database
 airflow pools set "$POOL" "$SLOTS" "tenant_integrity writers on connection tenant_db" >/dev/null

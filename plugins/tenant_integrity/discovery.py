@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from tenant_integrity import sql
+from tenant_integrity import settings, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import INCLUDE_DIR, SPECS_DIR
@@ -39,7 +39,7 @@ CREATED_AT_COLUMN = "created_at"
 UPDATED_AT_COLUMN = "updated_at"
 NAMING_KEY = "id"  # the key a Laravel/Rails `<singular>_id` column points at
 MISMATCH_SAMPLE = 20
-CONN_ID = "tenant_db"
+CONN_ID = settings.TENANT_CONN_ID
 # tables this project creates in the customer's database: never tenant tables of the application
 BOOKKEEPING_TABLES = frozenset(
     {

@@ -38,13 +38,13 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_da
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tenant_integrity import sql
+from tenant_integrity import settings, sql
 from tenant_integrity.bookkeeping import read_schema
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.paths import review_dir, run_dir
 from tenant_integrity.spec import SPEC_NAME, load_spec
 
-CONN_ID = "tenant_db"  # the connection whose bookkeeping tables the page reads
+CONN_ID = settings.TENANT_CONN_ID  # the connection whose bookkeeping tables the page reads
 URL_PREFIX = "/tenant-integrity"  # where the plugin mounts the app on Airflow's API server
 BACKFILL_DAG = "tenant_backfill"
 ROLLBACK_DAG = "tenant_rollback"

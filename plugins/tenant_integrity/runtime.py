@@ -18,7 +18,7 @@ from tenant_integrity.spec import Spec, load_spec, spec_names
 
 log = logging.getLogger(__name__)
 DEFAULT_SPEC = "customers_company"
-GRAPH_CONN_ID = "tenant_db"  # the database whose tenant graph the daily validation audits
+GRAPH_CONN_ID = settings.TENANT_CONN_ID  # the database whose tenant graph the daily validation audits
 
 
 def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:

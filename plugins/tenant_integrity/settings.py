@@ -103,6 +103,8 @@ class RunContext:
             raise ParamError(f"run_id must be a non-empty string of at most 250 characters, got {self.run_id!r}")
 
 
+# the Airflow connection of the target database (a spec's conn_id default, the writer pool, the graph, the page)
+TENANT_CONN_ID = "tenant_db"
 # Airflow pool that bounds the concurrent writers of one target connection (scripts create it with this many slots)
 WRITER_POOL_SLOTS = 2
 # how often a spec waiting for its parent specs looks again (it gives its worker slot back meanwhile)

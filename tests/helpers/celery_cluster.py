@@ -42,7 +42,7 @@ def writer_pool() -> tuple[str, int]:
     """The pool the backfill's writers on AIRFLOW_CONN_TENANT_DB share, and its slots (scripts create it)."""
     from tenant_integrity import settings
 
-    return settings.writer_pool("tenant_db"), settings.WRITER_POOL_SLOTS
+    return settings.writer_pool(settings.TENANT_CONN_ID), settings.WRITER_POOL_SLOTS
 
 
 def worker_hostname() -> str:
