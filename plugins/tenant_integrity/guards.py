@@ -202,7 +202,8 @@ def _log_table_exists(db: Database) -> bool:
     return bool(found)
 
 
-def _read_status(db: Database, spec: Spec, last: int = LAST_LOG_ROWS) -> GuardStatus:
+def read_status(db: Database, spec: Spec, last: int = LAST_LOG_ROWS) -> GuardStatus:
+    """The guard of a spec whose schema the caller has already checked, on the caller's connection."""
     ours, theirs, _ = _read_triggers(db, spec)
     modes = {t.mode for t in ours}
     mode = None if not modes else modes.pop() if len(modes) == 1 else "mixed"
@@ -242,7 +243,7 @@ def status(target: DbTarget, spec: Spec, last: int = LAST_LOG_ROWS) -> GuardStat
     """Which guard triggers are installed on the spec's target (mode from their label) and what log recorded."""
     with target.connect() as db:
         bookkeeping.validate_against_database(db, spec)
-        return _read_status(db, spec, last)
+        return read_status(db, spec, last)
 
 
 # --- the DDL -------------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ def _change(
             log.info("dry run: tenant_guard %s would run\n%s", action, format_ddl(statements))
         elif statements:
             _run_ddl(db, spec, statements, lock_wait_timeout)
-        after = _read_status(db, spec)
+        after = read_status(db, spec)
     return GuardChange(
         spec=spec.name,
         table=spec.target.table,

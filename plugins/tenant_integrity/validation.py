@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenant_integrity import bookkeeping, gates, sql
+from tenant_integrity import bookkeeping, gates, guards, sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.errors import ParamError
 from tenant_integrity.gates import CheckResult
+from tenant_integrity.guards import GuardStatus
 from tenant_integrity.paths import PROJECT_ROOT
 from tenant_integrity.spec import Spec
 
@@ -106,6 +107,7 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
         bookkeeping.ensure_tables(db, spec, columns)
+        guard = guards.read_status(db, spec)  # on the schema just checked
         with db.transaction():
             validation_no = db.insert(
                 sql.render("bookkeeping/insert_validation_run.sql"), {"spec": spec.name, "run_id": run_id, "mode": mode}
@@ -138,7 +140,7 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
     # one folder per validation: GX rebuilds a site from its (here ephemeral) store and drops older pages
     docs_dir = (docs_dir or data_docs_dir()) / spec.name / f"validation_{validation_no:06d}"
     outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=docs_dir)
-    report.checks = outcome.results + skipped + [guard_check(target, spec)]
+    report.checks = outcome.results + skipped + [guard_check(spec, guard)]
     report.data_docs = outcome.data_docs
     _record(target, report)
     return report
@@ -188,12 +190,9 @@ def validate_graph(target: DbTarget, run_id: str, mode: str = "comprehensive") -
     return report
 
 
-def guard_check(target: DbTarget, spec: Spec) -> CheckResult:
+def guard_check(spec: Spec, found: GuardStatus) -> CheckResult:
     """Which tenant_guard triggers the spec's table has, and what the `log` mode recorded: reported, never failing
     the validation (a warning while log rows exist: the application still writes NULL tenants)."""
-    from tenant_integrity import guards
-
-    found = guards.status(target, spec)
     if not found.installed:
         observed = "no guard installed (tenant_guard installs one: fill, log or reject)"
     else:
