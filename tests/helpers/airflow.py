@@ -40,29 +40,32 @@ def final_state(output: str) -> str:
     return line.split("state=")[1].split(",")[0]
 
 
-def xcom_sizes(dag_id: str) -> dict[str, int]:
-    """task_id -> bytes of its return value, for the newest run of `dag_id` in the test metadata database."""
+def _newest_run_rows(dag_id: str, statement: str) -> list[tuple]:
+    """Rows of `statement` (`?` = the dag id, then the newest run's id) from the test metadata database."""
     import sqlite3
 
     with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as metadata:
-        rows = metadata.execute(
-            "select task_id, max(length(value)) from xcom where dag_id = ? and key = 'return_value'"
-            " and run_id = (select run_id from dag_run where dag_id = ? order by id desc limit 1) group by task_id",
-            (dag_id, dag_id),
-        ).fetchall()
-    return dict(rows)
+        run = metadata.execute("select run_id from dag_run where dag_id = ? order by id desc limit 1", (dag_id,))
+        return metadata.execute(statement, (dag_id, run.fetchone()[0])).fetchall()
+
+
+def xcom_sizes(dag_id: str) -> dict[str, int]:
+    """task_id -> bytes of its return value, for the newest run of `dag_id` in the test metadata database."""
+    return dict(
+        _newest_run_rows(
+            dag_id,
+            "select task_id, max(length(value)) from xcom where dag_id = ? and key = 'return_value' and run_id = ?"
+            " group by task_id",
+        )
+    )
 
 
 def task_instances(dag_id: str) -> dict[tuple[str, int], dict]:
     """(task_id, map_index) -> state, start and end, for the newest run of `dag_id` in the test metadata database."""
-    import sqlite3
-
-    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as metadata:
-        rows = metadata.execute(
-            "select task_id, map_index, state, start_date, end_date from task_instance where dag_id = ?"
-            " and run_id = (select run_id from dag_run where dag_id = ? order by id desc limit 1)",
-            (dag_id, dag_id),
-        ).fetchall()
+    rows = _newest_run_rows(
+        dag_id,
+        "select task_id, map_index, state, start_date, end_date from task_instance where dag_id = ? and run_id = ?",
+    )
     return {(t, m): {"state": s, "start": start, "end": end} for t, m, s, start, end in rows}
 
 
