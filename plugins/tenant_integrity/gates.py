@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,11 +200,44 @@ def _add_docs_site(context, data_docs_dir: Path) -> None:
     )
 
 
+GATE_CONNECTIONS = 2  # a gate's checks run on this many connections at once (the validation keeps one: Data Docs)
+
+
 def run_expectations(
-    target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict], data_docs_dir: Path | None = None
+    target: DbTarget,
+    spec: Spec,
+    suite_name: str,
+    expectations: list[dict],
+    data_docs_dir: Path | None = None,
+    connections: int = 1,
 ) -> GateRun:
-    """Validate the expectations with GX Core (one Checkpoint); every query runs in the database."""
-    gx, context = _quiet_gx()  # first: it waits for a background import of GX still under way
+    """Validate the expectations with GX Core; every query runs in the database.
+
+    With `connections` > 1 the checks are dealt round-robin to that many GX checkpoints (each its own
+    ephemeral context and connection), run side by side: a gate's checks are independent reads, each
+    waiting on the database, and one connection left the server's other cores idle. Data Docs need one
+    checkpoint, so a run that builds them keeps one connection.
+    """
+    shares = 1 if data_docs_dir is not None else max(1, min(connections, len(expectations)))
+    groups = [expectations[i::shares] for i in range(shares)]
+    # contexts are built here, one after the other (GX's set-up is not meant to be raced); only runs overlap
+    checkpoints = [_checkpoint(target, spec, suite_name, group, data_docs_dir) for group in groups]
+    # GX print()s a hint for checks without {batch} while validating; sys.stdout is one for all threads, so
+    # it is swapped here, once, never inside a checkpoint's thread (two swaps racing lose the real stdout)
+    with contextlib.redirect_stdout(io.StringIO()):
+        if shares == 1:
+            runs = [checkpoints[0]()]
+        else:
+            with ThreadPoolExecutor(max_workers=shares, thread_name_prefix=f"gate-{suite_name}") as pool:
+                runs = list(pool.map(lambda run: run(), checkpoints))
+    order = {e["check"]: i for i, e in enumerate(expectations)}
+    results = sorted((r for run in runs for r in run.results), key=lambda r: order[r.check])
+    return GateRun(results=results, data_docs=[url for run in runs for url in run.data_docs])
+
+
+def _checkpoint(target: DbTarget, spec: Spec, suite_name: str, expectations: list[dict], data_docs_dir):
+    """One GX checkpoint over `expectations` (a suite per asset); returns a call that runs it."""
+    gx, context = _quiet_gx()
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -243,21 +277,23 @@ def run_expectations(
             result_format="COMPLETE",
         )
     )
-    with contextlib.redirect_stdout(io.StringIO()):  # the same GX hint, printed again while validating
-        outcome = checkpoint.run()
-    results: list[CheckResult] = []
-    docs: list[str] = []
-    for identifier, suite_result in outcome.run_results.items():
-        chosen, table = chosen_by_suite[suite_result.suite_name]
-        for e, res in zip(chosen, _in_suite_order(suite_result, chosen), strict=True):
-            results.append(_check_result(e, res, table))
-        if data_docs_dir is not None:
-            docs += [
-                u["site_url"] for u in context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
-            ]
-    order = {e["check"]: i for i, e in enumerate(expectations)}
-    results.sort(key=lambda r: order[r.check])
-    return GateRun(results=results, data_docs=docs)
+
+    def run() -> GateRun:
+        outcome = checkpoint.run()  # the caller holds stdout (run_expectations)
+        results: list[CheckResult] = []
+        docs: list[str] = []
+        for identifier, suite_result in outcome.run_results.items():
+            chosen, table = chosen_by_suite[suite_result.suite_name]
+            for e, res in zip(chosen, _in_suite_order(suite_result, chosen), strict=True):
+                results.append(_check_result(e, res, table))
+            if data_docs_dir is not None:
+                docs += [
+                    u["site_url"]
+                    for u in context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
+                ]
+        return GateRun(results=results, data_docs=docs)
+
+    return run
 
 
 def _in_suite_order(outcome, chosen: list[dict]):
@@ -265,8 +301,16 @@ def _in_suite_order(outcome, chosen: list[dict]):
     return [by_check[e["check"]] for e in chosen]
 
 
+def _exception_message(info: dict) -> str | None:
+    """GX's exception_info is flat for an expectation's own error, keyed by metric for a failed query."""
+    if "exception_message" in info:
+        return info["exception_message"]
+    nested = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+    return next((m for m in nested if m), None)
+
+
 def _check_result(e: dict, res, table: str) -> CheckResult:
-    exception = (res.exception_info or {}).get("exception_message")
+    exception = _exception_message(res.exception_info or {})
     result = res.result or {}
     observed = result.get("observed_value")
     sample: list = []
@@ -296,7 +340,7 @@ def _check_result(e: dict, res, table: str) -> CheckResult:
 def run_gate(target: DbTarget, spec: Spec, phase: str, **sql_values) -> list[CheckResult]:
     """Run the suite expectations/<phase>.json; raise GateFailed naming every failed expectation."""
     expectations = expand_suite(load_suite_template(phase), spec, **sql_values)
-    results = run_expectations(target, spec, phase, expectations).results
+    results = run_expectations(target, spec, phase, expectations, connections=GATE_CONNECTIONS).results
     for r in results:
         log.info(
             "gate %s / %s on %s: %s (observed %s)", phase, r.check, r.table, "ok" if r.success else "FAILED", r.observed

@@ -78,7 +78,7 @@ def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> No
     ax.bar([x + 0.2 for x in xs], a, width=0.4, label="after", color="#1f77b4")
     ax.set_xticks(list(xs), tenants, rotation=45, fontsize=8)
     ax.set_yscale("log")  # a tenant of 3 rows stays visible beside one of 300,000
-    ax.set_ylabel(f"active {spec.target.table} (log scale)")
+    ax.set_ylabel(f"{spec.target.table}, soft-deleted included (log scale)")
     ax.set_title(f"{spec.target.tenant_column}: rows per tenant, the largest {TOP_TENANTS} and the others")
     ax.legend()
     fig.tight_layout()

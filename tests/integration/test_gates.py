@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from tenant_integrity import formatting, phases
+from tenant_integrity import formatting, gates, phases
 from tenant_integrity.errors import GateFailed, SpecError
 from tenant_integrity.results import OlderMismatch
 from tenant_integrity.spec import load_spec
@@ -146,3 +148,39 @@ def test_the_task_log_shows_plan_gates_and_progress_not_gx_start_up(seed_db, cap
     for phase in ("preflight profile", "detect_conflicts", "backfill_appointments", "soft_delete_orphans"):
         lines = [m for m in ours if m.startswith(f"customers_company {phase}: ")]
         assert "(100.0%)" in lines[-1] and sum("(100.0%)" in m for m in lines) == 1, lines
+
+
+def _check(name: str, query_sql: str) -> dict:
+    return {
+        "type": gates.COUNTED_ONCE,
+        "kwargs": {"unexpected_rows_query": query_sql},
+        "check": name,
+        "asset": "target",
+        "description": name,
+        "severity": "critical",
+        "needs": [],
+    }
+
+
+def test_a_gate_on_two_connections_reports_every_check_in_suite_order_and_keeps_stdout(seed_db):
+    # four checks dealt to two checkpoints: the failures of both come back, named, in the suite's order
+    checks = [
+        _check("first_null_rows", "select id as row_id from {batch} where company_id is null order by id"),
+        _check("second_none", "select id as row_id from {batch} where id < 0"),
+        _check("third_company_15", "select id as row_id from {batch} where company_id = 15 order by id"),
+        _check("fourth_broken", "select no_such_column as row_id from {batch}"),
+    ]
+    stdout = sys.stdout
+    run = gates.run_expectations(seed_db, SPEC, "parallel", checks, connections=2)
+    assert sys.stdout is stdout  # GX's print()-hint redirection happened once, not raced by two threads
+    got = {r.check: r for r in run.results}
+    assert [r.check for r in run.results] == [c["check"] for c in checks]
+    null_ids = query(seed_db, "select id from customers where company_id is null order by id")
+    assert (got["first_null_rows"].success, got["first_null_rows"].observed) == (False, 31)
+    assert got["first_null_rows"].sample == [r["id"] for r in null_ids][: gates.SAMPLE_SIZE]
+    assert (got["second_none"].success, got["second_none"].observed) == (True, 0)
+    company_15 = [r["id"] for r in query(seed_db, "select id from customers where company_id = 15 order by id")]
+    assert (got["third_company_15"].observed, got["third_company_15"].sample) == (3, company_15)
+    # a query the database refuses is a failure that says why (it used to come back as observed None)
+    assert got["fourth_broken"].success is False
+    assert str(got["fourth_broken"].observed).startswith("error:") and "no_such_column" in got["fourth_broken"].observed

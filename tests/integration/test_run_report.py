@@ -26,7 +26,7 @@ def test_every_real_run_writes_a_report(edge_db, review_dir):
     assert '<img src="tenant_distribution.png"' in page and '<img src="chunks.png"' in page
     assert png_size(folder / "tenant_distribution.png") == (900, 360)
     assert png_size(folder / "chunks.png") == (900, 500)
-    assert summary.planned.distribution_before[0] == ("NULL", 43)
+    assert summary.planned.distribution_before[0] == ("NULL", 45)  # 43 active + 2 soft-deleted
     assert summary.status == "succeeded"
     # people's tables, not Python reprs: start, end, duration, and each phase's numbers as lines
     assert "<th>started</th>" in page and "<th>duration</th>" in page and " UTC</td>" in page

@@ -91,7 +91,7 @@ def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_
     calls_check = expanded[2]["kwargs"]["unexpected_rows_query"]
     assert "straight_join `calls` as c on c.`customer_id` = p.`id`" in calls_check
     # the critical check reads only the parent rows the run wrote: it starts from the run's audit rows
-    assert "from written as w" in calls_check and "where r.run_no = 3" in calls_check
+    assert "from written as w" in calls_check and "where run_no = 3)" in calls_check
     assert expanded[2]["severity"] == "critical"
     # GX's {batch} rule, checked on the rendered text (nothing is written into include/sql)
     with pytest.raises(ValueError, match="must leave \\{batch\\} unaliased"):

@@ -6,7 +6,7 @@ with written as (
 )
 select p.{{ target.key }} as row_id, p.{{ target.tenant }} as parent_tenant, c.{{ relation.tenant }} as child_tenant
 from written as w
-straight_join {batch} as p on p.{{ target.key }} = w.row_id
+join {batch} as p on p.{{ target.key }} = w.row_id  -- a plain join: GX then leaves the alias to us
 straight_join {{ relation.table }} as c on c.{{ relation.foreign_key }} = p.{{ target.key }}
 where c.{{ relation.tenant }} <> p.{{ target.tenant }}
 order by p.{{ target.key }}
