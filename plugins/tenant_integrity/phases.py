@@ -549,10 +549,15 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
 
 def reject_run(target: DbTarget, spec: Spec, plan: Plan, rejected_by: str) -> None:
     """A person rejected the plan: the run registered at preflight ends `rejected`, having written nothing."""
+    close_run(target, plan.run_no, "rejected", {"rejected_by": rejected_by})
+
+
+def close_run(target: DbTarget, run_no: int, status: str, summary: dict) -> None:
+    """End a registered run (backfill, review import, rollback) with its status and JSON summary."""
     with target.connect() as db, db.transaction():
         db.execute(
             sql.render("bookkeeping/finish_run.sql"),
-            {"status": "rejected", "summary": json.dumps({"rejected_by": rejected_by}), "run_no": plan.run_no},
+            {"status": status, "summary": json.dumps(summary, default=str), "run_no": run_no},
         )
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from tenant_integrity import bookkeeping, engine, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.engine import apply_decided_rows, scratch_statements
-from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity.errors import GateFailed, TenantIntegrityError
 from tenant_integrity.paths import review_dir
-from tenant_integrity.phases import post_validation_gate, register_run, registered_run
+from tenant_integrity.phases import close_run, post_validation_gate, register_run, registered_run
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 
@@ -244,8 +244,14 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
         log.info("dry run: %s valid decisions in %s, nothing applied", len(decisions), path)
         return summary
     ctx.run_no = register_run(target, spec, ctx)
-    summary.update(_apply(target, spec, ctx, decisions, path.name))
-    summary["post_validation"] = [r.as_dict() for r in post_validation_gate(target, spec, ctx.run_no)]
+    try:
+        summary.update(_apply(target, spec, ctx, decisions, path.name))
+        summary["post_validation"] = [r.as_dict() for r in post_validation_gate(target, spec, ctx.run_no)]
+    except TenantIntegrityError as exc:
+        status = "failed_post_validation" if isinstance(exc, GateFailed) else "failed"
+        close_run(target, ctx.run_no, status, {**summary, "error": str(exc)})
+        raise
+    close_run(target, ctx.run_no, "succeeded", summary)
     return summary
 
 

@@ -18,7 +18,7 @@ from tenant_integrity import bookkeeping, engine, sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.engine import scratch_statements
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
-from tenant_integrity.phases import register_run
+from tenant_integrity.phases import close_run, register_run
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
 
@@ -58,7 +58,12 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
     if not ctx.dry_run:
         ctx.run_no = register_run(target, spec, ctx)
     walk = RollbackWalk(spec, ctx, run_id, render, changed - already)
-    done = engine.run(target, spec, dataclasses.replace(ctx, workers=1), walk)
+    try:
+        done = engine.run(target, spec, dataclasses.replace(ctx, workers=1), walk)
+    except TenantIntegrityError as exc:
+        if not ctx.dry_run:  # a retry or a clear re-registers the run as running and resumes it
+            close_run(target, ctx.run_no, "failed", {"rolled_back_run": run_id, "error": str(exc)})
+        raise
     skipped = done.notes
     if skipped:
         log.warning(
@@ -70,7 +75,7 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         )
     restored = done.rows if ctx.dry_run else _restored_by(target, spec, ctx, run_id)
     log.info("rollback of %s: %s restored, %s left alone", run_id, restored, len(skipped))
-    return {
+    result = {
         "rolled_back_run": run_id,
         "changed_rows": changed,
         # restored before this attempt started: by another rollback of the run, or an interrupted attempt of this one
@@ -85,6 +90,9 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         "retries": done.retries,
         "dry_run": ctx.dry_run,
     }
+    if not ctx.dry_run:
+        close_run(target, ctx.run_no, "succeeded", result)
+    return result
 
 
 def _restored_by(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> int:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tenant_integrity import phases, review_import
-from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity.errors import GateFailed, TenantIntegrityError
 from tenant_integrity.review_import import ReviewFileError
 from tenant_integrity.spec import load_spec
+from tests.helpers.app_triggers import move_children_when_the_run_writes
 from tests.helpers.dbcheck import checksum, customers, query
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 
@@ -41,6 +44,8 @@ def test_a_good_file_applies_every_decision_audited(exported, newline, bom):
 
     after = customers(target)
     assert summary["applied"] == 4 and summary["skipped"] == 3 and summary["settled"] == []
+    (registered,) = query(target, "select status, summary from tenant_runs where run_id = 'import-1'")
+    assert registered["status"] == "succeeded" and json.loads(registered["summary"])["applied"] == 4
     assert {k: after[k]["company_id"] for k in GOOD} == TENANTS_AFTER_DECISIONS
     assert after[109]["deleted_at"] is not None and before[109]["deleted_at"] is None
     assert all(after[k]["deleted_at"] is None for k in (101, 103, 104, 106, 110, 111))
@@ -158,3 +163,15 @@ def test_a_bad_line_in_a_later_chunk_applies_nothing_of_the_earlier_ones(exporte
     assert failure.value.problems == ["line 9: tenant 999 does not exist in companies.id"]  # 110 spans two lines
     assert checksum(target, "customers") == before
     assert query(target, "select count(*) as n from tenant_audit_log where run_id = 'import-1'")[0]["n"] == 0
+
+
+def test_an_import_its_gate_rejects_ends_its_run_failed_post_validation(exported):
+    # the application moves customer 104's appointments the moment the import writes its tenant
+    target, path = exported
+    move_children_when_the_run_writes(target, customer_id=104, company=85)
+    with pytest.raises(GateFailed) as failure:
+        run(target, filled(path, GOOD))
+    assert {f["check"]: f["sample"] for f in failure.value.failures} == {"relation_mismatch:appointments": [104]}
+    (registered,) = query(target, "select status, summary from tenant_runs where run_id = 'import-1'")
+    assert registered["status"] == "failed_post_validation"
+    assert "relation_mismatch:appointments" in json.loads(registered["summary"])["error"]

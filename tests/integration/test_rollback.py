@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tenant_integrity import phases, rollback
@@ -39,6 +41,9 @@ def test_rollback_restores_checksum_identical_data(backfilled):
     )
     assert [(a["action"], a["source"], a["n"]) for a in audit] == [("rollback", "b1", 37)]
     assert query(target, "select count(*) as n from tenant_backup_customers where backup_run_id = 'rb1'")[0]["n"] == 37
+    # the rollback's own tenant_runs row ends with its status and numbers (it stayed `running` before)
+    (row,) = query(target, "select status, summary from tenant_runs where run_id = 'rb1'")
+    assert row["status"] == "succeeded" and json.loads(row["summary"])["restored"] == 37
 
 
 def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):
