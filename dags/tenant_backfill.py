@@ -55,6 +55,13 @@ from tenant_integrity.runtime import operator_params, project_dag
 # every task that writes to the target database takes a slot of its connection's pool
 WRITERS = settings.writer_pool(settings.TENANT_CONN_ID)
 REPAIR = "repair"  # the mapped task group: one map index per spec, in run order
+# the UI names each map index by its spec (repair.backfill [calls_company], not [1]): each task of the group
+# puts its spec in the context (_name_map_index), which Airflow renders this template with
+NAMED_BY_SPEC = "{{ tenant_spec }}"
+
+
+def _name_map_index(spec_name: str) -> None:
+    get_current_context()["tenant_spec"] = spec_name
 REPAIR_TASKS = (
     "wait_for_parents",
     "preflight",
@@ -80,6 +87,7 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
     from tenant_integrity.runtime import failing_fast_on_user_errors, task_inputs
 
     context = get_current_context()
+    _name_map_index(item["spec"])
     with failing_fast_on_user_errors():
         spec, target, ctx = task_inputs(
             dict(context["params"]),
@@ -157,7 +165,12 @@ def tenant_backfill():
     def repair(item: dict):
         """One spec's run: its own gates, review CSV, audit and rollback; map index = its place in the order."""
 
-        @task.sensor(mode="reschedule", poke_interval=settings.PARENT_POKE_INTERVAL_S, timeout=24 * 3600)
+        @task.sensor(
+            mode="reschedule",
+            poke_interval=settings.PARENT_POKE_INTERVAL_S,
+            timeout=24 * 3600,
+            map_index_template=NAMED_BY_SPEC,
+        )
         def wait_for_parents(item: dict):
             """Wait until the specs this one reads as parents passed their post_validation in this run.
 
@@ -169,6 +182,7 @@ def tenant_backfill():
             from tenant_integrity import run_order
 
             context = get_current_context()
+            _name_map_index(item["spec"])
             if context["params"].get("dry_run", True) or not item["waits_for"]:
                 return PokeReturnValue(is_done=True)
             states = context["ti"].get_task_states(
@@ -184,33 +198,34 @@ def tenant_backfill():
                 raise AirflowFailException(wait.message)
             return PokeReturnValue(is_done=wait.done)
 
-        @task
+        @task(map_index_template=NAMED_BY_SPEC)
         def preflight(item: dict) -> dict:
             """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
             from tenant_integrity import phases
 
             return _run(item, phases.preflight).to_dict()
 
-        @task
+        @task(map_index_template=NAMED_BY_SPEC)
         def stop_if_dry_run(plan: dict) -> None:
             """A dry run ends after the plan: this task skips, and with it every later task of this spec.
 
             (A skip, not a short-circuit: Airflow's short-circuit does not skip inside a mapped task group.
             The writing phases refuse a dry run's plan themselves too.)
             """
+            _name_map_index(plan["spec"])
             if plan["dry_run"]:
                 from airflow.sdk.exceptions import AirflowSkipException
 
                 raise AirflowSkipException("dry run: the plan is the outcome; nothing is written")
 
-        @task(pool=WRITERS)
+        @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def backup(item: dict, plan: dict) -> dict:
             """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
             from tenant_integrity import phases
 
             return _run(item, phases.backup, plan).to_dict()
 
-        @task(pool=WRITERS)
+        @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def backfill(item: dict, plan: dict) -> dict:
             """Write the tenants the evidence decides, one source after another in the spec's priority order.
 
@@ -221,28 +236,28 @@ def tenant_backfill():
 
             return _run(item, phases.backfill_in_priority_order, plan).to_dict()
 
-        @task(pool=WRITERS)
+        @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def detect_conflicts(item: dict, plan: dict) -> dict:
             """Queue the rows whose sources or relation rows disagree for review; they are never written."""
             from tenant_integrity import phases
 
             return _run(item, phases.detect_conflicts, plan).to_dict()
 
-        @task(pool=WRITERS)
+        @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def export_review(item: dict, plan: dict) -> dict:
             """Queue the rows a person must decide and write review.csv."""
             from tenant_integrity import phases
 
             return _run(item, phases.export_review, plan).to_dict()
 
-        @task(pool=WRITERS)
+        @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def soft_delete_orphans(item: dict, plan: dict) -> dict:
             """Soft-delete (or send to review, per the spec) active rows nothing points to."""
             from tenant_integrity import phases
 
             return _run(item, phases.soft_delete_orphans, plan).to_dict()
 
-        @task
+        @task(map_index_template=NAMED_BY_SPEC)
         def post_validation(item: dict, plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
             """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
             from tenant_integrity import formatting, phases

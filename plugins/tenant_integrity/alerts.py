@@ -22,6 +22,7 @@ SMTP_CONN_ID = "smtp_default"
 RECIPIENT_VARIABLE = "on_call_email"
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+$")  # `oncall@localhost` is an address too (make airflow)
 FAILURE_XCOM = "tenant_failure"  # log_task_failure: the error a failed task ended with
+LABEL_XCOM = "tenant_failure_label"  # and its map index's name (map_index_template: the spec), if it has one
 ALERTED_XCOM = "tenant_alerted"  # alert_for_run: this run's on-call mail is sent (or deliberately not)
 ERROR_IN_MAIL = 2000  # characters of a task's error in the failure mail
 
@@ -93,6 +94,8 @@ def remember_failure(ti, exception) -> None:
     """A failed task's error, kept beside the task for the run's failure mail (XCom of the failed try)."""
     text = f"{type(exception).__name__}: {exception}" if exception is not None else "no exception recorded"
     ti.xcom_push(FAILURE_XCOM, text[:ERROR_IN_MAIL])
+    if getattr(ti, "rendered_map_index", None):
+        ti.xcom_push(LABEL_XCOM, str(ti.rendered_map_index))
 
 
 # --- one mail per failed DAG run --------------------------------------------------------------------
@@ -104,10 +107,13 @@ class TaskFailure:
     map_index: int = -1
     error: str | None = None
     alerted: str | None = None  # set when the task itself already told on-call about this run
+    label: str | None = None  # the map index's name (a spec), where the DAG names its map indexes
 
     @property
     def name(self) -> str:
-        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+        if self.map_index < 0:
+            return self.task_id
+        return f"{self.task_id}[{self.label or self.map_index}]"
 
 
 def _task_key(key: str, task_ids: set[str]) -> tuple[str, int]:
@@ -134,9 +140,9 @@ def _failures_through_the_api(dag, run_id: str) -> tuple[list[TaskFailure], list
             continue
         found = {
             name: XCom.get_one(key=name, dag_id=dag.dag_id, task_id=task_id, run_id=run_id, map_index=map_index)
-            for name in (FAILURE_XCOM, ALERTED_XCOM)
+            for name in (FAILURE_XCOM, ALERTED_XCOM, LABEL_XCOM)
         }
-        failures.append(TaskFailure(task_id, map_index, found[FAILURE_XCOM], found[ALERTED_XCOM]))
+        failures.append(TaskFailure(task_id, map_index, found[FAILURE_XCOM], found[ALERTED_XCOM], found[LABEL_XCOM]))
     return failures, upstream
 
 
@@ -160,12 +166,12 @@ def _failures_from_the_metadata_database(dag, run_id: str) -> tuple[list[TaskFai
                 select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
                     XComModel.dag_id == dag.dag_id,
                     XComModel.run_id == run_id,
-                    XComModel.key.in_([FAILURE_XCOM, ALERTED_XCOM]),
+                    XComModel.key.in_([FAILURE_XCOM, ALERTED_XCOM, LABEL_XCOM]),
                 )
             ).all()
         }
     failures = [
-        TaskFailure(t, m, values.get((t, m, FAILURE_XCOM)), values.get((t, m, ALERTED_XCOM)))
+        TaskFailure(t, m, *(values.get((t, m, key)) for key in (FAILURE_XCOM, ALERTED_XCOM, LABEL_XCOM)))
         for t, m, state in tis
         if state == "failed"
     ]

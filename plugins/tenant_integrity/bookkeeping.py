@@ -12,6 +12,25 @@ from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, reference
 
 log = logging.getLogger(__name__)
 
+# Every table this project creates in the customer's database, besides the per-table backups and archives
+# (spec.BACKUP_PREFIX, constraints.ARCHIVE_PREFIX). One list: the runs' grants and discovery read it.
+RUN_TABLES = (  # written by the DAGs' tasks: the least-privilege grant set covers each
+    "tenant_audit_log",
+    "tenant_runs",
+    "tenant_review_queue",
+    "tenant_validation_runs",
+    "tenant_validation_history",
+    "tenant_validation_alerts",
+    "tenant_checkpoints",
+    "tenant_range_checksums",
+    "tenant_run_controls",
+    "tenant_heartbeat",
+    "tenant_watch_history",
+    "tenant_watch_findings",
+)
+GUARD_LOG_TABLE = "tenant_guard_log"  # written by tenant_guard's triggers, with their definer's rights
+PROJECT_TABLES = frozenset({*RUN_TABLES, GUARD_LOG_TABLE})
+
 # COLUMN_TYPE strings from information_schema that the backup table may copy verbatim
 _PLAIN_TYPE = re.compile(r"^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$")
 _ENUM_TYPE = re.compile(r"^(enum|set)\('([^'\\]|''|\\.)*'(,'([^'\\]|''|\\.)*')*\)$")

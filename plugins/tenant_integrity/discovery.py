@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from tenant_integrity import settings, sql
+from tenant_integrity.bookkeeping import PROJECT_TABLES
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import INCLUDE_DIR, SPECS_DIR
@@ -40,18 +41,6 @@ UPDATED_AT_COLUMN = "updated_at"
 NAMING_KEY = "id"  # the key a Laravel/Rails `<singular>_id` column points at
 MISMATCH_SAMPLE = 20
 CONN_ID = settings.TENANT_CONN_ID
-# tables this project creates in the customer's database: never tenant tables of the application
-BOOKKEEPING_TABLES = frozenset(
-    {
-        "tenant_audit_log",
-        "tenant_checkpoints",
-        "tenant_range_checksums",
-        "tenant_review_queue",
-        "tenant_runs",
-        "tenant_validation_history",
-        "tenant_validation_runs",
-    }
-)
 BOOKKEEPING_PREFIXES = (BACKUP_PREFIX, "tenant_archive_")  # backup tables; constraints.ARCHIVE_PREFIX
 
 OK, NEEDS_BACKFILL, NEEDS_REVIEW, NEEDS_CONSTRAINT, EXEMPT = (
@@ -278,8 +267,9 @@ def naming_parent(column: str, columns: dict[str, dict[str, dict]]) -> str | Non
     return None
 
 
-def _bookkeeping(table: str) -> bool:
-    return table in BOOKKEEPING_TABLES or table.startswith(BOOKKEEPING_PREFIXES)
+def is_project_table(table: str) -> bool:
+    """A table this project created (bookkeeping, backup, archive): never one of the application's tenant tables."""
+    return table in PROJECT_TABLES or table.startswith(BOOKKEEPING_PREFIXES)
 
 
 def discover(
@@ -305,7 +295,7 @@ def discover_in(db: Database, tenant_column: str, tenant_table: str, exempt: fro
     if tenant_key is None:
         raise DiscoveryError(f"tenant table {tenant_table!r} has no single-column primary key")
     carrying = sorted(t for t, cols in columns.items() if tenant_column in cols and t != tenant_table)
-    carrying = [t for t in carrying if not _bookkeeping(t)]
+    carrying = [t for t in carrying if not is_project_table(t)]
     if not carrying:
         raise DiscoveryError(f"no base table of database {database!r} has a column {tenant_column!r}")
     names = [t for t in carrying if IDENTIFIER.match(t)]

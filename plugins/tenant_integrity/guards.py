@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("fill", "log", "reject")
 ACTIONS = ("install", "uninstall", "status")
-LOG_TABLE = "tenant_guard_log"
+LOG_TABLE = bookkeeping.GUARD_LOG_TABLE
 LOCK_WAIT_SECONDS_DEFAULT = 5
 LAST_LOG_ROWS = 10
 LABEL_PREFIX = "tenant_guard_mode_"

@@ -15,21 +15,11 @@ from __future__ import annotations
 import MySQLdb
 
 from tenant_integrity import sql
-from tenant_integrity.bookkeeping import auto_updated_columns, write_statement
+from tenant_integrity.bookkeeping import RUN_TABLES, auto_updated_columns, write_statement
 from tenant_integrity.db import Database
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.spec import Spec, referenced_tables
 
-BOOKKEEPING_TABLES = (
-    "tenant_audit_log",
-    "tenant_runs",
-    "tenant_review_queue",
-    "tenant_validation_runs",
-    "tenant_validation_history",
-    "tenant_checkpoints",
-    "tenant_range_checksums",
-    "tenant_run_controls",
-)
 DENIED = {1142, 1143, 1044, 1045}
 
 
@@ -61,7 +51,7 @@ def grant_statements(
         # a writer consumes the cancel it honours (a cleared task must resume, not cancel again)
         f"grant create, insert, select, update{', delete' if table == 'tenant_run_controls' else ''} "
         f"on {db}.{q(table)} to {user}"
-        for table in (*BOOKKEEPING_TABLES, spec.backup_table)
+        for table in (*RUN_TABLES, spec.backup_table)
     ]
     return [*reads, *write, *own, f"grant create temporary tables on {db}.* to {user}"]
 

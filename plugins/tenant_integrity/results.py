@@ -266,3 +266,38 @@ class Outcome(_Dict):
             failed_checks=tuple(summary.failed_checks),
             report=summary.report,
         )
+
+
+@dataclass(frozen=True)
+class ReviewImportResult(_Dict):
+    """tenant_review_import's value: the file's decisions, what the run applied (from the queue), its gate."""
+
+    spec: str
+    file: str
+    decisions: int
+    by_kind: dict[str, int]  # tenant / orphan / skip
+    dry_run: bool
+    applied: int = 0
+    skipped: int = 0
+    settled: tuple[Any, ...] = ()  # rows settled meanwhile and left alone: the first SAMPLE_IDS
+    settled_rows: int = 0
+    resumed_after: Any = None
+    retries: int = 0
+    post_validation: tuple[CheckResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class RollbackResult(_Dict):
+    """tenant_rollback's value: what run `rolled_back_run` changed, what this rollback restored and left alone."""
+
+    rolled_back_run: str
+    changed_rows: int
+    already_restored: int  # before this attempt: by another rollback of the run, or an interrupted attempt
+    restored: int  # by this rollback run, all its attempts (the audit's count; a dry run: what it would restore)
+    skipped_rows: int
+    skipped: tuple[dict, ...]  # the first SAMPLE_IDS rows left alone, with why
+    chunks_verified: int
+    chunk_stats: dict
+    resumed_after: Any
+    retries: int
+    dry_run: bool

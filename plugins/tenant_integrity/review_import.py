@@ -25,6 +25,7 @@ from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import GateFailed, TenantIntegrityError
 from tenant_integrity.paths import review_dir
 from tenant_integrity.phases import close_run, post_validation_gate, register_run, registered_run
+from tenant_integrity.results import ReviewImportResult
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 
@@ -221,7 +222,7 @@ def check_against_database(
         raise ReviewFileError(name, problems)
 
 
-def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str) -> dict:
+def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str) -> ReviewImportResult:
     """Validate everything, then (unless dry run) apply, audit and gate. Returns counts."""
     path = resolve_review_path(review_csv)
     data = path.read_bytes()
@@ -232,27 +233,26 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
         if ctx.dry_run and "tenant_review_queue" not in bookkeeping.read_schema(db, ["tenant_review_queue"])[0]:
             raise ReviewFileError(str(path), [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
         check_against_database(db, spec, decisions, str(path), _earlier_attempt(db, spec, ctx))
-    counts = {kind: sum(d.kind == kind for d in decisions) for kind in ("tenant", "orphan", "skip")}
-    summary = {
-        "spec": spec.name,
-        "file": str(path),
-        "decisions": len(decisions),
-        "by_kind": counts,
-        "dry_run": ctx.dry_run,
-    }
+    read = ReviewImportResult(
+        spec=spec.name,
+        file=str(path),
+        decisions=len(decisions),
+        by_kind={kind: sum(d.kind == kind for d in decisions) for kind in ("tenant", "orphan", "skip")},
+        dry_run=ctx.dry_run,
+    )
     if ctx.dry_run:
         log.info("dry run: %s valid decisions in %s, nothing applied", len(decisions), path)
-        return summary
+        return read
     ctx.run_no = register_run(target, spec, ctx)
     try:
-        summary.update(_apply(target, spec, ctx, decisions, path.name))
-        summary["post_validation"] = [r.as_dict() for r in post_validation_gate(target, spec, ctx.run_no)]
+        applied = _apply(target, spec, ctx, decisions, path.name, read)
+        result = dataclasses.replace(applied, post_validation=tuple(post_validation_gate(target, spec, ctx.run_no)))
     except TenantIntegrityError as exc:
         status = "failed_post_validation" if isinstance(exc, GateFailed) else "failed"
-        close_run(target, ctx.run_no, status, {**summary, "error": str(exc)})
+        close_run(target, ctx.run_no, status, {**read.to_dict(), "error": str(exc)})
         raise
-    close_run(target, ctx.run_no, "succeeded", summary)
-    return summary
+    close_run(target, ctx.run_no, "succeeded", result.to_dict())
+    return result
 
 
 def _earlier_attempt(db: Database, spec: Spec, ctx: RunContext) -> int | None:
@@ -263,11 +263,13 @@ def _earlier_attempt(db: Database, spec: Spec, ctx: RunContext) -> int | None:
     return int(row["run_no"]) if row else None
 
 
-def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+def import_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> ReviewImportResult:
     return import_review(target, spec, ctx, params.get("review_csv", ""))
 
 
-def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str) -> dict:
+def _apply(
+    target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decision], file_name: str, read: ReviewImportResult
+) -> ReviewImportResult:
     """Apply the decisions through the chunk engine; the counts are the whole run's, read from the queue.
 
     Each chunk applies its decisions and records their queue status in one transaction, and the engine
@@ -293,14 +295,15 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, decisions: list[Decisi
             len(decided["settled"]),
             decided["settled"][: engine.SAMPLE_IDS],
         )
-    return {
-        "applied": len(decided["applied"]),
-        "skipped": len(decided["skipped"]),
-        "settled": decided["settled"][: engine.SAMPLE_IDS],
-        "settled_rows": len(decided["settled"]),
-        "resumed_after": done.resumed_after,
-        "retries": done.retries,
-    }
+    return dataclasses.replace(
+        read,
+        applied=len(decided["applied"]),
+        skipped=len(decided["skipped"]),
+        settled=tuple(decided["settled"][: engine.SAMPLE_IDS]),
+        settled_rows=len(decided["settled"]),
+        resumed_after=done.resumed_after,
+        retries=done.retries,
+    )
 
 
 STATUSES = ("applied", "skipped", "settled")  # what an import records for each row it decided

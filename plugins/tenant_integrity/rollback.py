@@ -19,13 +19,14 @@ from tenant_integrity.db import DbTarget
 from tenant_integrity.engine import scratch_statements
 from tenant_integrity.errors import ChunkError, ParamError, TenantIntegrityError
 from tenant_integrity.phases import close_run, register_run
+from tenant_integrity.results import RollbackResult
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
 
 
-def rollback_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+def rollback_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> RollbackResult:
     run_id = params.get("backfill_run_id")
     if not isinstance(run_id, str) or not run_id.strip():
         raise ParamError(
@@ -34,7 +35,7 @@ def rollback_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: 
     return rollback_run(target, spec, ctx, run_id.strip())
 
 
-def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> dict:
+def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> RollbackResult:
     """Restore what run `run_id` changed on the spec's table; returns restored and skipped rows."""
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
@@ -75,23 +76,21 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         )
     restored = done.rows if ctx.dry_run else _restored_by(target, spec, ctx, run_id)
     log.info("rollback of %s: %s restored, %s left alone", run_id, restored, len(skipped))
-    result = {
-        "rolled_back_run": run_id,
-        "changed_rows": changed,
-        # restored before this attempt started: by another rollback of the run, or an interrupted attempt of this one
-        "already_restored": already,
-        # by this rollback run, all its attempts (the audit's count; a dry run: what it would restore)
-        "restored": restored,
-        "skipped_rows": len(skipped),
-        "skipped": skipped[: engine.SAMPLE_IDS],
-        "chunks_verified": 0 if ctx.dry_run else done.chunks,
-        "chunk_stats": done.chunk_stats,
-        "resumed_after": done.resumed_after,
-        "retries": done.retries,
-        "dry_run": ctx.dry_run,
-    }
+    result = RollbackResult(
+        rolled_back_run=run_id,
+        changed_rows=changed,
+        already_restored=already,
+        restored=restored,
+        skipped_rows=len(skipped),
+        skipped=tuple(skipped[: engine.SAMPLE_IDS]),
+        chunks_verified=0 if ctx.dry_run else done.chunks,
+        chunk_stats=done.chunk_stats,
+        resumed_after=done.resumed_after,
+        retries=done.retries,
+        dry_run=ctx.dry_run,
+    )
     if not ctx.dry_run:
-        close_run(target, ctx.run_no, "succeeded", result)
+        close_run(target, ctx.run_no, "succeeded", result.to_dict())
     return result
 
 

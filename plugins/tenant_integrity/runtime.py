@@ -145,7 +145,7 @@ def failing_fast_on_user_errors():
         raise AirflowFailException(str(exc)) from exc
 
 
-def run_operator_task(context, operation: Callable[[DbTarget, Spec, RunContext, dict], dict]) -> dict:
+def run_operator_task(context, operation: Callable[[DbTarget, Spec, RunContext, dict], object]) -> dict:
     """The one task of an operator DAG: params in (the DAG's own Params are the known ones), the package
     function called with spec, database, run settings and params, user errors failing fast."""
     params = dict(context["params"])
@@ -154,6 +154,8 @@ def run_operator_task(context, operation: Callable[[DbTarget, Spec, RunContext, 
             params, context["run_id"], context["dag"].dag_id, frozenset(context["dag"].params)
         )
         result = operation(target, spec, ctx, params)
+    if hasattr(result, "to_dict"):  # a typed result: XCom keeps its JSON shape
+        result = result.to_dict()
     print(json.dumps(result, indent=2, default=str))  # the task output a person reads in the UI
     return result
 

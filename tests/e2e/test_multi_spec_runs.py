@@ -86,6 +86,9 @@ def test_a_failed_child_stops_itself_not_its_siblings(edge_db, review_dir):
     tis = task_instances("tenant_backfill")
     assert tis[("repair.preflight", 1)]["state"] == "failed"
     assert tis[("repair.post_validation", 2)]["state"] == "success"
+    # the UI names each map index by its spec, and so does the failure mail (logged: no SMTP in this test)
+    assert {m: tis[("repair.preflight", m)]["name"] for m in POSITION.values()} == {i: s for s, i in POSITION.items()}
+    assert "tenant_backfill FAILED - all: repair.preflight[appointments_company]" in output
 
 
 def test_a_failed_parent_ends_the_specs_that_read_it(edge_db, review_dir):

@@ -61,12 +61,14 @@ def xcom_sizes(dag_id: str) -> dict[str, int]:
 
 
 def task_instances(dag_id: str) -> dict[tuple[str, int], dict]:
-    """(task_id, map_index) -> state, start and end, for the newest run of `dag_id` in the test metadata database."""
+    """(task_id, map_index) -> state, start, end and the map index's name, for the newest run of `dag_id` in
+    the test metadata database."""
     rows = _newest_run_rows(
         dag_id,
-        "select task_id, map_index, state, start_date, end_date from task_instance where dag_id = ? and run_id = ?",
+        "select task_id, map_index, state, start_date, end_date, rendered_map_index"
+        " from task_instance where dag_id = ? and run_id = ?",
     )
-    return {(t, m): {"state": s, "start": start, "end": end} for t, m, s, start, end in rows}
+    return {(t, m): {"state": s, "start": start, "end": end, "name": name} for t, m, s, start, end, name in rows}
 
 
 def start_dags_test(

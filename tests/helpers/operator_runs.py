@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tenant_integrity import review_import, rollback
+from tenant_integrity.results import ReviewImportResult, RollbackResult
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import query
@@ -10,12 +11,12 @@ from tests.helpers.dbcheck import query
 SPEC = load_spec("customers_company")
 
 
-def import_decisions(target, path, run_id: str = "import-1", **pacing) -> dict:
+def import_decisions(target, path, run_id: str = "import-1", **pacing) -> ReviewImportResult:
     ctx = RunContext(run_id=run_id, dry_run=False, dag_id="tenant_review_import", **{"batch_size": 3, **pacing})
     return review_import.import_review(target, SPEC, ctx, str(path))
 
 
-def undo(target, run_id: str, rollback_id: str, **pacing) -> dict:
+def undo(target, run_id: str, rollback_id: str, **pacing) -> RollbackResult:
     ctx = RunContext(run_id=rollback_id, dry_run=False, dag_id="tenant_rollback", **{"batch_size": 4, **pacing})
     return rollback.rollback_run(target, SPEC, ctx, run_id)
 

@@ -158,8 +158,8 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
 
     # the review import: 3 tenants and 1 orphan applied, 3 rows skipped
     imported = import_decisions(target, filled(review_csv, DECISIONS))
-    assert (imported["applied"], imported["skipped"], imported["settled"]) == (4, 3, [])
-    assert all(check["success"] for check in imported["post_validation"])
+    assert (imported.applied, imported.skipped, imported.settled) == (4, 3, ())
+    assert all(check.success for check in imported.post_validation)
     after_import = customers(target)
     assert {k: after_import[k]["company_id"] for k in REVIEW_IDS} == TENANTS_AFTER_DECISIONS
     assert after_import[109]["deleted_at"] is not None
@@ -171,7 +171,7 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
 
     # undo the import: the 4 rows it changed are back as the backfill left them
     undone_import = undo(target, "import-1", "rb-import")
-    assert (undone_import["changed_rows"], undone_import["restored"], undone_import["skipped"]) == (4, 4, [])
+    assert (undone_import.changed_rows, undone_import.restored, undone_import.skipped) == (4, 4, ())
     assert audit_counts(target, "rb-import") == [("rollback", "company_id", 3), ("rollback", "deleted_at", 1)]
     assert backup_rows(target, "rb-import") == 4
     assert customers(target) == after_backfill
@@ -179,10 +179,10 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
 
     # undo the backfill: every row is back as it was before
     undone_backfill = undo(target, "b1", "rb-backfill")
-    assert (undone_backfill["changed_rows"], undone_backfill["restored"], undone_backfill["skipped"]) == (37, 37, [])
+    assert (undone_backfill.changed_rows, undone_backfill.restored, undone_backfill.skipped) == (37, 37, ())
     # every chunk the engine walked (its size adapts from 4) was checksum-verified, and together they hold the 37 rows
     rows = chunk_rows("rb-backfill", "rollback")
-    assert undone_backfill["chunks_verified"] == len(rows) > 1 and sum(rows) == 37
+    assert undone_backfill.chunks_verified == len(rows) > 1 and sum(rows) == 37
     assert audit_counts(target, "rb-backfill") == [("rollback", "company_id", 34), ("rollback", "deleted_at", 3)]
     assert backup_rows(target, "rb-backfill") == 37
     assert customers(target) == before
@@ -196,7 +196,7 @@ def test_constraints_after_every_review_row_got_a_tenant(case_db, review_dir):
     with target.connect() as db, db.transaction():  # what the import's refusal tells the operator to do first
         db.execute("update appointments set company_id = 1 where id in %(ids)s", {"ids": FIXED_APPOINTMENTS})
     imported = import_decisions(target, filled(review_csv, ALL_TENANTS, "all_tenants.csv"))
-    assert (imported["applied"], imported["skipped"], imported["settled"]) == (7, 0, [])
+    assert (imported.applied, imported.skipped, imported.settled) == (7, 0, ())
     assert audit_counts(target, "import-1") == [("review_decision", "company_id", 7)]
     assert backup_rows(target, "import-1") == 7
     # left: the soft-deleted orphans 58-60 (soft-deleted by the run) and 108 (already soft-deleted)

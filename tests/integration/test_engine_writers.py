@@ -75,10 +75,10 @@ def test_a_rollback_killed_mid_run_resumes_and_ends_as_an_uninterrupted_one(back
 
     ctx = phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", batch_size=4)
     resumed = rollback.rollback_run(target, SPEC, ctx, "b1")
-    assert resumed["resumed_after"] == checkpoint[0]["last_key"]  # after the killed attempt's last chunk
+    assert resumed.resumed_after == checkpoint[0]["last_key"]  # after the killed attempt's last chunk
     # restored counts the whole rollback run, the killed attempt's rows included; they were not redone
-    assert (resumed["changed_rows"], resumed["restored"]) == (37, 37)
-    assert at_kill <= resumed["already_restored"] < 37
+    assert (resumed.changed_rows, resumed.restored) == (37, 37)
+    assert at_kill <= resumed.already_restored < 37
     assert checksum(target, "customers") == before
     # one audit row per restored value and one backup row per restored row, as in an uninterrupted rollback
     assert audit_per_value(target, "rb") == {("rollback", "company_id"): (34, 34), ("rollback", "deleted_at"): (3, 3)}
@@ -96,10 +96,10 @@ def test_a_review_import_killed_mid_run_resumes_and_ends_as_an_uninterrupted_one
 
     ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=3)
     summary = review_import.import_review(target, SPEC, ctx, str(decided))
-    assert summary["resumed_after"] is not None
+    assert summary.resumed_after is not None
     # the counts are the whole run's, the killed attempt's rows included
-    assert (summary["applied"], summary["skipped"], summary["settled"]) == (4, 3, [])
-    assert all(check["success"] for check in summary["post_validation"])
+    assert (summary.applied, summary.skipped, summary.settled) == (4, 3, ())
+    assert all(check.success for check in summary.post_validation)
     after = customers(target)
     assert {k: after[k]["company_id"] for k in TENANTS_AFTER_DECISIONS} == TENANTS_AFTER_DECISIONS
     queue = query(target, "select row_id, status from tenant_review_queue order by row_id")
@@ -132,7 +132,7 @@ def test_rollback_and_review_import_retry_a_lock_wait_timeout(backfilled):
     finally:
         release.cancel()
         holder.close()
-    assert summary["retries"] >= 1 and (summary["applied"], summary["skipped"]) == (4, 3)
+    assert summary.retries >= 1 and (summary.applied, summary.skipped) == (4, 3)
 
     holder, release = hold_row_lock(target, 40, 7.0)  # a row the backfill wrote
     try:
@@ -141,7 +141,7 @@ def test_rollback_and_review_import_retry_a_lock_wait_timeout(backfilled):
     finally:
         release.cancel()
         holder.close()
-    assert undone["retries"] >= 1 and (undone["restored"], undone["skipped_rows"]) == (37, 0)
+    assert undone.retries >= 1 and (undone.restored, undone.skipped_rows) == (37, 0)
     assert checksum(target, "customers") != before  # the import's 4 decisions are not b1's: they stay
     assert {k: customers(target)[k]["company_id"] for k in TENANTS_AFTER_DECISIONS} == TENANTS_AFTER_DECISIONS
 
@@ -168,8 +168,8 @@ def test_rollback_and_review_import_reconnect_after_a_killed_connection(backfill
     killing.start()
     summary = import_decisions(target, filled(review_csv, DECISIONS), batch_size=2)
     killing.join()
-    assert killed and summary["retries"] >= 1
-    assert (summary["applied"], summary["skipped"], summary["settled"]) == (4, 3, [])
+    assert killed and summary.retries >= 1
+    assert (summary.applied, summary.skipped, summary.settled) == (4, 3, ())
     assert audit_per_value(target, "import-1") == {
         ("review_decision", "company_id"): (3, 3),
         ("review_decision", "deleted_at"): (1, 1),
@@ -180,8 +180,8 @@ def test_rollback_and_review_import_reconnect_after_a_killed_connection(backfill
     killing.start()
     undone = undo(target, "import-1", "rb-import", batch_size=2)
     killing.join()
-    assert killed and undone["retries"] >= 1
-    assert (undone["changed_rows"], undone["restored"], undone["skipped"]) == (4, 4, [])
+    assert killed and undone.retries >= 1
+    assert (undone.changed_rows, undone.restored, undone.skipped) == (4, 4, ())
     assert audit_per_value(target, "rb-import") == {
         ("rollback", "company_id"): (3, 3),
         ("rollback", "deleted_at"): (1, 1),

@@ -133,7 +133,7 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
     undone = rollback.rollback_run(
         target, spec, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
     )
-    assert (undone["changed_rows"], undone["restored"], undone["skipped"]) == (1, 1, [])
+    assert (undone.changed_rows, undone.restored, undone.skipped) == (1, 1, ())
     assert rows(target) == before
 
 
@@ -165,7 +165,7 @@ def test_soft_delete_sets_every_configured_column_audits_each_and_rollback_resto
     undone = rollback.rollback_run(
         target, spec, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
     )
-    assert (undone["changed_rows"], undone["restored"], undone["skipped"]) == (3, 3, [])
+    assert (undone.changed_rows, undone.restored, undone.skipped) == (3, 3, ())
     assert rows(target) == before
     restored = query(target, "select count(*) as n from tenant_audit_log where action = 'rollback'")[0]["n"]
     assert restored == 5  # one per value the run wrote

@@ -503,5 +503,5 @@ def test_audit_and_backup_rows_are_the_changed_contacts(scenario):
 def test_rollback_restores_every_contact_exactly(scenario):
     result = scenario.stages["rollback"].get()
     after = scenario.stages["after_rollback"].get()
-    assert (result["changed_rows"], result["restored"], result["skipped"]) == (len(CHANGED), len(CHANGED), [])
+    assert (result.changed_rows, result.restored, result.skipped) == (len(CHANGED), len(CHANGED), ())
     assert after == scenario.before

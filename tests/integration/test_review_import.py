@@ -43,7 +43,7 @@ def test_a_good_file_applies_every_decision_audited(exported, newline, bom):
     summary = run(target, decided)
 
     after = customers(target)
-    assert summary["applied"] == 4 and summary["skipped"] == 3 and summary["settled"] == []
+    assert summary.applied == 4 and summary.skipped == 3 and summary.settled == ()
     (registered,) = query(target, "select status, summary from tenant_runs where run_id = 'import-1'")
     assert registered["status"] == "succeeded" and json.loads(registered["summary"])["applied"] == 4
     assert {k: after[k]["company_id"] for k in GOOD} == TENANTS_AFTER_DECISIONS
@@ -75,7 +75,7 @@ def test_a_good_file_applies_every_decision_audited(exported, newline, bom):
     assert (
         query(target, "select count(*) as n from tenant_backup_customers where backup_run_id = 'import-1'")[0]["n"] == 4
     )
-    assert all(check["success"] for check in summary["post_validation"])
+    assert all(check.success for check in summary.post_validation)
 
 
 def test_one_bad_row_applies_nothing_and_names_the_line(exported):
@@ -130,7 +130,7 @@ def test_rows_settled_by_the_application_meanwhile_are_left_alone_and_listed(exp
     with target.connect() as db, db.transaction():
         db.execute("update customers set company_id = 84 where id = 103")  # the app decided first
     summary = run(target, decided)
-    assert summary["settled"] == [103]
+    assert summary.settled == (103,)
     assert customers(target)[103]["company_id"] == 84
     assert (
         query(target, "select count(*) as n from tenant_audit_log where run_id = 'import-1' and row_id = 103")[0]["n"]
@@ -142,7 +142,7 @@ def test_dry_run_validates_and_applies_nothing(exported):
     target, path = exported
     before = checksum(target, "customers")
     summary = run(target, filled(path, GOOD), dry_run=True)
-    assert summary["by_kind"] == {"tenant": 3, "orphan": 1, "skip": 3}
+    assert summary.by_kind == {"tenant": 3, "orphan": 1, "skip": 3}
     assert checksum(target, "customers") == before
 
 

@@ -32,10 +32,10 @@ def test_rollback_restores_checksum_identical_data(backfilled):
     assert checksum(target, "customers") != before_sum
     result = undo(target)
     assert checksum(target, "customers") == before_sum
-    assert (result["changed_rows"], result["restored"], result["skipped"]) == (37, 37, [])
+    assert (result.changed_rows, result.restored, result.skipped) == (37, 37, ())
     # every chunk the engine walked (its size adapts from 4) was checksum-verified, and together they hold the 37 rows
     rows = chunk_rows("rb1", "rollback")
-    assert result["chunks_verified"] == len(rows) > 1 and sum(rows) == 37
+    assert result.chunks_verified == len(rows) > 1 and sum(rows) == 37
     audit = query(
         target, "select action, source, count(*) as n from tenant_audit_log where run_id = 'rb1' group by 1, 2"
     )
@@ -52,8 +52,8 @@ def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):
         db.execute("update customers set company_id = 15 where id = 40")  # the app reassigned it
         db.execute("update customers set name = 'Renamed by app' where id = 41")  # or edited it
     result = undo(target)
-    assert result["restored"] == 35
-    assert result["skipped"] == [
+    assert result.restored == 35
+    assert list(result.skipped) == [
         {"row_id": 40, "reason": "changed since the run"},
         {"row_id": 41, "reason": "changed since the run"},
     ]
@@ -67,7 +67,7 @@ def test_dry_run_reports_and_restores_nothing(backfilled):
     target, _ = backfilled
     state = checksum(target, "customers")
     result = undo(target, dry_run=True)
-    assert (result["restored"], result["skipped"]) == (37, [])
+    assert (result.restored, result.skipped) == (37, ())
     assert checksum(target, "customers") == state
     assert query(target, "select count(*) as n from tenant_audit_log where action = 'rollback'")[0]["n"] == 0
 
@@ -76,7 +76,7 @@ def test_a_second_rollback_restores_nothing_and_says_so(backfilled):
     target, (before_sum, _) = backfilled
     undo(target)
     result = undo(target, rollback_id="rb2")
-    assert (result["already_restored"], result["restored"], result["skipped"]) == (37, 0, [])
+    assert (result.already_restored, result.restored, result.skipped) == (37, 0, ())
     assert checksum(target, "customers") == before_sum
 
 

@@ -98,8 +98,8 @@ def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_
     after_backfill, after_backfill_sum = customers(target), checksum(target, "customers")
 
     imported = import_decisions(target, decided(review_csv, keys, DECISIONS, "decided.csv"))
-    assert (imported["applied"], imported["skipped"], imported["settled"]) == (4, 3, [])
-    assert all(check["success"] for check in imported["post_validation"])
+    assert (imported.applied, imported.skipped, imported.settled) == (4, 3, ())
+    assert all(check.success for check in imported.post_validation)
     after_import = customers(target)
     assert {i: after_import[keys[i]]["company_id"] for i in REVIEW_IDS} == TENANTS_AFTER_DECISIONS
     assert after_import[keys[109]]["deleted_at"] is not None
@@ -113,17 +113,17 @@ def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_
     }
 
     undone_import = undo(target, "import-1", "rb-import")
-    assert (undone_import["changed_rows"], undone_import["restored"], undone_import["skipped"]) == (4, 4, [])
+    assert (undone_import.changed_rows, undone_import.restored, undone_import.skipped) == (4, 4, ())
     assert customers(target) == after_backfill
     assert checksum(target, "customers") == after_backfill_sum
     reopened = query(target, "select count(*) as n from tenant_review_queue where status = 'open'")
     assert reopened[0]["n"] == 4  # the 4 applied decisions are open again
 
     undone_backfill = undo(target, "b1", "rb-backfill")
-    assert (undone_backfill["changed_rows"], undone_backfill["restored"], undone_backfill["skipped"]) == (37, 37, [])
+    assert (undone_backfill.changed_rows, undone_backfill.restored, undone_backfill.skipped) == (37, 37, ())
     # every chunk the engine walked (its size adapts from 4) was checksum-verified, and together they hold the 37 rows
     rows = chunk_rows("rb-backfill", "rollback")
-    assert undone_backfill["chunks_verified"] == len(rows) > 1 and sum(rows) == 37
+    assert undone_backfill.chunks_verified == len(rows) > 1 and sum(rows) == 37
     assert audit_counts(target, "rb-backfill") == [
         ("rollback", "company_id", 34, 34),
         ("rollback", "deleted_at", 3, 3),
@@ -140,8 +140,8 @@ def test_a_rollback_leaves_a_row_the_application_changed_since(text_db, review_d
     with target.connect() as db, db.transaction():
         db.execute("update customers set name = 'renamed' where id = %(k)s", {"k": changed})
     undone = undo(target, "b1", "rb")
-    assert (undone["changed_rows"], undone["restored"]) == (37, 36)
-    assert undone["skipped"] == [{"row_id": changed, "reason": "changed since the run"}]
+    assert (undone.changed_rows, undone.restored) == (37, 36)
+    assert list(undone.skipped) == [{"row_id": changed, "reason": "changed since the run"}]
     assert customers(target)[changed]["company_id"] is not None
 
 
@@ -151,7 +151,7 @@ def test_constraints_archive_orphans_keyed_by_text(text_db, review_dir):
     with target.connect() as db, db.transaction():
         db.execute("update appointments set company_id = 1 where id in %(ids)s", {"ids": FIXED_APPOINTMENTS})
     imported = import_decisions(target, decided(review_csv, keys, ALL_TENANTS, "all_tenants.csv"))
-    assert (imported["applied"], imported["skipped"]) == (7, 0)
+    assert (imported.applied, imported.skipped) == (7, 0)
 
     clean_history(target)
     ctx = phases.RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints", batch_size=3)

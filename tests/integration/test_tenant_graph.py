@@ -102,7 +102,7 @@ def test_rolling_back_the_calls_run_restores_every_call(edge_db):
 
     ctx = phases.RunContext(run_id="graph-calls-undo", dry_run=False, dag_id="tenant_rollback", batch_size=4)
     result = rollback.rollback_run(edge_db, CALLS, ctx, "graph-calls")
-    assert (result["changed_rows"], result["restored"], result["skipped"]) == (18, 18, [])
+    assert (result.changed_rows, result.restored, result.skipped) == (18, 18, ())
     assert checksum(edge_db, "calls") == calls_before
 
 

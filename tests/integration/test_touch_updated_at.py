@@ -44,5 +44,5 @@ def test_the_marker_is_set_audited_not_mistaken_for_the_application_and_rolled_b
     undone = rollback.rollback_run(
         seed_db, SPEC, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "touch"
     )
-    assert (undone["changed_rows"], undone["restored"], undone["skipped"]) == (31, 31, [])
+    assert (undone.changed_rows, undone.restored, undone.skipped) == (31, 31, ())
     assert customers(seed_db) == before
