@@ -163,12 +163,12 @@ def rollback_speed(into: DbTarget, backfilled: int) -> dict:
     started = time.perf_counter()
     undone = rollback.rollback_run(into, load_spec("customers_company"), ctx, "bench")
     seconds = time.perf_counter() - started
-    log(f"rollback: {undone['restored']} rows restored in {seconds:.1f}s")
+    log(f"rollback: {undone.restored} rows restored in {seconds:.1f}s")
     return {
-        "rollback_restored_rows": undone["restored"],
+        "rollback_restored_rows": undone.restored,
         "rollback_s": round(seconds, 3),
-        "rollback_rows_per_s": round(undone["restored"] / seconds, 1),
-        "rollback_restored_all_backfilled": undone["restored"] >= backfilled,
+        "rollback_rows_per_s": round(undone.restored / seconds, 1),
+        "rollback_restored_all_backfilled": undone.restored >= backfilled,
     }
 
 
