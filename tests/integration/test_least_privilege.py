@@ -42,9 +42,13 @@ def test_the_grant_set_is_exactly_what_the_docs_say():
         "grant create, insert, select, update on `app`.`tenant_review_queue` to u",
         "grant create, insert, select, update on `app`.`tenant_validation_runs` to u",
         "grant create, insert, select, update on `app`.`tenant_validation_history` to u",
+        "grant create, insert, select, update on `app`.`tenant_validation_alerts` to u",
         "grant create, insert, select, update on `app`.`tenant_checkpoints` to u",
         "grant create, insert, select, update on `app`.`tenant_range_checksums` to u",
         "grant create, insert, select, update, delete on `app`.`tenant_run_controls` to u",
+        "grant create, insert, select, update on `app`.`tenant_heartbeat` to u",
+        "grant create, insert, select, update on `app`.`tenant_watch_history` to u",
+        "grant create, insert, select, update on `app`.`tenant_watch_findings` to u",
         "grant create, insert, select, update on `app`.`tenant_backup_customers` to u",
         "grant create temporary tables on `app`.* to u",
     ]
