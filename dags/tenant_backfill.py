@@ -62,6 +62,8 @@ NAMED_BY_SPEC = "{{ tenant_spec }}"
 
 def _name_map_index(spec_name: str) -> None:
     get_current_context()["tenant_spec"] = spec_name
+
+
 REPAIR_TASKS = (
     "wait_for_parents",
     "preflight",
