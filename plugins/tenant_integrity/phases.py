@@ -575,11 +575,7 @@ def _record(target: DbTarget, spec: Spec, ctx: RunContext, summary: Summary) -> 
             times[0] if times else None,
         )
         summary = dataclasses.replace(summary, report=str(path))
-        with db.transaction():
-            db.execute(
-                sql.render("bookkeeping/finish_run.sql"),
-                {"status": summary.status, "summary": json.dumps(summary.to_dict(), default=str), "run_no": ctx.run_no},
-            )
+    close_run(target, ctx.run_no, summary.status, summary.to_dict())
     log.info("run report: %s", summary.report)
     return summary
 
