@@ -13,7 +13,7 @@ from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, reference
 log = logging.getLogger(__name__)
 
 # Every table this project creates in the customer's database, besides the per-table backups and archives
-# (spec.BACKUP_PREFIX, constraints.ARCHIVE_PREFIX). One list: the runs' grants and discovery read it.
+# (spec.BACKUP_PREFIX, ARCHIVE_PREFIX). One list: the runs' grants and discovery read it.
 RUN_TABLES = (  # written by the DAGs' tasks: the least-privilege grant set covers each
     "tenant_audit_log",
     "tenant_runs",
@@ -30,6 +30,7 @@ RUN_TABLES = (  # written by the DAGs' tasks: the least-privilege grant set cove
 )
 GUARD_LOG_TABLE = "tenant_guard_log"  # written by tenant_guard's triggers, with their definer's rights
 PROJECT_TABLES = frozenset({*RUN_TABLES, GUARD_LOG_TABLE})
+ARCHIVE_PREFIX = "tenant_archive_"  # tenant_constraints' archive of a table's soft-deleted orphans
 
 # COLUMN_TYPE strings from information_schema that the backup table may copy verbatim
 _PLAIN_TYPE = re.compile(r"^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$")

@@ -29,7 +29,7 @@ from tenant_integrity.spec import IDENTIFIER, Spec
 log = logging.getLogger(__name__)
 ONLINE = ", algorithm=inplace, lock=none"
 NOT_ONLINE_ERRORS = {1845, 1846}  # ALGORITHM=… / LOCK=… is not supported for this operation
-ARCHIVE_PREFIX = "tenant_archive_"
+ARCHIVE_PREFIX = bookkeeping.ARCHIVE_PREFIX
 
 
 class ConstraintsRefused(TenantIntegrityError):

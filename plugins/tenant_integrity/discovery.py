@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from tenant_integrity import settings, sql
-from tenant_integrity.bookkeeping import PROJECT_TABLES
+from tenant_integrity.bookkeeping import ARCHIVE_PREFIX, PROJECT_TABLES
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.paths import INCLUDE_DIR, SPECS_DIR
@@ -41,7 +41,7 @@ UPDATED_AT_COLUMN = "updated_at"
 NAMING_KEY = "id"  # the key a Laravel/Rails `<singular>_id` column points at
 MISMATCH_SAMPLE = 20
 CONN_ID = settings.TENANT_CONN_ID
-BOOKKEEPING_PREFIXES = (BACKUP_PREFIX, "tenant_archive_")  # backup tables; constraints.ARCHIVE_PREFIX
+BOOKKEEPING_PREFIXES = (BACKUP_PREFIX, ARCHIVE_PREFIX)  # per-table backups and archives
 
 OK, NEEDS_BACKFILL, NEEDS_REVIEW, NEEDS_CONSTRAINT, EXEMPT = (
     "ok",
