@@ -58,12 +58,6 @@ REPAIR = "repair"  # the mapped task group: one map index per spec, in run order
 # the UI names each map index by its spec (repair.backfill [calls_company], not [1]): each task of the group
 # puts its spec in the context (_name_map_index), which Airflow renders this template with
 NAMED_BY_SPEC = "{{ tenant_spec }}"
-
-
-def _name_map_index(spec_name: str) -> None:
-    get_current_context()["tenant_spec"] = spec_name
-
-
 REPAIR_TASKS = (
     "wait_for_parents",
     "preflight",
@@ -76,6 +70,10 @@ REPAIR_TASKS = (
     "soft_delete_orphans",
     "post_validation",
 )
+
+
+def _name_map_index(spec_name: str) -> None:
+    get_current_context()["tenant_spec"] = spec_name
 
 
 def _run(item: dict, phase, plan: dict | None = None, *args):
