@@ -18,6 +18,8 @@ DATA_SETS = {
     "schema_only": ["schema"],
     "seed_incident": ["schema", "seed_incident"],
     "all": ["schema", "seed_incident", "edge_cases"],
+    # the demo's: the seed incident across the whole tenant graph, every NULL row repairable from evidence
+    "incident_graph": ["schema", "seed_incident", "graph_incident"],
 }
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # a collation name as information_schema spells it: <charset>_<rest> (utf8mb4_unicode_ci, latin1_swedish_ci)

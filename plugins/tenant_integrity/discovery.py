@@ -43,10 +43,11 @@ MISMATCH_SAMPLE = 20
 CONN_ID = settings.TENANT_CONN_ID
 BOOKKEEPING_PREFIXES = (BACKUP_PREFIX, ARCHIVE_PREFIX)  # per-table backups and archives
 
-OK, NEEDS_BACKFILL, NEEDS_REVIEW, NEEDS_CONSTRAINT, EXEMPT = (
+OK, NEEDS_BACKFILL, NEEDS_REVIEW, NEEDS_ARCHIVE, NEEDS_CONSTRAINT, EXEMPT = (
     "ok",
     "needs_backfill",
     "needs_review",
+    "needs_archive",
     "needs_constraint",
     "exempt",
 )
@@ -166,9 +167,13 @@ class TenantTable:
     def status(self) -> str:
         if self.exempt:
             return EXEMPT
-        if self.null_rows.total:
-            # every active NULL row waits for a person (review) and soft-deleted ones for the archive: no backfill left
-            return NEEDS_REVIEW if self.null_rows.active == self.null_rows.in_review else NEEDS_BACKFILL
+        # the next step for the NULL rows left: a backfill, a person's decision, tenant_constraints' archive
+        if self.null_rows.active > self.null_rows.in_review:
+            return NEEDS_BACKFILL
+        if self.null_rows.active:
+            return NEEDS_REVIEW
+        if self.null_rows.soft_deleted:
+            return NEEDS_ARCHIVE
         if self.nullable or not self.fk_declared:
             return NEEDS_CONSTRAINT
         return OK
