@@ -18,11 +18,12 @@ import logging
 
 import MySQLdb
 
-from tenant_integrity import bookkeeping, engine, sql
+from tenant_integrity import bookkeeping, engine, metadata_locks, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import ParamError, TenantIntegrityError
-from tenant_integrity.phases import register_run
+from tenant_integrity.phases import close_run, register_run
+from tenant_integrity.results import AppliedStatement, ArchiveResult, ConstraintsResult
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import IDENTIFIER, Spec
 
@@ -42,7 +43,13 @@ class ConstraintsRefused(TenantIntegrityError):
         )
 
 
-def constraints_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> dict:
+class ConstraintsLockTimeout(TenantIntegrityError):
+    """The DDL did not get the table's metadata lock in time (a long transaction holds it): a later attempt may."""
+
+    retryable = True
+
+
+def constraints_from_params(target: DbTarget, spec: Spec, ctx: RunContext, params: dict) -> ConstraintsResult:
     clean_days = params.get("clean_days", 7)
     if isinstance(clean_days, bool) or not isinstance(clean_days, int) or not 1 <= clean_days <= 365:
         raise ParamError(f"clean_days must be an integer from 1 to 365, got {clean_days!r}")
@@ -158,7 +165,7 @@ def _count_archivable(db: Database, spec: Spec, ctx: RunContext) -> int:
     return count
 
 
-def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
+def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> ArchiveResult:
     """Move soft-deleted NULL-tenant rows that no related row points to into the archive table."""
     names = _names(spec)
     with target.connect() as db:
@@ -171,7 +178,7 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> dict:
     log.info(
         "spec %s: archived %s soft-deleted orphan(s) into %s: %s", spec.name, done.rows, names["archive"], archived
     )
-    return {"archived": done.rows, "archived_ids": archived, "archive_table": names["archive"]}
+    return ArchiveResult(archived=done.rows, archived_ids=tuple(archived), archive_table=names["archive"])
 
 
 class ArchiveWalk(engine.Recipe):
@@ -228,7 +235,11 @@ class ArchiveWalk(engine.Recipe):
         return engine.ChunkResult(rows=len(ids), sample_ids=ids[:samples_wanted])
 
 
-def apply_constraints(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, archive: bool) -> dict:
+def apply_constraints(
+    target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, archive: bool
+) -> ConstraintsResult:
+    """Refuse with every reason, or (a real run) archive the orphans if asked and run the DDL; the run's
+    tenant_runs row ends succeeded or failed with its result."""
     with target.connect(lock_wait_timeout=10) as db:
         bookkeeping.validate_against_database(db, spec)
         if "tenant_validation_runs" not in bookkeeping.read_schema(db, ["tenant_validation_runs"])[0]:
@@ -241,30 +252,56 @@ def apply_constraints(target: DbTarget, spec: Spec, ctx: RunContext, clean_days:
         if reasons:
             raise ConstraintsRefused(spec, reasons)
         statements = ddl(db, spec, facts)
-    result = {"dry_run": ctx.dry_run, "archivable_orphans": archivable, "ddl": statements}
+    planned = ConstraintsResult(spec.name, ctx.dry_run, archivable, tuple(statements))
     if ctx.dry_run:
         log.info("dry run: would run\n%s", "\n".join(s + ";" for s in statements) or "(nothing: already in place)")
-        return result
+        return planned
     ctx.run_no = register_run(target, spec, ctx)
-    if archive and archivable:
-        result.update(archive_orphans(target, spec, ctx))
+    try:
+        result = _apply(target, spec, ctx, clean_days, planned)
+    except Exception as exc:  # DDL errors too: the run's row says why (a retry registers it as running again)
+        close_run(target, ctx.run_no, "failed", {**planned.to_dict(), "error": str(exc)})
+        raise
+    close_run(target, ctx.run_no, "succeeded", result.to_dict())
+    return result
+
+
+def _apply(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, planned: ConstraintsResult):
+    archived = archive_orphans(target, spec, ctx) if planned.archivable_orphans else None
     with target.connect(lock_wait_timeout=10) as db:
         facts = _facts(db, spec)
         reasons = _reasons(db, spec, facts, clean_days, 0)
         if reasons:  # something moved while we archived
             raise ConstraintsRefused(spec, reasons)
-        result["applied"] = [_run_ddl(db, statement) for statement in ddl(db, spec, facts)]
+        metadata_locks.limit_wait(db, metadata_locks.DDL_LOCK_WAIT_SECONDS)
+        applied: list[AppliedStatement] = []
+        for statement in ddl(db, spec, facts):
+            try:
+                applied.append(_run_ddl(db, statement))
+            except MySQLdb.OperationalError as exc:
+                if exc.args[0] != metadata_locks.LOCK_WAIT_TIMEOUT:
+                    raise
+                done = f" Already applied: {'; '.join(a.statement for a in applied)}." if applied else ""
+                raise ConstraintsLockTimeout(
+                    f"spec {spec.name!r}: could not lock table {spec.target.table} for {statement!r} within "
+                    f"{metadata_locks.DDL_LOCK_WAIT_SECONDS} s (lock_wait_timeout): a long transaction holds it "
+                    f"({metadata_locks.open_transactions(db)}). Let it finish (or end it) and run again.{done}"
+                ) from exc
         after = _facts(db, spec)
-    result["not_null"] = after["column"]["is_nullable"] == "NO"
-    result["foreign_key"] = after["foreign_key"]
-    return result
+    return dataclasses.replace(
+        planned,
+        archive=archived,
+        applied=tuple(applied),
+        not_null=after["column"]["is_nullable"] == "NO",
+        foreign_key=after["foreign_key"],
+    )
 
 
-def _run_ddl(db: Database, statement: str) -> dict:
+def _run_ddl(db: Database, statement: str) -> AppliedStatement:
     try:
         db.execute(statement)
         log.info("applied online: %s", statement)
-        return {"statement": statement, "online": True}
+        return AppliedStatement(statement, online=True)
     except MySQLdb.OperationalError as exc:
         if exc.args[0] not in NOT_ONLINE_ERRORS:
             raise
@@ -273,4 +310,4 @@ def _run_ddl(db: Database, statement: str) -> dict:
             "the server cannot do this online (%s); running it with the default algorithm: %s", exc.args[1], offline
         )
         db.execute(offline)
-        return {"statement": offline, "online": False, "why_not_online": exc.args[1]}
+        return AppliedStatement(offline, online=False, why_not_online=exc.args[1])

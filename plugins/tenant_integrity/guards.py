@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import MySQLdb
 
-from tenant_integrity import bookkeeping, sql
+from tenant_integrity import bookkeeping, metadata_locks, sql
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ParamError, TenantIntegrityError
 from tenant_integrity.results import _Dict
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 MODES = ("fill", "log", "reject")
 ACTIONS = ("install", "uninstall", "status")
 LOG_TABLE = bookkeeping.GUARD_LOG_TABLE
-LOCK_WAIT_SECONDS_DEFAULT = 5
+LOCK_WAIT_SECONDS_DEFAULT = metadata_locks.DDL_LOCK_WAIT_SECONDS
 LAST_LOG_ROWS = 10
 LABEL_PREFIX = "tenant_guard_mode_"
 # (suffix, timing, event) of each mode's triggers
@@ -69,7 +69,6 @@ TRIGGERS = {
 }
 SUFFIXES = ("bi", "bu", "ai", "au")
 _LABEL = re.compile(rf"^\s*{LABEL_PREFIX}({'|'.join(MODES)})\s*:\s*begin\b", re.IGNORECASE)
-LOCK_WAIT_TIMEOUT = 1205
 # TRIGGER/CREATE/INSERT denied, SUPER needed, binary logging without SUPER / log_bin_trust_function_creators
 PRIVILEGE_ERRORS = {1044, 1142, 1143, 1227, 1419}
 
@@ -366,7 +365,7 @@ def _refuse_foreign_namesakes(spec: Spec, theirs: list[GuardTrigger]) -> None:
 
 
 def _run_ddl(db: Database, spec: Spec, statements: list[str], lock_wait_timeout: int) -> None:
-    db.execute(sql.render("guards/lock_wait_timeout.sql"), {"seconds": int(lock_wait_timeout)})
+    metadata_locks.limit_wait(db, lock_wait_timeout)
     done: list[str] = []
     for statement in statements:
         try:
@@ -378,11 +377,11 @@ def _run_ddl(db: Database, spec: Spec, statements: list[str], lock_wait_timeout:
                 if done
                 else " Nothing was changed."
             )
-            if code == LOCK_WAIT_TIMEOUT:
+            if code == metadata_locks.LOCK_WAIT_TIMEOUT:
                 raise GuardLockTimeout(
                     f"spec {spec.name!r}: could not lock table {spec.target.table} for the trigger DDL within "
                     f"{lock_wait_timeout} s (lock_wait_timeout): a long transaction holds it "
-                    f"({_open_transactions(db)}). Let it finish (or end it) and run the guard again.{applied}"
+                    f"({metadata_locks.open_transactions(db)}). Let it finish (or end it) and run the guard again.{applied}"
                 ) from exc
             if code in PRIVILEGE_ERRORS:
                 raise GuardPrivilegeError(
@@ -400,18 +399,6 @@ def _run_ddl(db: Database, spec: Spec, statements: list[str], lock_wait_timeout:
 def _first_line(statement: str) -> str:
     lines = [line for line in statement.splitlines() if line.strip() and not line.lstrip().startswith("--")]
     return lines[0].strip() if lines else statement
-
-
-def _open_transactions(db: Database) -> str:
-    """The other sessions' oldest open transactions, when this user may see them (PROCESS)."""
-    try:
-        rows = db.rows(sql.render("guards/open_transactions.sql"))
-    except MySQLdb.MySQLError:
-        return "see SHOW PROCESSLIST for the session"
-    if not rows:
-        return "see SHOW PROCESSLIST for the session"
-    listed = ", ".join(f"thread {r['thread_id']} since {r['started']} ({r['state']})" for r in rows)
-    return f"open transactions of other sessions on the server, oldest first: {listed}"
 
 
 def format_ddl(statements: list[str] | tuple[str, ...]) -> str:

@@ -301,3 +301,35 @@ class RollbackResult(_Dict):
     resumed_after: Any
     retries: int
     dry_run: bool
+
+
+@dataclass(frozen=True)
+class ArchiveResult(_Dict):
+    """archive_orphans' value: the soft-deleted NULL-tenant rows it moved into the archive table."""
+
+    archived: int
+    archived_ids: tuple[Any, ...]  # the first SAMPLE_IDS
+    archive_table: str
+
+
+@dataclass(frozen=True)
+class AppliedStatement(_Dict):
+    """One DDL statement tenant_constraints ran, and whether the server ran it online."""
+
+    statement: str
+    online: bool
+    why_not_online: str | None = None
+
+
+@dataclass(frozen=True)
+class ConstraintsResult(_Dict):
+    """tenant_constraints' value: the DDL it planned, the orphans it archived, what it applied and the result."""
+
+    spec: str
+    dry_run: bool
+    archivable_orphans: int
+    ddl: tuple[str, ...]  # the statements, online form; empty when NOT NULL and the FK are in place
+    archive: ArchiveResult | None = None
+    applied: tuple[AppliedStatement, ...] = ()
+    not_null: bool | None = None  # after the run (a real run)
+    foreign_key: str | None = None

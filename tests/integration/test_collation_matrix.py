@@ -206,9 +206,9 @@ def test_constraints_after_every_review_row_got_a_tenant(case_db, review_dir):
     clean_history(target)
     ctx = phases.RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints")
     result = constraints.apply_constraints(target, SPEC, ctx, 7, True)
-    assert (result["archived"], result["archived_ids"]) == (4, [58, 59, 60, 108])
-    assert result["not_null"] is True and result["foreign_key"] == "fk_customers_company_id"
-    assert [a["online"] for a in result["applied"]] == [True, False]
+    assert (result.archive.archived, result.archive.archived_ids) == (4, (58, 59, 60, 108))
+    assert result.not_null is True and result.foreign_key == "fk_customers_company_id"
+    assert [a.online for a in result.applied] == [True, False]
     assert query(target, "select count(*) as n from customers")[0]["n"] == 70
     assert audit_counts(target, "c1") == [("archive", "id", 4)]  # one row per archived row, keyed by the id
     assert backup_rows(target, "c1") == 4

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import MySQLdb
 import pytest
 
-from tenant_integrity import constraints, phases
-from tenant_integrity.constraints import ConstraintsRefused
+from tenant_integrity import constraints, metadata_locks, phases
+from tenant_integrity.constraints import ConstraintsLockTimeout, ConstraintsRefused
 from tenant_integrity.db import DbTarget
 from tenant_integrity.spec import load_spec
 from tests.helpers.dbcheck import checksum, query
@@ -94,8 +95,8 @@ def test_dry_run_prints_the_exact_ddl_and_changes_nothing(repaired):
     clean_history(repaired)
     before = checksum(repaired, "customers")
     result = run(repaired, dry_run=True, archive=True)
-    assert result["archivable_orphans"] == 3
-    assert result["ddl"] == [
+    assert result.archivable_orphans == 3
+    assert list(result.ddl) == [
         "alter table `customers` modify `company_id` bigint(20) unsigned not null, algorithm=inplace, lock=none",
         "alter table `customers` add constraint `fk_customers_company_id` foreign key (`company_id`) "
         "references `companies` (`id`) on delete restrict, algorithm=inplace, lock=none",
@@ -106,9 +107,9 @@ def test_dry_run_prints_the_exact_ddl_and_changes_nothing(repaired):
 def test_applied_after_archive_orphans_and_seven_clean_days(repaired):
     clean_history(repaired)
     result = run(repaired, archive=True)
-    assert (result["archived"], result["archived_ids"]) == (3, [58, 59, 60])
-    assert result["not_null"] is True and result["foreign_key"] == "fk_customers_company_id"
-    assert [a["online"] for a in result["applied"]] == [True, False]  # an FK with checks on needs a copy: said so
+    assert (result.archive.archived, result.archive.archived_ids) == (3, (58, 59, 60))
+    assert result.not_null is True and result.foreign_key == "fk_customers_company_id"
+    assert [a.online for a in result.applied] == [True, False]  # an FK with checks on needs a copy: said so
     assert query(repaired, "select count(*) as n from customers")[0]["n"] == 57
     assert [r["id"] for r in query(repaired, "select id from tenant_archive_customers order by id")] == [58, 59, 60]
     audit = query(repaired, "select row_id, action from tenant_audit_log where run_id = 'c1' order by row_id")
@@ -123,4 +124,45 @@ def test_applied_after_archive_orphans_and_seven_clean_days(repaired):
             db.execute("delete from companies where id = 15")
         assert delete.value.args[0] == 1451  # a foreign key constraint fails (ON DELETE RESTRICT)
         db.rollback()
-    assert run(repaired, run_id="c2")["ddl"] == []  # already in place: nothing to do
+    assert run(repaired, run_id="c2").ddl == ()  # already in place: nothing to do
+
+
+def run_row(target, run_id: str) -> tuple[str, dict]:
+    row = query(target, "select status, summary from tenant_runs where run_id = %(r)s", {"r": run_id})[0]
+    return row["status"], json.loads(row["summary"])
+
+
+def test_a_long_transaction_on_the_table_fails_the_ddl_within_its_lock_wait_and_a_rerun_applies_it(
+    repaired, monkeypatch
+):
+    clean_history(repaired)
+    monkeypatch.setattr(metadata_locks, "DDL_LOCK_WAIT_SECONDS", 1)
+    holder = repaired.connect()
+    try:
+        holder.execute("start transaction")
+        holder.rows("select count(*) from customers")  # holds the table's metadata lock until it ends
+        with pytest.raises(ConstraintsLockTimeout) as timeout:
+            run(repaired, archive=True)
+        message = str(timeout.value)
+        assert "could not lock table customers for 'alter table `customers` modify `company_id`" in message
+        assert "within 1 s (lock_wait_timeout): a long transaction holds it" in message
+        assert f"thread {holder.scalar('select connection_id()')} since" in message  # the holder, named
+        assert timeout.value.retryable
+    finally:
+        holder.rollback()
+        holder.close()
+    # the archive (its own chunked transactions) was done; no DDL was; the run's row says why it failed
+    status, summary = run_row(repaired, "c1")
+    assert (status, summary["archivable_orphans"], "lock_wait_timeout" in summary["error"]) == ("failed", 3, True)
+    assert [r["id"] for r in query(repaired, "select id from tenant_archive_customers order by id")] == [58, 59, 60]
+    column = query(
+        repaired,
+        "select is_nullable from information_schema.columns where table_schema = database() "
+        "and table_name = 'customers' and column_name = 'company_id'",
+    )
+    assert column[0]["is_nullable"] == "YES"
+
+    result = run(repaired, archive=True)  # the retry: nothing left to archive, the DDL runs
+    assert (result.archivable_orphans, result.archive, result.not_null) == (0, None, True)
+    status, summary = run_row(repaired, "c1")
+    assert (status, summary["foreign_key"], len(summary["applied"])) == ("succeeded", "fk_customers_company_id", 2)

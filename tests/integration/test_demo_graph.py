@@ -61,8 +61,10 @@ def test_the_demo_graph_ends_with_every_table_ok(graph_db):
     for spec in specs:
         assert validation.validate(graph_db, spec, "comprehensive", "demo-validation").passed, spec.name
         result = constraints.apply_constraints(graph_db, spec, ctx, clean_days=1, archive=True)
-        assert (result["not_null"], result["foreign_key"]) == (True, f"fk_{spec.target.table}_company_id")
-        assert result.get("archived_ids", []) == ([58, 59, 60] if spec.name == "customers_company" else [])
+        assert (result.not_null, result.foreign_key) == (True, f"fk_{spec.target.table}_company_id")
+        assert (result.archive.archived_ids if result.archive else ()) == (
+            (58, 59, 60) if spec.name == "customers_company" else ()
+        )
     assert statuses(graph_db) == {
         "appointments": ("0 (0/0)", "ok"),
         "calls": ("0 (0/0)", "ok"),

@@ -157,8 +157,8 @@ def test_constraints_archive_orphans_keyed_by_text(text_db, review_dir):
     ctx = phases.RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints", batch_size=3)
     result = constraints.apply_constraints(target, SPEC, ctx, 7, True)
     orphans = sorted(keys[i] for i in (58, 59, 60, 108))
-    assert result["archived"] == 4 and sorted(result["archived_ids"]) == orphans
-    assert result["not_null"] is True
+    assert result.archive.archived == 4 and sorted(result.archive.archived_ids) == orphans
+    assert result.not_null is True
     assert audit_counts(target, "c1") == [("archive", "id", 4, 4)]
     assert sorted(r["id"] for r in query(target, "select id from tenant_archive_customers")) == orphans
     assert query(target, "select count(*) as n from customers")[0]["n"] == 70
