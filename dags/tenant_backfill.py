@@ -279,7 +279,9 @@ def tenant_backfill():
         waited = wait_for_parents(item)
         plan = preflight(item)
         go = stop_if_dry_run(plan)
-        approved = PlanApproval(task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight")
+        approved = PlanApproval(
+            task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight", map_index_template=NAMED_BY_SPEC
+        )
         backed_up = backup(item, plan)
         backfills = backfill(item, plan)
         conflicts = detect_conflicts(item, plan)
