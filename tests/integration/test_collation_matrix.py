@@ -176,6 +176,8 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
     assert backup_rows(target, "rb-import") == 4
     assert customers(target) == after_backfill
     assert checksum(target, "customers") == after_backfill_sum
+    reopened = query(target, "select count(*) as n from tenant_review_queue where status = 'open'")
+    assert reopened[0]["n"] == 4  # the 4 applied decisions are open again
 
     # undo the backfill: every row is back as it was before
     undone_backfill = undo(target, "b1", "rb-backfill")
