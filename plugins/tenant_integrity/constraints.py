@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ONLINE = ", algorithm=inplace, lock=none"
 NOT_ONLINE_ERRORS = {1845, 1846}  # ALGORITHM=… / LOCK=… is not supported for this operation
 ARCHIVE_PREFIX = bookkeeping.ARCHIVE_PREFIX
+SAMPLE_IDS = 20  # ids a refusal names
 
 
 class ConstraintsRefused(TenantIntegrityError):
@@ -84,9 +85,11 @@ def _facts(db: Database, spec: Spec) -> dict:
         "tenant_key": columns[(tt.table, tt.key)],
         "null_active": int(nulls["active"] or 0),
         "null_soft_deleted": int(nulls["soft_deleted"] or 0),
-        "null_sample": [
-            spec.target_key.parse(r["row_id"]) for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))
-        ][:20],
+        # (key, archive_orphans could move it) of the first NULL-tenant rows
+        "null_rows": [
+            (spec.target_key.parse(r["row_id"]), bool(r["archivable"]))
+            for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))
+        ],
         "unknown": db.rows(sql.render("constraints/unknown_tenants.sql", spec)),
         "sql_mode": db.scalar(sql.render("constraints/session_sql_mode.sql")) or "",
         "foreign_key": db.scalar(sql.render("constraints/existing_foreign_key.sql"), where),
@@ -114,11 +117,13 @@ def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable:
         )
     remaining_soft = facts["null_soft_deleted"] - archivable
     if facts["null_active"] or remaining_soft:
+        # the rows that stay NULL: an archive that is asked for moves the others
+        staying = [key for key, movable in facts["null_rows"] if not (archivable and movable)][:SAMPLE_IDS]
         reasons.append(
             f"{facts['null_active'] + remaining_soft} row(s) have a NULL {spec.target.tenant_column} "
             f"({facts['null_active']} active, {remaining_soft} soft-deleted"
             + (f" after archiving {archivable}" if archivable else "")
-            + f"; ids {facts['null_sample']}): resolve them (tenant_review_import"
+            + f"; ids {staying}): resolve them (tenant_review_import"
             + ("" if archivable else ", or archive_orphans for soft-deleted ones")
             + ")"
         )

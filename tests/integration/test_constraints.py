@@ -45,6 +45,20 @@ def test_refused_with_soft_deleted_null_rows(repaired):
     ]
 
 
+def test_a_refusal_with_archive_orphans_names_only_the_rows_that_would_stay_null(edge_db):
+    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    clean_history(edge_db)
+    # 7 active rows wait in review; the 4 soft-deleted ones (58-60, 108) have no related row: archivable
+    assert refused(edge_db, archive=True) == [
+        "7 row(s) have a NULL company_id (7 active, 0 soft-deleted after archiving 4; "
+        "ids [101, 103, 104, 106, 109, 110, 111]): resolve them (tenant_review_import)",
+    ]
+    assert refused(edge_db)[0] == (
+        "11 row(s) have a NULL company_id (7 active, 4 soft-deleted; ids [58, 59, 60, 101, 103, 104, 106, 108, 109, "
+        "110, 111]): resolve them (tenant_review_import, or archive_orphans for soft-deleted ones)"
+    )
+
+
 def test_refused_without_clean_history(repaired):
     assert refused(repaired, archive=True)[0] == (
         "only 0 finished validation(s) recorded; 7 clean daily validations are required"
