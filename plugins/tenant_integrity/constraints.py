@@ -261,7 +261,7 @@ def apply_constraints(
     if ctx.dry_run:
         log.info("dry run: would run\n%s", "\n".join(s + ";" for s in statements) or "(nothing: already in place)")
         return planned
-    ctx.run_no = register_run(target, spec, ctx)
+    ctx = dataclasses.replace(ctx, run_no=register_run(target, spec, ctx))
     try:
         result = _apply(target, spec, ctx, clean_days, planned)
     except Exception as exc:  # DDL errors too: the run's row says why (a retry registers it as running again)

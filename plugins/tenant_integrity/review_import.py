@@ -243,7 +243,7 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
     if ctx.dry_run:
         log.info("dry run: %s valid decisions in %s, nothing applied", len(decisions), path)
         return read
-    ctx.run_no = register_run(target, spec, ctx)
+    ctx = dataclasses.replace(ctx, run_no=register_run(target, spec, ctx))
     try:
         applied = _apply(target, spec, ctx, decisions, path.name, read)
         result = dataclasses.replace(applied, post_validation=tuple(post_validation_gate(target, spec, ctx.run_no)))

@@ -57,7 +57,7 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         "all_columns": [sql.quote(n) for n in names],
     }
     if not ctx.dry_run:
-        ctx.run_no = register_run(target, spec, ctx)
+        ctx = dataclasses.replace(ctx, run_no=register_run(target, spec, ctx))
     walk = RollbackWalk(spec, ctx, run_id, render, changed - already)
     try:
         done = engine.run(target, spec, dataclasses.replace(ctx, workers=1), walk)

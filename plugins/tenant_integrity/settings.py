@@ -39,9 +39,11 @@ REPLICA_TIMEOUT_S = 2
 PROGRESS_EVERY_S = 5.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunContext:
-    """One task's run: who it is (run_id, dag_id), whether it writes, and how it paces its chunks."""
+    """One task's run: who it is (run_id, dag_id), whether it writes, and how it paces its chunks.
+
+    Frozen: a writer that registers its run makes a new context with the run_no (dataclasses.replace)."""
 
     run_id: str
     dry_run: bool = True

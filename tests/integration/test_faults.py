@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -135,7 +136,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     # one of the phase's opening reads, then finds the connection gone. Here that is made certain.
     ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
-    ctx.run_no = plan.run_no
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
     session = engine.Session(seed_db, SPEC, walk, ctx)
     try:
