@@ -5,7 +5,12 @@ keeps a smoothed rate of rows per second and sizes the next chunk to that rate �
 headroom keeping the slow tail of chunks under the target too. The rate
 is measured on the rows a chunk actually processed, not on the key span it covered, so a sparse key
 range (huge gaps between NULL rows) cannot inflate it — chunks are cut by row count, never by key
-distance. It grows at most ×2 per chunk and shrinks at once when a chunk overran.
+distance. It grows at most ×2 per chunk and shrinks at once when a chunk overran — but never below
+MIN_CHUNK_ROWS (GitLab's batch optimizer has the same floor): a chunk's time is partly fixed (a dozen
+statements and a commit, whatever its size), and where that part alone passes the aim, sizing by rate
+shrank every chunk again, down to one row (measured: a 1M-row rollback fell to a few rows a second on a
+busy server and never recovered). At the floor a chunk may overrun its target; the throttle, not the
+chunk size, is what protects a busy server.
 
 Throttle pauses before a chunk while any of its named signals is above its limit (the server's
 Threads_running, each watched replica's lag) and says why, the way gh-ost's throttler's
@@ -28,12 +33,15 @@ from tenant_integrity.errors import TenantIntegrityError
 log = logging.getLogger(__name__)
 
 
+MIN_CHUNK_ROWS = 100  # the floor of an adapted chunk (a smaller starting size is its own floor)
+
+
 class ChunkSizer:
     def __init__(
         self,
         start: int,
         target_seconds: float,
-        minimum: int = 1,
+        minimum: int | None = None,
         maximum: int = 50_000,
         max_growth: float = 2.0,
         smoothing: float = 0.5,
@@ -41,6 +49,8 @@ class ChunkSizer:
     ):
         if target_seconds <= 0:
             raise ValueError(f"target_seconds must be positive, got {target_seconds}")
+        if minimum is None:
+            minimum = max(1, min(int(start), MIN_CHUNK_ROWS))
         self.minimum, self.maximum = minimum, maximum
         self.size = max(minimum, min(maximum, int(start)))
         # sizing aims at headroom x target: chunk times scatter, and the target is a bound for the tail

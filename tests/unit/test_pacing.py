@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tenant_integrity.errors import ParamError
-from tenant_integrity.pacing import ChunkSizer, Reading, Signal, Throttle, ThrottleError
+from tenant_integrity.pacing import MIN_CHUNK_ROWS, ChunkSizer, Reading, Signal, Throttle, ThrottleError
 from tenant_integrity.replicas import replicas_from
 
 
@@ -26,10 +26,22 @@ def test_shrinks_at_once_after_an_overrun():
 
 def test_sparse_ranges_do_not_explode_the_chunk():
     # rate is per row processed: a chunk of 10 rows spanning a huge key gap is still 10 rows
-    sizer = ChunkSizer(start=100, target_seconds=0.25)
+    sizer = ChunkSizer(start=200, target_seconds=0.25)
     for _ in range(20):
         sizer.observe(10, 0.15)
-    assert sizer.size == 10
+    assert sizer.size == MIN_CHUNK_ROWS  # 10 rows a chunk at that rate; the floor holds it at 100
+
+
+def test_a_fixed_cost_per_chunk_above_the_aim_does_not_shrink_the_chunk_to_one_row():
+    # 0.2 s of statements and commit per chunk, whatever its size, plus 0.1 ms a row: the aim (0.15 s) is out of
+    # reach at any size. Without the floor: 1000, 499, 299, 195, 133, 93, 66, 47, …, 2, 1 — one row a chunk.
+    sizer = ChunkSizer(start=1000, target_seconds=0.25)
+    sizes = [sizer.size]
+    for _ in range(30):
+        sizes.append(sizer.observe(sizer.size, 0.2 + 0.0001 * sizer.size))
+    assert sizes[:6] == [1000, 499, 299, 195, 133, 100] and set(sizes[5:]) == {MIN_CHUNK_ROWS}
+    assert 1000 / (0.2 + 0.0001 * 1000) > MIN_CHUNK_ROWS / (0.2 + 0.0001 * MIN_CHUNK_ROWS) > 400  # rows/s at the floor
+    assert ChunkSizer(start=4, target_seconds=0.25).minimum == 4  # a smaller start is its own floor (tests' chunks)
 
 
 def test_bounds_and_empty_chunks():
