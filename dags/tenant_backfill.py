@@ -279,9 +279,7 @@ def tenant_backfill():
         waited = wait_for_parents(item)
         plan = preflight(item)
         go = stop_if_dry_run(plan)
-        approved = PlanApproval(
-            task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight", map_index_template=NAMED_BY_SPEC
-        )
+        approved = PlanApproval(task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight")
         backed_up = backup(item, plan)
         backfills = backfill(item, plan)
         conflicts = detect_conflicts(item, plan)

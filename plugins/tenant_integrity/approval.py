@@ -22,24 +22,17 @@ class PlanApproval(ApprovalOperator):
         super().__init__(subject="tenant_backfill: approve the plan", **kwargs)
         self.preflight_task_id = preflight_task_id
 
-    def _plan(self, context):
-        """This map index's plan (preflight's value); the UI names the map index by its spec from here on."""
-        from tenant_integrity.results import Plan
-
-        ti = context["ti"]
-        plan = Plan.from_dict(ti.xcom_pull(task_ids=self.preflight_task_id, map_indexes=ti.map_index))
-        context["tenant_spec"] = plan.spec  # what the group's map_index_template renders
-        return plan
-
     def execute(self, context):
-        plan = self._plan(context)
         params = context["params"]
         if params.get("dry_run", True) or not params.get("approval", False):
             self.log.info("no approval asked (param approval is off, or a dry run): the run goes on")
             return None
         from tenant_integrity import formatting
+        from tenant_integrity.results import Plan
         from tenant_integrity.spec import load_spec
 
+        ti = context["ti"]
+        plan = Plan.from_dict(ti.xcom_pull(task_ids=self.preflight_task_id, map_indexes=ti.map_index))
         self.subject = (
             f"tenant_backfill: approve {plan.planned_changes} change(s) to {plan.table} "
             f"(spec {plan.spec}, run {plan.run_id})"
@@ -52,7 +45,6 @@ class PlanApproval(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        plan = self._plan(context)  # a resumed task has a new context: named again
         response = HITLOperator.execute_complete(self, context=context, event=event)
         chosen = response["chosen_options"][0]
         self.hitl_summary_extra["approved"] = chosen == self.APPROVE
@@ -64,8 +56,11 @@ class PlanApproval(ApprovalOperator):
 
         from tenant_integrity import phases
         from tenant_integrity.db import DbTarget
+        from tenant_integrity.results import Plan
         from tenant_integrity.spec import load_spec
 
+        ti = context["ti"]
+        plan = Plan.from_dict(ti.xcom_pull(task_ids=self.preflight_task_id, map_indexes=ti.map_index))
         spec = load_spec(plan.spec)
         phases.reject_run(DbTarget.from_airflow(spec.conn_id), spec, plan, who)
         # a skip, not SkipMixin.skip: that does not reach the later tasks of a mapped task group
