@@ -271,14 +271,17 @@ def apply_constraints(
     return result
 
 
-def _apply(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, planned: ConstraintsResult):
+def _apply(
+    target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, planned: ConstraintsResult
+) -> ConstraintsResult:
     archived = archive_orphans(target, spec, ctx) if planned.archivable_orphans else None
     with target.connect(lock_wait_timeout=10) as db:
         facts = _facts(db, spec)
         reasons = _reasons(db, spec, facts, clean_days, 0)
         if reasons:  # something moved while we archived
             raise ConstraintsRefused(spec, reasons)
-        metadata_locks.limit_wait(db, metadata_locks.DDL_LOCK_WAIT_SECONDS)
+        waits = metadata_locks.DDL_LOCK_WAIT_SECONDS
+        metadata_locks.limit_wait(db, waits)
         applied: list[AppliedStatement] = []
         for statement in ddl(db, spec, facts):
             try:
@@ -287,10 +290,9 @@ def _apply(target: DbTarget, spec: Spec, ctx: RunContext, clean_days: int, plann
                 if exc.args[0] != metadata_locks.LOCK_WAIT_TIMEOUT:
                     raise
                 done = f" Already applied: {'; '.join(a.statement for a in applied)}." if applied else ""
+                held = metadata_locks.timed_out(db, spec.target.table, repr(statement), waits)
                 raise ConstraintsLockTimeout(
-                    f"spec {spec.name!r}: could not lock table {spec.target.table} for {statement!r} within "
-                    f"{metadata_locks.DDL_LOCK_WAIT_SECONDS} s (lock_wait_timeout): a long transaction holds it "
-                    f"({metadata_locks.open_transactions(db)}). Let it finish (or end it) and run again.{done}"
+                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and run again.{done}"
                 ) from exc
         after = _facts(db, spec)
     return dataclasses.replace(

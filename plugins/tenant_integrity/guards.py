@@ -378,10 +378,9 @@ def _run_ddl(db: Database, spec: Spec, statements: list[str], lock_wait_timeout:
                 else " Nothing was changed."
             )
             if code == metadata_locks.LOCK_WAIT_TIMEOUT:
+                held = metadata_locks.timed_out(db, spec.target.table, "the trigger DDL", lock_wait_timeout)
                 raise GuardLockTimeout(
-                    f"spec {spec.name!r}: could not lock table {spec.target.table} for the trigger DDL within "
-                    f"{lock_wait_timeout} s (lock_wait_timeout): a long transaction holds it "
-                    f"({metadata_locks.open_transactions(db)}). Let it finish (or end it) and run the guard again.{applied}"
+                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and run the guard again.{applied}"
                 ) from exc
             if code in PRIVILEGE_ERRORS:
                 raise GuardPrivilegeError(

@@ -18,9 +18,17 @@ LOCK_WAIT_TIMEOUT = 1205  # the server's error for a lock not granted within the
 DDL_LOCK_WAIT_SECONDS = 5
 
 
-def limit_wait(db: Database, seconds: int = DDL_LOCK_WAIT_SECONDS) -> None:
+def limit_wait(db: Database, seconds: int) -> None:
     """This session's DDL waits at most `seconds` for a table's metadata lock."""
     db.execute(sql.render("locks/metadata_lock_wait.sql"), {"seconds": int(seconds)})
+
+
+def timed_out(db: Database, table: str, what: str, seconds: int) -> str:
+    """Why a DDL gave up (the caller adds what to do next): the table, the wait, and who may hold the lock."""
+    return (
+        f"could not lock table {table} for {what} within {seconds} s (lock_wait_timeout): "
+        f"a long transaction holds it ({open_transactions(db)})"
+    )
 
 
 def open_transactions(db: Database) -> str:
