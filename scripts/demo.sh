@@ -15,6 +15,9 @@ registry() {  # discover: one row per tenant table with its status; `check` is t
   echo "==> tenant tables $1 (python -m tenant_integrity discover)"
   .venv/bin/python -m tenant_integrity discover
 }
+log_text() {  # a task log's lines as a person reads them: no timestamp, level or logger suffix
+  sed -E 's/^[0-9TZ:.-]+ \[[a-z]+ *\] //; s/ \[tenant_integrity[^]]*\] loc=.*$//'
+}
 run() {  # airflow dags test <dag> <label> <conf> [<what an expected failure logs>], keeping the full log
   local dag=$1 label=$2 conf=$3 expected=${4:-} log=".airflow/demo-$2.log"
   echo "==> $dag $label: $conf (log: $log)"
@@ -23,7 +26,7 @@ run() {  # airflow dags test <dag> <label> <conf> [<what an expected failure log
   fi
   if [[ -n $expected ]] && grep -q "$expected" "$log"; then  # data set 2's rows: the tool says why and stops
     awk -v said="$expected" 'found && (/^[0-9]{4}-/ || /^Traceback/ || /^$/) {exit} index($0, said) {found=1} found' "$log" |
-      sed -E 's/^[0-9TZ:.-]+ \[[a-z]+ *\] //; s/^[a-z_.]+\.[A-Za-z]+: //; s/ \[tenant_integrity[^]]*\] loc=.*$//'
+      log_text | sed -E 's/^[a-z_.]+\.[A-Za-z]+: //'  # and no exception class before the message
     return 0
   fi
   tail -60 "$log"; echo "demo: the $dag $label run failed (full log: $log)" >&2; exit 1
@@ -53,6 +56,6 @@ for spec in "${SPECS[@]}"; do
     "{\"spec\": \"$spec\", \"dry_run\": false, \"clean_days\": 1, \"archive_orphans\": true}" \
     "refused, nothing changed"
   grep -hE "archived [0-9]+ soft-deleted|applied online|cannot do this online" ".airflow/demo-constraints-$spec.log" |
-    sed -E 's/^[0-9TZ:.-]+ \[[a-z]+ *\] /  /; s/ \[tenant_integrity[^]]*\] loc=.*$//' || true
+    log_text | sed 's/^/  /' || true
 done
 registry "after the constraints"
