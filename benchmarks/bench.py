@@ -11,6 +11,7 @@ Writes benchmarks/latest.json and appends a row to the table in benchmarks/READM
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -177,14 +178,18 @@ def validation_overhead(into: DbTarget) -> dict:
     started = time.perf_counter()
     report = validation.validate(into, spec, "standard", "bench-validation", docs_dir=HERE / "runs" / "data_docs")
     gx_seconds = time.perf_counter() - started
-    # the bare SQL of the same checks: each check's count and its sample, as a hand-written script would
+    # the bare SQL of the same checks: each check's count and its sample from one pass over its rows, as a
+    # hand-written script would (not `count(*) from (query)`: the server merges that derived table and drops
+    # the query's STRAIGHT_JOIN, timing another plan than the one the check runs)
     expectations = gates.expand_suite(gates.load_suite_template("validation_standard"), spec, validation_no=1)
     started = time.perf_counter()
     with into.connect() as db:
         for e in expectations:
             query = e["kwargs"]["unexpected_rows_query"].replace("{batch}", f"`{spec.target.table}`")
-            db.rows(f"select count(*) from ({query}) as bare")
-            db.rows(f"{query} limit 200")
+            rows = db.stream(query)
+            sample = list(itertools.islice(rows, 200))
+            found = len(sample) + sum(1 for _ in rows)
+            log(f"  bare {e['check']}: {found} rows")
         db.commit()
     bare_seconds = time.perf_counter() - started
     log(f"validation: GX {gx_seconds:.2f}s, bare SQL {bare_seconds:.2f}s")

@@ -248,12 +248,6 @@ def status(target: DbTarget, spec: Spec, last: int = LAST_LOG_ROWS) -> GuardStat
 # --- the DDL -------------------------------------------------------------------------------------
 
 
-def _is_mariadb(db: Database) -> bool:
-    version = db.scalar(sql.render("guards/server_version.sql")) or ""
-    db.commit()
-    return "mariadb" in version.lower()
-
-
 def _literal(db: Database, statement: str, params: dict) -> str:
     """The statement as the driver sends it: DDL cannot bind parameters, so the driver escapes each value."""
     return statement % {k: db.conn.literal(v).decode("utf-8") for k, v in params.items()}
@@ -325,7 +319,8 @@ def install_ddl(db: Database, spec: Spec, mode: str) -> list[str]:
         first_parent(spec, mode)
     ours, theirs, bodies = _read_triggers(db, spec)
     _refuse_foreign_namesakes(spec, theirs)
-    replace_in_one = _is_mariadb(db)
+    replace_in_one = db.server_is_mariadb()  # MariaDB replaces a trigger in one statement, MySQL cannot
+    db.commit()
     statements = []
     if mode == "log" and not _log_table_exists(db):
         statements.append(sql.render("guards/create_log_table.sql", log_table=sql.quote(LOG_TABLE)))
