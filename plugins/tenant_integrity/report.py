@@ -2,16 +2,19 @@
 
 Written next to the review CSV ($TENANT_REVIEW_DIR/<spec>/<run_id>/report.html): counts per phase,
 the review CSV, the tenant distribution before and after (bar chart), chunk durations over time and
-throughput (line charts). matplotlib renders PNGs with the Agg backend (no display needed).
+throughput (line charts). matplotlib renders PNGs with the Agg backend (no display needed), in a
+thread that post_validation starts before its gate: importing matplotlib and drawing take ~2 s of
+Python while the gate's queries keep the database busy.
 """
 
 from __future__ import annotations
 
 import html
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tenant_integrity import sql
-from tenant_integrity.db import Database
+from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.formatting import format_summary
 from tenant_integrity.results import Summary
 from tenant_integrity.spec import Spec
@@ -140,18 +143,30 @@ def _cells(fields: dict) -> str:
     return "<br>".join(lines)
 
 
-def write_report(
-    folder: Path, spec: Spec, summary: Summary, before: list, after: list, times: dict | None = None
-) -> Path:
-    """Write report.html (+ two PNGs) into the run's folder; return the HTML path.
-
-    `times`: started_at and ended_at (UTC) of the run, shown with its duration."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
+def draw_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: Path) -> None:
+    """The report's two PNGs: the tenant distribution before and now, and every chunk of the run."""
     from tenant_integrity.engine import read_chunk_logs
 
-    _chunk_chart(read_chunk_logs(spec.name, summary.run_id), folder / "chunks.png")
+    with target.connect() as db:
+        after = tenant_distribution(db, spec)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
+    _chunk_chart(read_chunk_logs(spec.name, run_id), folder / "chunks.png")
 
+
+def start_drawing_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: Path) -> Future:
+    """draw_charts in a thread of its own; the report waits for it (and re-raises what it raised)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-charts")
+    drawing = pool.submit(draw_charts, target, spec, run_id, before, folder)
+    pool.shutdown(wait=False)
+    return drawing
+
+
+def write_report(folder: Path, summary: Summary, charts: Future, times: dict | None = None) -> Path:
+    """Write report.html into the run's folder once its charts are drawn; return the HTML path.
+
+    `times`: started_at and ended_at (UTC) of the run, shown with its duration."""
+    charts.result()
     rows = []
     for name, result in summary.phases.named().items():
         fields = result.to_dict()
