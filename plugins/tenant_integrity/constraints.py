@@ -85,11 +85,6 @@ def _facts(db: Database, spec: Spec) -> dict:
         "tenant_key": columns[(tt.table, tt.key)],
         "null_active": int(nulls["active"] or 0),
         "null_soft_deleted": int(nulls["soft_deleted"] or 0),
-        # (key, archive_orphans could move it) of the first NULL-tenant rows
-        "null_rows": [
-            (spec.target_key.parse(r["row_id"]), bool(r["archivable"]))
-            for r in db.rows(sql.render("constraints/null_tenant_rows.sql", spec))
-        ],
         "unknown": db.rows(sql.render("constraints/unknown_tenants.sql", spec)),
         "sql_mode": db.scalar(sql.render("constraints/session_sql_mode.sql")) or "",
         "foreign_key": db.scalar(sql.render("constraints/existing_foreign_key.sql"), where),
@@ -118,7 +113,14 @@ def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable:
     remaining_soft = facts["null_soft_deleted"] - archivable
     if facts["null_active"] or remaining_soft:
         # the rows that stay NULL: an archive that is asked for moves the others
-        staying = [key for key, movable in facts["null_rows"] if not (archivable and movable)][:SAMPLE_IDS]
+        staying = [
+            spec.target_key.parse(r["row_id"])
+            for r in db.rows(
+                sql.render("constraints/staying_null_rows.sql", spec),
+                {"archiving": bool(archivable), "sample_size": SAMPLE_IDS},
+            )
+        ]
+        db.commit()
         reasons.append(
             f"{facts['null_active'] + remaining_soft} row(s) have a NULL {spec.target.tenant_column} "
             f"({facts['null_active']} active, {remaining_soft} soft-deleted"

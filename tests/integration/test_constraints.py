@@ -59,6 +59,23 @@ def test_a_refusal_with_archive_orphans_names_only_the_rows_that_would_stay_null
     )
 
 
+def test_the_refusal_names_the_blocking_rows_behind_a_thousand_archivable_ones(repaired):
+    """The sample of rows that stay NULL is taken after the archive's rows are left out, not from the first rows."""
+    with repaired.connect() as db:
+        # 1000 soft-deleted orphans (no related row: archivable) keyed before one active NULL row with no evidence
+        db.execute_many(
+            "insert into customers (id, name, deleted_at) values (%(id)s, %(name)s, '2026-01-01 00:00:00')",
+            [{"id": 1000 + n, "name": f"gone {n}"} for n in range(1, 1001)],
+        )
+        db.execute("insert into customers (id, name) values (3000, 'walk-in, no evidence')")
+        db.commit()
+    clean_history(repaired)
+    assert refused(repaired, archive=True) == [
+        "1 row(s) have a NULL company_id (1 active, 0 soft-deleted after archiving 1003; ids [3000]): "
+        "resolve them (tenant_review_import)"
+    ]
+
+
 def test_refused_without_clean_history(repaired):
     assert refused(repaired, archive=True)[0] == (
         "only 0 finished validation(s) recorded; 7 clean daily validations are required"
