@@ -53,6 +53,10 @@ def test_make_bench_small(tmp_path):
     # the ratio is stored to 3 decimals: equal to the quotient up to that rounding
     assert result["end_to_end_ratio"] == pytest.approx(result["seed_oneshot_s"] / result["pipeline_total_s"], abs=6e-4)
     assert len(readme.read_text(encoding="utf-8").splitlines()) == 2  # one row appended
+    # the daily validation after the run fails on one check only: the review rows, still NULL until a person decides
+    assert result["validation_passed"] is False
+    assert result["validation_failed_checks"] == {"active_null_tenant": result["review_rows_active"]}
+    assert result["review_rows_active"] > 0
     # application inserts with and without each tenant guard, measured on the same database in the same run
     assert set(result["guard_inserts_per_s"]) == {"none", "fill", "log", "reject"}
     assert set(result["guard_throughput_ratio"]) == {"fill", "log", "reject"}
