@@ -14,6 +14,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from concurrent.futures import Future
+from pathlib import Path
 
 from tenant_integrity import bookkeeping, engine, gates, privileges, report, sql
 from tenant_integrity.db import Database, DbTarget
@@ -532,9 +534,9 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
     """Gate the finished run, then record and return its summary."""
     ctx = _writing(spec, ctx, plan, "post_validation")
     gates.start_loading_gx()  # overlaps the summary's queries
-    charts = report.start_drawing_charts(  # overlaps the gate's queries
-        target, spec, ctx.run_id, list(plan.distribution_before), run_dir(spec.name, ctx.run_id)
-    )
+    folder = run_dir(spec.name, ctx.run_id)  # the report and its charts
+    # drawn in a thread beside the summary's and the gate's queries
+    charts = report.start_drawing_charts(target, spec, ctx.run_id, list(plan.distribution_before), folder)
     # older mismatches as preflight found them: the run wrote none of those rows, so its gate checks only its own
     summary = build_summary(target, spec, ctx, plan, phases)
     try:
@@ -545,7 +547,7 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
         summary = dataclasses.replace(summary, status="failed_post_validation", post_validation_error=str(exc))
         raise
     finally:
-        summary = _record(target, ctx, summary, charts)
+        summary = _record(target, ctx, summary, folder, charts)
     log.info("summary:\n%s", format_summary(summary))
     return summary
 
@@ -564,11 +566,11 @@ def close_run(target: DbTarget, run_no: int, status: str, summary: dict) -> None
         )
 
 
-def _record(target: DbTarget, ctx: RunContext, summary: Summary, charts) -> Summary:
+def _record(target: DbTarget, ctx: RunContext, summary: Summary, folder: Path, charts: Future) -> Summary:
     """Write the run report (once its charts are drawn) and store the summary, with the report's path, in tenant_runs."""
     with target.connect() as db:
         times = db.rows(sql.render("report/run_times.sql"), {"run_no": ctx.run_no})
-    path = report.write_report(run_dir(summary.spec, ctx.run_id), summary, charts, times[0] if times else None)
+    path = report.write_report(folder, summary, charts, times[0] if times else None)
     summary = dataclasses.replace(summary, report=str(path))
     close_run(target, ctx.run_no, summary.status, summary.to_dict())
     log.info("run report: %s", summary.report)
