@@ -1,95 +1,25 @@
-"""The Airflow plugin of tenant_integrity: the operator page in the UI and extra links on tenant_backfill's tasks.
+"""MOVED: the plugin class is in plugins/tenant_integrity/plugin.py (module tenant_integrity.plugin) so that the
+installed wheel carries it. Edit that file, not this one.
 
-- fastapi_apps: tenant_integrity.operator_page mounted at /tenant-integrity on Airflow's API server (built on
-  first use, so the scheduler, the DAG processor and task processes that load plugins never import it);
-- external_views: a "Tenant integrity" entry in the UI's navigation that shows that page inside the UI;
-- global_operator_extra_links: "Run report", "Review CSV" and "Data Docs" buttons on the tasks of
-  tenant_backfill runs, pointing at the page. Every other DAG's tasks get no link (an empty URL is not shown).
-
-(The package itself lives in plugins/tenant_integrity/, which .airflowignore keeps out of plugin loading.)
+This file only lets the plugins folder (the repository layout: AIRFLOW__CORE__PLUGINS_FOLDER=plugins/) load the
+plugin. When the tenant_integrity wheel is installed, its `airflow.plugins` entry point registers the plugin, and this
+file binds no plugin class: Airflow would otherwise skip the second registration by name and show it as a plugin
+import error.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-from urllib.parse import quote
+from tenant_integrity import plugin as _plugin
+from tenant_integrity.plugin import (  # noqa: F401  (re-exported for code that imports them from here)
+    BACKFILL_DAG,
+    RESOLVE_SPECS,
+    URL_PREFIX,
+    DataDocsLink,
+    ReviewCsvLink,
+    RunReportLink,
+    page_url,
+    spec_of,
+)
 
-from airflow.plugins_manager import AirflowPlugin
-from airflow.sdk import BaseOperatorLink
-
-URL_PREFIX = "/tenant-integrity"
-BACKFILL_DAG = "tenant_backfill"
-RESOLVE_SPECS = "resolve_specs"  # the task whose return value lists the run's specs in map-index order
-
-
-def spec_of(dag_id: str, run_id: str, map_index: int) -> str | None:
-    """The spec a task instance of a tenant_backfill run works on: its map index in the run's spec order
-    (resolve_specs' return value); a task outside the mapped group only when the run has one spec."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=run_id, key="return_value", dag_ids=dag_id, task_ids=RESOLVE_SPECS, limit=1)
-        ).first()
-        order = XComModel.deserialize_value(row) if row is not None else None
-    if not isinstance(order, list) or not order:
-        return None
-    index = map_index if map_index >= 0 else (0 if len(order) == 1 else None)
-    if index is None or index >= len(order) or not isinstance(order[index], dict):
-        return None
-    return order[index].get("spec")
-
-
-def page_url(spec: str, run_id: str, target: str) -> str:
-    """<[api] base_url>/tenant-integrity/runs/<spec>/<run_id>/<target> (a path from the server root without base_url)."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    return f"{base}{URL_PREFIX}/runs/{quote(spec, safe='')}/{quote(run_id, safe='')}/{target}"
-
-
-class _RunPageLink(BaseOperatorLink):
-    target = ""
-
-    def get_link(self, operator, *, ti_key) -> str:
-        if ti_key.dag_id != BACKFILL_DAG:
-            return ""
-        spec = spec_of(ti_key.dag_id, ti_key.run_id, ti_key.map_index)
-        return page_url(spec, ti_key.run_id, self.target) if spec else ""
-
-
-class RunReportLink(_RunPageLink):
-    name = "Run report"
-    target = "report"
-
-
-class ReviewCsvLink(_RunPageLink):
-    name = "Review CSV"
-    target = "review.csv"
-
-
-class DataDocsLink(_RunPageLink):
-    name = "Data Docs"
-    target = "data-docs"
-
-
-class TenantIntegrityPlugin(AirflowPlugin):
-    name = "tenant_integrity"
-    external_views: ClassVar[list] = [
-        {
-            "name": "Tenant integrity",
-            "href": "tenant-integrity/",  # relative to the UI's base URL
-            "url_route": "tenant-integrity",  # shown inside the UI (an iframe) at /plugin/tenant-integrity
-            "destination": "nav",
-            "icon": "tenant-integrity/icon.svg",
-            "nav_top_level": True,
-        }
-    ]
-    global_operator_extra_links: ClassVar[list] = [RunReportLink(), ReviewCsvLink(), DataDocsLink()]
-
-    @property
-    def fastapi_apps(self) -> list[dict]:
-        from tenant_integrity.operator_page import app
-
-        return [{"app": app, "url_prefix": URL_PREFIX, "name": "Tenant integrity"}]
+if not _plugin.registered_by_entry_point():
+    TenantIntegrityPlugin = _plugin.TenantIntegrityPlugin
