@@ -7,8 +7,6 @@ import re
 import time
 from collections.abc import Callable
 
-import MySQLdb
-
 from tenant_integrity import sql
 from tenant_integrity.db import DbTarget
 from tenant_integrity.paths import INCLUDE_DIR
@@ -49,9 +47,7 @@ def recreate_database(target: DbTarget, data_set: str = "all", collation: str = 
         raise ValueError(f"unknown demo data set {data_set!r} (known: {', '.join(DATA_SETS)})")
     if not (isinstance(collation, str) and _COLLATION.match(collation) and len(collation) <= 64):
         raise ValueError(f"refusing collation name {collation!r}")
-    server = MySQLdb.connect(
-        host=target.host, port=target.port, user=target.user, passwd=target.password, charset="utf8mb4"
-    )
+    server = target.open(database=None)  # the connection's TLS and socket options, no database yet
     try:
         with server.cursor() as cur:
             cur.execute(

@@ -10,8 +10,10 @@ replication stops: ts stops moving there, so the lag grows.
 `Seconds_Behind_Master` is read too, as a second signal (whole seconds; NULL while the SQL thread is
 stopped): the larger of the two counts.
 
-Which replicas: TENANT_THROTTLE_REPLICAS, comma-separated mysql:// URLs. A replica whose lag cannot be
-read — it does not answer, it has no heartbeat row, its IO thread is not running, or its SQL thread
+Which replicas: TENANT_THROTTLE_REPLICAS, comma-separated mysql:// URLs; a URL's query sets its connection's
+options as an Airflow connection's extras do (db.connect_options: `?ssl_ca=/etc/ca.pem&ssl_mode=VERIFY_CA`,
+`ssl` as JSON with its commas as %2C, `unix_socket`, `init_command`). A replica whose lag cannot be read — it
+does not answer, it has no heartbeat row, its IO thread is not running, or its SQL thread
 stopped on an error — raises ReplicaUnreadable; the throttle pauses the writers for the grace, then
 stops the run naming the replica. A SQL thread stopped by an operator (no error) is a pause, not a
 failure: its lag grows until it is started again.
@@ -25,11 +27,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from tenant_integrity import settings, sql
-from tenant_integrity.db import Database, DbTarget
+from tenant_integrity.db import Database, DbTarget, connect_options, url_extras
 from tenant_integrity.errors import ParamError
 from tenant_integrity.pacing import Reading
 from tenant_integrity.spec import IDENTIFIER
@@ -46,10 +48,15 @@ class Replica:
     user: str
     password: str = field(repr=False)
     database: str | None = None  # the target database's name there; None: the same name as on the primary
+    options: tuple[tuple[str, Any], ...] = field(default=(), repr=False)  # db.connect_options of the URL's query
 
     @property
     def name(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def target(self, database: str) -> DbTarget:
+        """The replica's database as a DbTarget: opened like the primary's, with this URL's own options."""
+        return DbTarget(self.host, self.port, self.user, self.password, database, self.options)
 
 
 def replicas_from(text: str | None) -> list[Replica]:
@@ -74,6 +81,10 @@ def replicas_from(text: str | None) -> list[Replica]:
         database = parts.path.lstrip("/") or None
         if database is not None and not IDENTIFIER.match(database):
             raise ParamError(f"{settings.REPLICAS_ENV}: item {number} ({shown}) names database {database!r}")
+        try:
+            options = connect_options(url_extras(parts.query), f"{settings.REPLICAS_ENV}: item {number} ({shown})")
+        except ValueError as exc:
+            raise ParamError(str(exc)) from exc
         found.append(
             Replica(
                 host=parts.hostname,
@@ -81,6 +92,7 @@ def replicas_from(text: str | None) -> list[Replica]:
                 user=unquote(parts.username or "root"),
                 password=unquote(parts.password or ""),
                 database=database,
+                options=options,
             )
         )
     return found
@@ -180,15 +192,7 @@ class ReplicaLag:
         return f"replica {self.replica.name} lag"
 
     def _connect(self):
-        import MySQLdb
-
-        return MySQLdb.connect(
-            host=self.replica.host,
-            port=self.replica.port,
-            user=self.replica.user,
-            passwd=self.replica.password,
-            db=self.database,
-            charset="utf8mb4",
+        return self.replica.target(self.database).open(
             autocommit=True,
             connect_timeout=self.timeout,
             read_timeout=self.timeout,
