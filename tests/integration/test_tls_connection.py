@@ -9,6 +9,7 @@ writes anything, with an error naming the connection, the host and what failed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from urllib.parse import quote
@@ -97,25 +98,33 @@ def test_backfill_and_rollback_over_tls(server, database, review_dir, monkeypatc
 
 
 def test_extras_in_the_url_query_and_a_client_certificate(server, database, monkeypatch):
-    """`?ssl_mode=…&ssl=<JSON>` as Airflow parses a URL's extras; ssl cert/key reach a REQUIRE X509 account."""
+    """`?ssl_mode=…&ssl=<JSON>` as Airflow parses a URL's extras; ssl cert/key reach a REQUIRE X509 account;
+    init_command runs in every session; unix_socket is used (a socket is secure transport: no TLS needed)."""
     ssl = json.dumps({"ca": str(server.ca), "cert": str(server.client_cert), "key": str(server.client_key)})
     server.execute(
         f"create database `{database}`",
         "create user if not exists 'ti_x509'@'127.0.0.1' require x509",
         f"grant all on `{database}`.* to 'ti_x509'@'127.0.0.1'",
     )
-    url = f"mysql://ti_x509@127.0.0.1:{server.port}/{database}?ssl_mode=VERIFY_IDENTITY&ssl={quote(ssl)}"
+    url = (
+        f"mysql://ti_x509@127.0.0.1:{server.port}/{database}?ssl_mode=VERIFY_IDENTITY&ssl={quote(ssl)}"
+        f"&init_command={quote('set @ti_init = 7')}"
+    )
     monkeypatch.setenv("AIRFLOW_CONN_TI_TLS_URL", url)
     target = DbTarget.from_airflow("ti_tls_url")
     assert dict(target.options)["ssl_mode"] == "VERIFY_IDENTITY"
     assert target.ssl == json.loads(ssl)
     assert DbTarget.from_url(url).options == target.options  # the CLI reads AIRFLOW_CONN_TENANT_DB the same way
     assert cipher(target) != ""
-    assert query(target, "select current_user() as u")[0]["u"] == "ti_x509@127.0.0.1"
+    assert query(target, "select current_user() as u, @ti_init as i")[0] == {"u": "ti_x509@127.0.0.1", "i": 7}
     # without its certificate the account is refused, and the error says over TLS
     without = DbTarget.from_url(f"mysql://ti_x509@127.0.0.1:{server.port}/{database}?ssl_ca={quote(str(server.ca))}")
     with pytest.raises(ConnectFailed, match="refused the login over TLS"):
         without.connect()
+    socket = airflow_target(monkeypatch, server, database, {"unix_socket": str(server.folder / "mysqld.sock")})
+    socket = dataclasses.replace(socket, host="localhost")  # mysqlclient takes the socket for host localhost
+    assert query(socket, "select @@port as p, current_user() as u")[0] == {"p": server.port, "u": "root@localhost"}
+    assert cipher(socket) == ""
 
 
 def test_without_tls_the_run_is_refused_and_writes_nothing(server, database, review_dir, monkeypatch):
