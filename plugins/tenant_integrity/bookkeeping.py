@@ -8,7 +8,7 @@ import re
 from tenant_integrity import sql
 from tenant_integrity.db import Database
 from tenant_integrity.errors import SpecError
-from tenant_integrity.spec import IDENTIFIER, Spec, check_live_schema, referenced_tables, target_key
+from tenant_integrity.spec import IDENTIFIER, Spec, TargetKey, check_live_schema, referenced_tables, target_key
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,23 @@ def validate_against_database(db: Database, spec: Spec) -> dict[str, dict[str, d
             spec.name, [f"target.table: columns {bad} cannot be backed up (names outside {IDENTIFIER.pattern})"]
         )
     return columns
+
+
+def resolve_target_key(db: Database, spec: Spec) -> TargetKey:
+    """Read the target key's kind (integer, or text in a character set and collation) into spec.target_key.
+
+    It decides which bookkeeping columns every statement about keys names: row_id, last_key, until_key
+    and max_key_before for an integer key, row_key and the *_text columns for a text key. A phase must
+    not count on an earlier one to have read it: each Airflow task runs in a process of its own, where
+    the spec is loaded afresh and knows only the default (an integer key). A phase that does not begin
+    with validate_against_database calls this first; the engine calls it on every chunk connection.
+    """
+    columns, _ = read_schema(db, [spec.target.table])
+    if spec.target.key not in columns.get(spec.target.table, {}):
+        raise SpecError(spec.name, [f"target.key: column {spec.target.table}.{spec.target.key} does not exist"])
+    key = target_key(spec, columns)
+    object.__setattr__(spec, "target_key", key)
+    return key
 
 
 def target_columns(spec: Spec, columns: dict) -> list[dict]:

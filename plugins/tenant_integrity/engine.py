@@ -127,7 +127,7 @@ class Session:
         self.samples_wanted = SAMPLE_IDS
         self.db: Database = None  # type: ignore[assignment]
         self.prepared: Any = None
-        self.checkpoint_sql = sql.render("bookkeeping/save_checkpoint.sql", spec)
+        self.checkpoint_sql = ""  # rendered once the connection has read the key's kind (connect)
         self.connect()
 
     def connect(self) -> None:
@@ -139,6 +139,10 @@ class Session:
                 self.db.close()
             try:
                 self.db = self.target.connect()
+                # the checkpoint's columns follow the key's kind, read from the database here: this process
+                # (an Airflow task's) may be the first to use the spec, which then still says "integer"
+                bookkeeping.resolve_target_key(self.db, self.spec)
+                self.checkpoint_sql = sql.render("bookkeeping/save_checkpoint.sql", self.spec)
                 self.prepared = self.recipe.prepare(self.db)
                 self.db.commit()
                 return

@@ -387,11 +387,18 @@ def read_committed_is_safe(log_bin, binlog_format) -> bool:
 # --- the phases ----------------------------------------------------------------------------
 
 
-def _writing(spec: Spec, ctx: RunContext, plan: Plan, phase: str) -> RunContext:
+def _writing(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, phase: str) -> RunContext:
     """The context of a phase that writes: this run's number; refused outright for a dry run's plan
-    (a dry run writes nothing, whatever the DAG around it skips or not)."""
+    (a dry run writes nothing, whatever the DAG around it skips or not).
+
+    It also reads the key's kind into the spec (bookkeeping.resolve_target_key): in Airflow each phase is a
+    task in a process of its own, which did not run preflight, and every statement about the run's keys
+    (checkpoints, audit, review queue, the run's scope end, the summary) names the columns of that kind.
+    """
     if ctx.dry_run or plan.dry_run or plan.run_no is None:
         raise engine.error(spec, phase, "refusing to write: this is a dry run (its plan registered no run)")
+    with target.connect() as db:
+        bookkeeping.resolve_target_key(db, spec)
     return dataclasses.replace(ctx, run_no=plan.run_no)
 
 
@@ -403,7 +410,7 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> BackupR
     joins it). A copy taken earlier, in a pass of its own, would cost a second classification of
     every row and could be stale by the time the row is written.
     """
-    ctx = _writing(spec, ctx, plan, "backup")
+    ctx = _writing(target, spec, ctx, plan, "backup")
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
         bookkeeping.ensure_tables(db, spec, columns)  # a column added to the target since preflight is added here
@@ -429,7 +436,7 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) 
     It runs after the backfills: they never write such a row (their decision excludes it), and by then
     only the undecided rows are left to read, a fraction of the NULL rows instead of all of them.
     """
-    ctx = _writing(spec, ctx, plan, "detect_conflicts")
+    ctx = _writing(target, spec, ctx, plan, "detect_conflicts")
     result = engine.run(
         target, spec, ctx, DecisionWalk(spec, ctx, "detect_conflicts", "conflict", queue=True, lock=False)
     )
@@ -450,7 +457,7 @@ def detect_conflicts(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) 
 
 def backfill_source(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, source_name: str) -> BackfillResult:
     """Write the tenant of every row this source decides with exactly one tenant."""
-    ctx = _writing(spec, ctx, plan, f"backfill_{source_name}")
+    ctx = _writing(target, spec, ctx, plan, f"backfill_{source_name}")
     source_no = spec.source_number(source_name)
     walk = DecisionWalk(
         spec,
@@ -490,7 +497,7 @@ def backfill_in_priority_order(target: DbTarget, spec: Spec, ctx: RunContext, pl
 
 def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> ReviewExport:
     """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
-    ctx = _writing(spec, ctx, plan, "export_review")
+    ctx = _writing(target, spec, ctx, plan, "export_review")
     queued = engine.run(target, spec, ctx, DecisionWalk(spec, ctx, "export_review", "review", queue=True, lock=False))
     path = run_dir(spec.name, ctx.run_id) / "review.csv"
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
@@ -506,7 +513,7 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> 
 
 def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> OrphansResult:
     """Soft-delete active rows with no row in any evidence or relation table (orphans.action soft_delete)."""
-    ctx = _writing(spec, ctx, plan, "soft_delete_orphans")
+    ctx = _writing(target, spec, ctx, plan, "soft_delete_orphans")
     deleted_at = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     if spec.orphans.action != "soft_delete":  # orphans went to review with the other rows a person decides
         return OrphansResult(soft_deleted=0, skipped=f"spec {spec.name}: orphans.action is review")
@@ -532,7 +539,7 @@ def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: Pla
 
 def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, phases: PhaseResults) -> Summary:
     """Gate the finished run, then record and return its summary."""
-    ctx = _writing(spec, ctx, plan, "post_validation")
+    ctx = _writing(target, spec, ctx, plan, "post_validation")
     gates.start_loading_gx()  # overlaps the summary's queries
     folder = run_dir(spec.name, ctx.run_id)  # the report and its charts
     # drawn in a thread beside the summary's and the gate's queries

@@ -23,20 +23,18 @@ from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
 from tests.helpers.operator_runs import backup_rows, import_decisions, undo
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS
+from tests.helpers.string_key_runs import REVIEW_IDS, audit_counts, exported_ids, text_key_target
 from tests.helpers.text_keys import KINDS, rekey_customers
 from tests.helpers.validation_history import clean_history
 
 SPEC = load_spec("customers_company")
-REVIEW_IDS = [101, 103, 104, 106, 109, 110, 111]
 FIXED_APPOINTMENTS = (1003, 1007, 1010)  # the contradicting appointments an operator fixes before the last import
 ALL_TENANTS = {101: "1", 103: "83", 104: "1", 106: "1", 109: "1", 110: "84", 111: "1"}
 
 
 @pytest.fixture(params=list(KINDS))
 def text_db(request, review_dir):
-    target = new_target("ti_text")
-    demo.recreate_database(target, "all", KINDS[request.param][1])
-    keys = rekey_customers(target, request.param)
+    target, keys = text_key_target(request.param)
     yield target, keys
     drop(target)
 
@@ -45,11 +43,6 @@ def backfill(target, review_dir, run_id="b1", **options):
     ctx = phases.RunContext(run_id=run_id, dry_run=False, batch_size=5, **options)
     summary = phases.run_all(target, SPEC, ctx)
     return summary, review_dir / "customers_company" / run_id / "review.csv"
-
-
-def exported_ids(path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [row[0] for row in list(csv.reader(handle))[1:]]
 
 
 def decided(path, keys: dict[int, str], decisions: dict[int, str], name: str):
@@ -65,17 +58,6 @@ def decided(path, keys: dict[int, str], decisions: dict[int, str], name: str):
     decided_path = path.parent / name
     decided_path.write_text(out.getvalue(), encoding="utf-8")
     return decided_path
-
-
-def audit_counts(target, run_id: str) -> list[tuple]:
-    rows = query(
-        target,
-        "select action, column_name, count(*) as n, count(distinct row_key) as distinct_keys, max(row_id) as row_id"
-        " from tenant_audit_log where run_id = %(r)s group by 1, 2 order by 1, 2",
-        {"r": run_id},
-    )
-    assert all(r["row_id"] == 0 for r in rows), "a text key's audit rows keep row_id 0"
-    return [(r["action"], r["column_name"], int(r["n"]), int(r["distinct_keys"])) for r in rows]
 
 
 def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_dir):
