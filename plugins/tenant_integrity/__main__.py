@@ -1,7 +1,7 @@
 """Command line: `python -m tenant_integrity <command>` (from the project's venv).
 
 load-demo --data-set all|seed_incident   recreate the database of $AIRFLOW_CONN_TENANT_DB with demo data
-show-plan [--spec S]                     the newest dry-run plan in $TENANT_REVIEW_DIR/<spec>/
+show-plan [--spec S]                     the newest dry-run plan in the storage base, <base>/<spec>/
 show-summary [--spec S]                  the summary of the newest real run recorded in tenant_runs
 discover [--write DIR]                   every table with the tenant column: NULL rows, FKs, proposed evidence
 check [--registry PATH]                  the tenant key policy (include/registry.yaml); exit 1 naming each failing table
@@ -17,9 +17,8 @@ import json
 import os
 import sys
 
-from tenant_integrity import demo, discovery, formatting, sql
+from tenant_integrity import demo, discovery, formatting, sql, storage
 from tenant_integrity.db import DbTarget
-from tenant_integrity.paths import review_dir
 from tenant_integrity.results import Plan, Summary
 from tenant_integrity.spec import load_spec
 
@@ -76,11 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         demo.recreate_database(target, args.data_set)
         print(f"loaded demo data set {args.data_set!r} into {target!r}")
     elif args.command == "show-plan":
-        plans = sorted((review_dir() / args.spec).glob("*/plan.json"), key=lambda p: p.stat().st_mtime)
+        try:
+            folder = storage.child(storage.base(), args.spec)  # $TENANT_STORAGE_URL or $TENANT_REVIEW_DIR
+        except storage.UnsafeKey as exc:
+            print(f"error: --spec: {exc}", file=sys.stderr)
+            return 2
+        plans = sorted(storage.glob(folder, "*/plan.json"), key=storage.modified)
         if not plans:
-            print(f"no dry-run plan for spec {args.spec!r} under {review_dir()}", file=sys.stderr)
+            print(f"no dry-run plan for spec {args.spec!r} under {storage.display(storage.base())}", file=sys.stderr)
             return 1
-        plan = Plan.from_dict(json.loads(plans[-1].read_text(encoding="utf-8")))
+        plan = Plan.from_dict(json.loads(storage.read_text(plans[-1])))
         print(formatting.format_plan(plan, load_spec(args.spec)))
     elif args.command == "show-summary":
         with target.connect() as db:

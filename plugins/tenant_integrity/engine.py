@@ -20,14 +20,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tenant_integrity import bookkeeping, controls, sql
+from tenant_integrity import bookkeeping, controls, sql, storage
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import ChunkError, TenantIntegrityError
 from tenant_integrity.pacing import ChunkSizer, Throttle
-from tenant_integrity.paths import run_dir
 from tenant_integrity.progress import Progress
 from tenant_integrity.settings import BATCH_SIZE_MAX, RunContext
 from tenant_integrity.spec import Spec
@@ -513,23 +511,35 @@ def chunk_stats(durations: list[float], throttled: float = 0.0) -> dict:
     }
 
 
-def chunk_log_dir(spec_name: str, run_id: str) -> Path:
-    """Where a run keeps one JSON file per phase with every chunk's seconds and rows (the report draws them)."""
-    return run_dir(spec_name, run_id) / "chunks"
+def chunk_log_dir(spec_name: str, run_id: str):
+    """Where a run keeps one JSON object per phase with every chunk's seconds and rows (the report draws them):
+    <storage base>/<spec>/<run id>/chunks/ (tenant_integrity.storage)."""
+    return storage.child(storage.run_path(spec_name, run_id), "chunks")
 
 
 def save_chunk_log(spec: Spec, ctx: RunContext, phase: str, durations: list[float], sizes: list[int]) -> None:
-    folder = chunk_log_dir(spec.name, ctx.run_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    record = {"phase": phase, "seconds": [round(d, 4) for d in durations], "rows": sizes}
-    (folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', phase)}.json").write_text(json.dumps(record), encoding="utf-8")
+    """The phase's record, written whole once its workers are done (an object store cannot append)."""
+    record = {
+        "phase": phase,
+        "seconds": [round(d, 4) for d in durations],
+        "rows": sizes,
+        "written_ns": time.time_ns(),  # the order of the phases: an object's own time has whole seconds
+    }
+    name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', phase).lstrip('.') or 'phase'}.json"
+    storage.write_text(storage.child(chunk_log_dir(spec.name, ctx.run_id), name), json.dumps(record))
 
 
 def read_chunk_logs(spec_name: str, run_id: str) -> list[dict]:
     """The run's chunk records, phase by phase in the order they ran."""
     folder = chunk_log_dir(spec_name, run_id)
-    files = sorted(folder.glob("*.json"), key=lambda f: f.stat().st_mtime_ns) if folder.is_dir() else []
-    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    records = []
+    for name in storage.files_in(folder):
+        if name.endswith(".json"):
+            path = storage.child(folder, name)
+            record = json.loads(storage.read_text(path))
+            # a record written before written_ns existed: its file's time
+            records.append((record.get("written_ns") or int(storage.modified(path) * 1e9), name, record))
+    return [record for *_, record in sorted(records, key=lambda r: (r[0], r[1]))]
 
 
 # --- the write step the writers share ---------------------------------------------------------

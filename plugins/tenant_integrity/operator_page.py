@@ -16,8 +16,10 @@ Airflow's API server, with a navigation entry that shows it in the UI. Server-re
 
 Every route requires an Airflow session or token (Airflow's own FastAPI security dependencies: read access
 to tenant_backfill's runs; triggering a rollback also needs the right to create tenant_rollback runs).
-Files come only from $TENANT_REVIEW_DIR and $TENANT_DATA_DOCS_DIR: every path is resolved and must stay
-inside its folder. Nothing links to file:// URLs; GX records its Data Docs as file:// URLs, which are
+Files come only from the storage base (tenant_integrity.storage: $TENANT_STORAGE_URL, e.g. s3://bucket/prefix,
+else $TENANT_REVIEW_DIR and $TENANT_DATA_DOCS_DIR), read through Airflow's ObjectStoragePath, so the page shows
+what a worker on another host wrote: every key is plain names only and must stay inside its base (on the local
+filesystem also with links resolved). Nothing links to file:// or s3:// URLs; the Data Docs URLs recorded are
 turned into links to /data-docs/ here.
 """
 
@@ -30,18 +32,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from airflow.sdk import ObjectStoragePath
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from tenant_integrity import settings, sql
+from tenant_integrity import settings, sql, storage
 from tenant_integrity.bookkeeping import read_schema
 from tenant_integrity.db import Database, DbTarget
-from tenant_integrity.paths import review_dir, run_dir
 from tenant_integrity.spec import SPEC_NAME, load_spec
 
 CONN_ID = settings.TENANT_CONN_ID  # the connection whose bookkeeping tables the page reads
@@ -407,51 +409,53 @@ def validations(db: Database, tables: set[str], limit: int = VALIDATIONS_LISTED)
     return rows
 
 
-def data_docs_dir() -> Path:
-    from tenant_integrity.validation import data_docs_dir as configured
-
-    return configured()
+def data_docs_dir() -> ObjectStoragePath:
+    """The Data Docs' base: <storage base>/data-docs/, or $TENANT_DATA_DOCS_DIR without $TENANT_STORAGE_URL."""
+    return storage.data_docs_base()
 
 
 def data_docs_relative(stored: str | None) -> str | None:
-    """The path under $TENANT_DATA_DOCS_DIR of the page GX recorded (a file:// URL), or None if it is elsewhere."""
-    if not stored:
-        return None
-    parts = urlsplit(stored)
-    if parts.scheme not in ("file", ""):
-        return None
-    try:
-        relative = Path(unquote(parts.path)).resolve().relative_to(data_docs_dir())
-    except ValueError:
-        return None
-    return relative.as_posix()
+    """The key under the Data Docs' base of the page a validation recorded (its file:// or storage URL), or None
+    if it is elsewhere."""
+    return storage.data_docs_key(stored)
 
 
-# --- files: only inside $TENANT_REVIEW_DIR and $TENANT_DATA_DOCS_DIR ------------------------------------
+# --- files: only inside the storage base (tenant_integrity.storage) ----------------------------------------
 
 
-def _inside(path: Path, root: Path) -> Path:
-    """`path` resolved (symlinks too); 404 unless it is `root` or below it."""
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root.resolve()):
+def _inside(path: ObjectStoragePath, root: ObjectStoragePath) -> ObjectStoragePath:
+    """`path`, 404 unless it is `root` or below it (by key; on the local filesystem with links resolved)."""
+    if not storage.inside(path, root):
         raise HTTPException(404, "not found")
-    return resolved
+    return path
 
 
-def run_folder(spec: str, run_id: str) -> Path:
-    """$TENANT_REVIEW_DIR/<spec>/<run_id>/ of a run; the spec must be a spec name, the folder inside the review dir."""
+def _child(root: ObjectStoragePath, *keys: str) -> ObjectStoragePath:
+    """root/keys inside root; 404 for a key that is empty, absolute, climbs (..) or leaves it."""
+    try:
+        return _inside(storage.child(root, *keys), root)
+    except storage.UnsafeKey:
+        raise HTTPException(404, "not found") from None
+
+
+def run_folder(spec: str, run_id: str) -> ObjectStoragePath:
+    """<base>/<spec>/<run_id>/ of a run; the spec must be a spec name, the folder inside the base."""
     if not SPEC_NAME.match(spec):
         raise HTTPException(404, f"no spec named {spec!r}")
-    return _inside(run_dir(spec, run_id), review_dir())
+    try:
+        folder = storage.run_path(spec, run_id)
+    except storage.UnsafeKey:
+        raise HTTPException(404, "not found") from None
+    return _inside(folder, storage.base())
 
 
-def run_file(spec: str, run_id: str, name: str) -> Path:
-    """A file directly in a run's folder: a plain name, resolved inside that folder, existing."""
+def run_file(spec: str, run_id: str, name: str) -> ObjectStoragePath:
+    """A file directly in a run's folder: a plain name, inside that folder, existing."""
     if not FILE_NAME.match(name):
         raise HTTPException(404, "not found")
     folder = run_folder(spec, run_id)
-    path = _inside(folder / name, folder)
-    if not path.is_file():
+    path = _child(folder, name)
+    if not storage.is_file(path):
         raise HTTPException(404, f"{name} is not in the folder of run {run_id} of spec {spec}")
     return path
 
@@ -461,7 +465,19 @@ def folder_files(spec: str, run_id: str) -> list[str]:
         folder = run_folder(spec, run_id)
     except HTTPException:
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    return storage.files_in(folder)
+
+
+def _served(
+    path: ObjectStoragePath, policy: str, media_type: str | None = None, filename: str | None = None
+) -> StreamingResponse:
+    """A stored file as the answer, streamed from storage, under the Content-Security-Policy `policy`."""
+    headers = {"Content-Security-Policy": policy}
+    if filename:  # a plain name (the callers make it so), as Starlette's FileResponse sends it
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        storage.chunks(path), media_type=media_type or storage.media_type(path.name), headers=headers
+    )
 
 
 # --- helpers for the templates ---------------------------------------------------------------------------
@@ -576,7 +592,7 @@ def _summary_and_plan(spec: str, summary: dict | None, files: list[str], spec_ru
     summary_text = plan_text = None
     plan_data = summary.get("planned") if summary else None
     if plan_data is None and "plan.json" in files:  # a dry run's plan
-        plan_data = json.loads(run_file(*spec_run, "plan.json").read_text(encoding="utf-8"))
+        plan_data = json.loads(storage.read_text(run_file(*spec_run, "plan.json")))
     if summary:
         try:
             summary_text = format_summary(Summary.from_dict(summary))
@@ -591,34 +607,25 @@ def _summary_and_plan(spec: str, summary: dict | None, files: list[str], spec_ru
 
 
 @app.get("/runs/{spec}/{run_id}/report", response_class=HTMLResponse)
-def run_report(spec: str, run_id: str) -> FileResponse:
+def run_report(spec: str, run_id: str) -> StreamingResponse:
     """report.html of a real run; its charts and review.csv link load relative to this URL."""
-    return FileResponse(
-        run_file(spec, run_id, "report.html"),
-        media_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": RUN_FILE_POLICY},
-    )
+    return _served(run_file(spec, run_id, "report.html"), RUN_FILE_POLICY, "text/html; charset=utf-8")
 
 
 @app.get("/runs/{spec}/{run_id}/review.csv")
-def review_csv(spec: str, run_id: str) -> FileResponse:
+def review_csv(spec: str, run_id: str) -> StreamingResponse:
     """The run's review CSV (a dry run's review_preview.csv when there is no review.csv), as a download."""
     name = "review.csv" if "review.csv" in folder_files(spec, run_id) else "review_preview.csv"
     path = run_file(spec, run_id, name)
     download = re.sub(r"[^A-Za-z0-9._-]", "_", f"{spec}_{path.parent.name}_{name}")  # a plain name for any browser
-    return FileResponse(
-        path,
-        media_type="text/csv; charset=utf-8",
-        filename=download,
-        headers={"Content-Security-Policy": RUN_FILE_POLICY},
-    )
+    return _served(path, RUN_FILE_POLICY, "text/csv; charset=utf-8", filename=download)
 
 
 @app.get("/runs/{spec}/{run_id}/plan.json")
 def plan_json(spec: str, run_id: str) -> Response:
     """A dry run's plan.json; a real run's plan as recorded in its summary."""
     if "plan.json" in folder_files(spec, run_id):
-        return FileResponse(run_file(spec, run_id, "plan.json"), media_type="application/json")
+        return _served(run_file(spec, run_id, "plan.json"), RUN_FILE_POLICY, "application/json")
     run = _registered(spec, run_id)
     if not run.summary or "planned" not in run.summary:
         raise HTTPException(404, f"run {run_id} of spec {spec} has no plan yet (it is recorded when the run finishes)")
@@ -784,9 +791,9 @@ def rollback_triggered(request: Request, spec: str, run_id: str, rollback_run_id
 
 
 @app.get("/runs/{spec}/{run_id}/{name}")
-def run_folder_file(spec: str, run_id: str, name: str) -> FileResponse:
+def run_folder_file(spec: str, run_id: str, name: str) -> StreamingResponse:
     """Any other file of the run's folder by its plain name: the report's charts, report.html, CSVs, plan.json."""
-    return FileResponse(run_file(spec, run_id, name), headers={"Content-Security-Policy": RUN_FILE_POLICY})
+    return _served(run_file(spec, run_id, name), RUN_FILE_POLICY)
 
 
 @app.get("/validations/{validation_no}", response_class=HTMLResponse)
@@ -808,13 +815,13 @@ def validation_page(request: Request, validation_no: int) -> HTMLResponse:
 
 
 @app.get("/data-docs/{path:path}")
-def data_docs(path: str) -> FileResponse:
-    """GX Data Docs from $TENANT_DATA_DOCS_DIR (their pages link each other relatively, so they work from here)."""
+def data_docs(path: str) -> StreamingResponse:
+    """GX Data Docs from the Data Docs' base (their pages link each other relatively, so they work from here)."""
     root = data_docs_dir()
-    target = _inside(root / path, root)
-    if not target.is_file():
+    target = _child(root, path)
+    if not storage.is_file(target):
         raise HTTPException(404, "not found")
-    return FileResponse(target, headers={"Content-Security-Policy": DATA_DOCS_POLICY})
+    return _served(target, DATA_DOCS_POLICY)
 
 
 @app.get("/icon.svg")

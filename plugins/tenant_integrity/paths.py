@@ -12,11 +12,17 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 
 def review_dir() -> Path:
-    """The review folder: $TENANT_REVIEW_DIR, default review/ in the project."""
+    """The local review folder: $TENANT_REVIEW_DIR, default review/ in the project.
+
+    The base of the runs' files when $TENANT_STORAGE_URL is not set (tenant_integrity.storage)."""
     return Path(os.environ.get("TENANT_REVIEW_DIR", PROJECT_ROOT / "review")).resolve()
 
 
+def safe_run_id(run_id: str) -> str:
+    """A run id as a folder name or key segment: path-safe characters only, never starting with a dot."""
+    return re.sub(r"[^A-Za-z0-9._+:-]", "_", run_id).lstrip(".") or "run"
+
+
 def run_dir(spec_name: str, run_id: str) -> Path:
-    """$TENANT_REVIEW_DIR/<spec>/<run_id>/ — run ids keep only path-safe characters."""
-    safe_run = re.sub(r"[^A-Za-z0-9._+:-]", "_", run_id).lstrip(".") or "run"
-    return review_dir() / spec_name / safe_run
+    """$TENANT_REVIEW_DIR/<spec>/<run_id>/ on local disk. A run's files go through storage.run_path."""
+    return review_dir() / spec_name / safe_run_id(run_id)

@@ -15,13 +15,12 @@ import datetime as dt
 import json
 import logging
 from concurrent.futures import Future
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tenant_integrity import bookkeeping, engine, gates, privileges, report, sql
+from tenant_integrity import bookkeeping, engine, gates, privileges, report, sql, storage
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.errors import TenantIntegrityError
 from tenant_integrity.formatting import format_plan, format_summary
-from tenant_integrity.paths import run_dir
 from tenant_integrity.results import (
     BackfillResult,
     Backfills,
@@ -40,6 +39,9 @@ from tenant_integrity.results import (
 from tenant_integrity.review_csv import write_review_csv
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import Spec
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +123,20 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
             relation_mismatches_before_run=older_mismatches(preflight_checks),
             unknown_tenant_before_run=older_unknown_tenants(preflight_checks),
         )
-        folder = run_dir(spec.name, ctx.run_id)
         if ctx.dry_run:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            preview = folder / "review_preview.csv"
+            folder = storage.run_path(spec.name, ctx.run_id)
+            preview, plan_file = storage.child(folder, "review_preview.csv"), storage.child(folder, "plan.json")
             written = write_review_csv(
                 preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size), spec.mask_in_review
             )
             plan = dataclasses.replace(
-                plan, review_csv=str(preview), review_rows_exported=written, plan_file=str(folder / "plan.json")
+                plan,
+                review_csv=storage.display(preview),
+                review_rows_exported=written,
+                plan_file=storage.display(plan_file),
             )
-            (folder / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
-            log.info("dry run: nothing written to the database; plan in %s", folder)
+            storage.write_text(plan_file, json.dumps(plan.to_dict(), indent=2, sort_keys=True))
+            log.info("dry run: nothing written to the database; plan in %s", storage.display(folder))
         else:
             plan = dataclasses.replace(plan, run_no=register_run(target, spec, ctx))
             record_range_checksums(db, spec, plan.run_no, columns)
@@ -499,7 +503,7 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> 
     """Queue the rows with evidence but no usable tenant, and export every open review row of this run."""
     ctx = _writing(target, spec, ctx, plan, "export_review")
     queued = engine.run(target, spec, ctx, DecisionWalk(spec, ctx, "export_review", "review", queue=True, lock=False))
-    path = run_dir(spec.name, ctx.run_id) / "review.csv"
+    path = storage.child(storage.run_path(spec.name, ctx.run_id), "review.csv")
     params = {"spec": spec.name, "table_name": spec.target.table, "run_no": ctx.run_no}
     with target.connect() as db:
         with db.transaction(read_only=True):  # streamed: the review rows grow with the table, memory must not
@@ -507,8 +511,9 @@ def export_review(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> 
             written = write_review_csv(path, spec.review_columns, rows, spec.mask_in_review)
         with db.transaction(read_only=True):
             by_reason = {r["reason"]: int(r["row_count"]) for r in db.rows(sql.render("review/count_run.sql"), params)}
-    log.info("spec %s: %s rows for review in %s", spec.name, written, path)
-    return ReviewExport(review_rows=written, by_reason=by_reason, review_csv=str(path), chunk_stats=queued.chunk_stats)
+    shown = storage.display(path)
+    log.info("spec %s: %s rows for review in %s", spec.name, written, shown)
+    return ReviewExport(review_rows=written, by_reason=by_reason, review_csv=shown, chunk_stats=queued.chunk_stats)
 
 
 def soft_delete_orphans(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> OrphansResult:
@@ -541,7 +546,7 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
     """Gate the finished run, then record and return its summary."""
     ctx = _writing(target, spec, ctx, plan, "post_validation")
     gates.start_loading_gx()  # overlaps the summary's queries
-    folder = run_dir(spec.name, ctx.run_id)  # the report and its charts
+    folder = storage.run_path(spec.name, ctx.run_id)  # the report and its charts
     # drawn in a thread beside the summary's and the gate's queries
     charts = report.start_drawing_charts(target, spec, ctx.run_id, list(plan.distribution_before), folder)
     # older mismatches as preflight found them: the run wrote none of those rows, so its gate checks only its own
@@ -573,12 +578,12 @@ def close_run(target: DbTarget, run_no: int, status: str, summary: dict) -> None
         )
 
 
-def _record(target: DbTarget, ctx: RunContext, summary: Summary, folder: Path, charts: Future) -> Summary:
+def _record(target: DbTarget, ctx: RunContext, summary: Summary, folder: ObjectStoragePath, charts: Future) -> Summary:
     """Write the run report (once its charts are drawn) and store the summary, with the report's path, in tenant_runs."""
     with target.connect() as db:
         times = db.rows(sql.render("report/run_times.sql"), {"run_no": ctx.run_no})
     path = report.write_report(folder, summary, charts, times[0] if times else None)
-    summary = dataclasses.replace(summary, report=str(path))
+    summary = dataclasses.replace(summary, report=storage.display(path))
     close_run(target, ctx.run_no, summary.status, summary.to_dict())
     log.info("run report: %s", summary.report)
     return summary

@@ -1,7 +1,7 @@
 """The run report: one HTML page per backfill run, with the numbers of the task output and two charts.
 
-Written next to the review CSV ($TENANT_REVIEW_DIR/<spec>/<run_id>/report.html): counts per phase,
-the review CSV, the tenant distribution before and after (bar chart), chunk durations over time and
+Written next to the review CSV (<storage base>/<spec>/<run_id>/report.html, see tenant_integrity.storage):
+counts per phase, the review CSV, the tenant distribution before and after (bar chart), chunk durations over time and
 throughput (line charts). matplotlib renders PNGs with the Agg backend (no display needed), in a
 thread that post_validation starts before its gate: importing matplotlib and drawing take ~2 s of
 Python while the gate's queries keep the database busy.
@@ -10,14 +10,19 @@ Python while the gate's queries keep the database busy.
 from __future__ import annotations
 
 import html
+import io
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from tenant_integrity import sql
+from tenant_integrity import sql, storage
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.formatting import format_summary
 from tenant_integrity.results import Summary
 from tenant_integrity.spec import Spec
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 PHASES_WITH_CHUNKS = ("backup", "detect_conflicts", "export_review", "soft_delete_orphans")
 
@@ -68,7 +73,17 @@ def top_tenants(before: list, after: list, top: int = TOP_TENANTS) -> tuple[list
     return labels, befores, afters
 
 
-def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> None:
+def _png(fig) -> bytes:
+    """The figure as PNG bytes (drawn in memory, then written to the storage whole)."""
+    import matplotlib.pyplot as plt
+
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def _distribution_chart(before: list, after: list, spec: Spec) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,8 +100,7 @@ def _distribution_chart(before: list, after: list, path: Path, spec: Spec) -> No
     ax.set_title(f"{spec.target.tenant_column}: rows per tenant, the largest {TOP_TENANTS} and the others")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return _png(fig)
 
 
 ROLLING = 25  # chunks in the rolling median that carries the chunk charts at thousands of chunks
@@ -98,7 +112,7 @@ def _rolling_median(values: list[float], window: int = ROLLING) -> list[float]:
     return [statistics.median(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))]
 
 
-def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
+def _chunk_chart(chunk_logs: list[dict]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,8 +140,7 @@ def _chunk_chart(chunk_logs: list[dict], path: Path) -> None:
     bottom.set_ylabel(f"rows/s (median of {ROLLING})")
     bottom.set_xlabel("chunk")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return _png(fig)
 
 
 def _cells(fields: dict) -> str:
@@ -143,18 +156,17 @@ def _cells(fields: dict) -> str:
     return "<br>".join(lines)
 
 
-def draw_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: Path) -> None:
-    """The report's two PNGs: the tenant distribution before and now, and every chunk of the run."""
+def draw_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: ObjectStoragePath) -> None:
+    """The report's two PNGs in the run's folder: the tenant distribution before and now, and every chunk."""
     from tenant_integrity.engine import read_chunk_logs
 
     with target.connect() as db:
         after = tenant_distribution(db, spec)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _distribution_chart(before, after, folder / "tenant_distribution.png", spec)
-    _chunk_chart(read_chunk_logs(spec.name, run_id), folder / "chunks.png")
+    storage.write_bytes(storage.child(folder, "tenant_distribution.png"), _distribution_chart(before, after, spec))
+    storage.write_bytes(storage.child(folder, "chunks.png"), _chunk_chart(read_chunk_logs(spec.name, run_id)))
 
 
-def start_drawing_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: Path) -> Future:
+def start_drawing_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: ObjectStoragePath) -> Future:
     """draw_charts in a thread of its own; the report waits for it (and re-raises what it raised)."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-charts")
     drawing = pool.submit(draw_charts, target, spec, run_id, before, folder)
@@ -162,8 +174,10 @@ def start_drawing_charts(target: DbTarget, spec: Spec, run_id: str, before: list
     return drawing
 
 
-def write_report(folder: Path, summary: Summary, charts: Future, times: dict | None = None) -> Path:
-    """Write report.html into the run's folder once its charts are drawn; return the HTML path.
+def write_report(
+    folder: ObjectStoragePath, summary: Summary, charts: Future, times: dict | None = None
+) -> ObjectStoragePath:
+    """Write report.html into the run's folder once its charts are drawn; return its path.
 
     `times`: started_at and ended_at (UTC) of the run, shown with its duration."""
     charts.result()
@@ -186,14 +200,12 @@ table{{border-collapse:collapse}}pre{{background:#f6f6f6;padding:1em}}</style></
 <h2>Summary</h2><pre>{html.escape(format_summary(summary))}</pre>
 <h2>Phases</h2><table><tr><th>phase</th><th>what it did</th><th>chunks</th><th>p99 s</th><th>max s</th></tr>
 {"".join(rows)}</table>
-<p>Review CSV: {f'<a href="{html.escape(Path(review).name)}">{html.escape(review)}</a>' if review else "-"}</p>
+<p>Review CSV: {f'<a href="{html.escape(PurePosixPath(review).name)}">{html.escape(review)}</a>' if review else "-"}</p>
 <h2>Tenant distribution</h2><img src="tenant_distribution.png" alt="rows per tenant before and after">
 <h2>Chunks</h2><img src="chunks.png" alt="chunk durations and throughput">
 </body></html>
 """
-    path = folder / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return storage.write_text(storage.child(folder, "report.html"), page)
 
 
 def _times(times: dict | None) -> str:

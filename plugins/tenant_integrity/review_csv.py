@@ -2,17 +2,23 @@
 
 Cells a spreadsheet would execute (leading =, +, -, @, tab, CR) get a leading apostrophe,
 as OWASP's CSV-injection guidance says; a plain phone number (+4915...) or number stays as is.
-The file is written with mode 0600: it holds customer data.
+It is written through tenant_integrity.storage (a local file with mode 0600: it holds customer data; or an
+object in the configured store), streamed: the rows are never all in memory.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenant_integrity import storage
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HARMLESS = re.compile(r"^(\+[0-9][0-9 ()/.-]*|-?[0-9]+(\.[0-9]+)?)$")
@@ -52,15 +58,15 @@ MASKS = {"email": mask_email, "phone": mask_phone}
 
 
 def write_review_csv(
-    path: Path, review_columns: Iterable[str], rows: Iterable[dict], mask: dict[str, str] | None = None
+    path: ObjectStoragePath | Path,
+    review_columns: Iterable[str],
+    rows: Iterable[dict],
+    mask: dict[str, str] | None = None,
 ) -> int:
     """Write the review file (header + one line per row, masked columns masked); returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     header = FIXED_COLUMNS + list(review_columns) + [DECISION_COLUMN]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # also when the file existed with a wider mode
     count = 0
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+    with storage.open_text_write(path, private=True) as handle:  # a local file: 0600, also when it existed
         writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
         writer.writerow(header)
         maskers = {column: MASKS[kind] for column, kind in (mask or {}).items()}

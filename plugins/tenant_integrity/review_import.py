@@ -1,6 +1,7 @@
 """tenant_review_import: apply the decisions a person wrote into the exported review CSV.
 
-Everything is validated before anything is written: the path (inside $TENANT_REVIEW_DIR), the file
+Everything is validated before anything is written: the path (inside the storage base: $TENANT_STORAGE_URL
+or $TENANT_REVIEW_DIR, see tenant_integrity.storage), the file
 (size, UTF-8 with or without BOM, CRLF or LF), the header, every row (row_id an integer that is an
 open review row of this spec, no duplicates, the decision a tenant that exists, `orphan` or `skip`).
 One bad row fails the run, listing every problem with its CSV line number; nothing is applied.
@@ -17,17 +18,19 @@ import io
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tenant_integrity import bookkeeping, engine, sql
+from tenant_integrity import bookkeeping, engine, sql, storage
 from tenant_integrity.db import Database, DbTarget
 from tenant_integrity.engine import apply_decided_rows, scratch_statements
 from tenant_integrity.errors import GateFailed, TenantIntegrityError
-from tenant_integrity.paths import review_dir
 from tenant_integrity.phases import close_run, post_validation_gate, register_run, registered_run
 from tenant_integrity.results import ReviewImportResult
 from tenant_integrity.settings import RunContext
 from tenant_integrity.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 50 * 1024 * 1024
@@ -55,18 +58,23 @@ class Decision:
     tenant: int | None = None
 
 
-def resolve_review_path(value: str) -> Path:
-    """The file must be inside $TENANT_REVIEW_DIR (after resolving links and ..), exist and be small enough."""
-    root = review_dir()
+def resolve_review_path(value: str) -> ObjectStoragePath:
+    """The file must be inside the storage base, exist and be small enough.
+
+    A key relative to the base (customers_company/b1/decided.csv), or the file's URL or absolute path under it.
+    On the local filesystem links and .. are resolved first; in an object store a key has plain names only.
+    """
+    root = storage.base()
+    shown = storage.display(root)
     if not isinstance(value, str) or not value.strip():
-        raise ReviewFileError(str(value), ["review_csv is empty: give a path under " + str(root)])
-    candidate = Path(value.strip())
-    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if not resolved.is_relative_to(root):
-        raise ReviewFileError(value, [f"the path is outside the review folder {root} (refused)"])
-    if not resolved.is_file():
-        raise ReviewFileError(value, [f"no such file: {resolved}"])
-    size = resolved.stat().st_size
+        raise ReviewFileError(str(value), ["review_csv is empty: give a path under " + shown])
+    try:
+        resolved = storage.locate(value, root)
+    except storage.UnsafeKey:
+        raise ReviewFileError(value, [f"the path is outside the review folder {shown} (refused)"]) from None
+    if not storage.is_file(resolved):
+        raise ReviewFileError(value, [f"no such file: {storage.display(resolved)}"])
+    size = storage.size(resolved)
     if size > MAX_BYTES:
         raise ReviewFileError(value, [f"the file is {size} bytes; the limit is {MAX_BYTES} (50 MB)"])
     return resolved
@@ -224,18 +232,19 @@ def check_against_database(
 
 def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str) -> ReviewImportResult:
     """Validate everything, then (unless dry run) apply, audit and gate. Returns counts."""
-    path = resolve_review_path(review_csv)
-    data = path.read_bytes()
+    resolved = resolve_review_path(review_csv)
+    data = storage.read_bytes(resolved)
+    path = storage.display(resolved)  # how the file is named in messages and the result
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
-        decisions = parse_review_csv(data, str(path), spec.target_key)  # row ids in the key's own kind
+        decisions = parse_review_csv(data, path, spec.target_key)  # row ids in the key's own kind
         bookkeeping.ensure_tables(db, spec, columns) if not ctx.dry_run else None
         if ctx.dry_run and "tenant_review_queue" not in bookkeeping.read_schema(db, ["tenant_review_queue"])[0]:
-            raise ReviewFileError(str(path), [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
-        check_against_database(db, spec, decisions, str(path), _earlier_attempt(db, spec, ctx))
+            raise ReviewFileError(path, [f"spec {spec.name} has no review queue yet: run tenant_backfill first"])
+        check_against_database(db, spec, decisions, path, _earlier_attempt(db, spec, ctx))
     read = ReviewImportResult(
         spec=spec.name,
-        file=str(path),
+        file=path,
         decisions=len(decisions),
         by_kind={kind: sum(d.kind == kind for d in decisions) for kind in ("tenant", "orphan", "skip")},
         dry_run=ctx.dry_run,
@@ -245,7 +254,7 @@ def import_review(target: DbTarget, spec: Spec, ctx: RunContext, review_csv: str
         return read
     ctx = dataclasses.replace(ctx, run_no=register_run(target, spec, ctx))
     try:
-        applied = _apply(target, spec, ctx, decisions, path.name, read)
+        applied = _apply(target, spec, ctx, decisions, resolved.name, read)
         result = dataclasses.replace(applied, post_validation=tuple(post_validation_gate(target, spec, ctx.run_no)))
     except TenantIntegrityError as exc:
         status = "failed_post_validation" if isinstance(exc, GateFailed) else "failed"

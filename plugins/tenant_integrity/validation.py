@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenant_integrity import bookkeeping, gates, guards, sql
+from tenant_integrity import bookkeeping, gates, guards, sql, storage
 from tenant_integrity.db import DbTarget
 from tenant_integrity.errors import ParamError
 from tenant_integrity.gates import CheckResult
 from tenant_integrity.guards import GuardStatus
-from tenant_integrity.paths import PROJECT_ROOT
 from tenant_integrity.spec import Spec
 
 log = logging.getLogger(__name__)
@@ -28,8 +26,9 @@ SAMPLE_IN_MAIL = 20
 
 
 def data_docs_dir() -> Path:
-    """Where GX Data Docs are built: $TENANT_DATA_DOCS_DIR, default data_docs/ in the project."""
-    return Path(os.environ.get("TENANT_DATA_DOCS_DIR", PROJECT_ROOT / "data_docs")).resolve()
+    """The local Data Docs folder: $TENANT_DATA_DOCS_DIR, default data_docs/ in the project. With
+    $TENANT_STORAGE_URL they go to <base>/data-docs/ instead (storage.data_docs_base)."""
+    return storage.local_data_docs_dir()
 
 
 @dataclass
@@ -138,10 +137,13 @@ def validate(target: DbTarget, spec: Spec, mode: str, run_id: str, docs_dir: Pat
         values["run_no"] = last_run_no
     expectations = gates.expand_suite({"expectations": runnable}, spec, **values)
     # one folder per validation: GX rebuilds a site from its (here ephemeral) store and drops older pages
-    docs_dir = (docs_dir or data_docs_dir()) / spec.name / f"validation_{validation_no:06d}"
-    outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=docs_dir)
+    root = storage.data_docs_base() if docs_dir is None else storage.local(docs_dir)
+    dest = storage.child(root, spec.name, f"validation_{validation_no:06d}")
+    # GX writes to a filesystem only: an object store gets the site uploaded once it is built
+    with storage.built_locally(dest) as folder:
+        outcome = gates.run_expectations(target, spec, f"validation_{mode}", expectations, data_docs_dir=folder)
+        report.data_docs = [storage.published_url(url, folder, dest) for url in outcome.data_docs]
     report.checks = outcome.results + skipped + [guard_check(spec, guard)]
-    report.data_docs = outcome.data_docs
     _record(target, report)
     return report
 
