@@ -37,7 +37,7 @@ format: setup
 
 lock: setup
 	@(echo "# Full constraints: every package of the working environment, exactly (pip freeze). Regenerate with: make lock"; \
-	  $(VENV)/pip freeze --exclude-editable) > requirements.lock
+	  $(VENV)/pip freeze --exclude-editable | grep -viE '^tenant[-_]integrity( |=|@|$$)') > requirements.lock  # never the package itself
 
 clean:
 	rm -rf .airflow review .pytest_cache

@@ -1,14 +1,30 @@
-"""Where the project's files are: everything is found relative to this package."""
+"""Where the project's files are. One package, two layouts:
+
+- the repository (the package in plugins/, Airflow's plugins folder): the shipped files sit next to plugins/
+  (include/sql, include/demo, include/registry.yaml, expectations/) and PROJECT_ROOT is the repository;
+- an installed wheel (pip install tenant_integrity): the same files are package data, tenant_integrity/_include and
+  tenant_integrity/_expectations (pyproject.toml maps them from include/ and expectations/), found with
+  importlib.resources. The user's own files are under PROJECT_ROOT = $AIRFLOW_HOME (default ~/airflow, as Airflow's):
+  the specs in $TENANT_SPECS_DIR (default $AIRFLOW_HOME/include/specs), review/ and data_docs/.
+"""
 
 import os
 import re
+from importlib.resources import files
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DIR = PROJECT_ROOT / "include"
+_SHIPPED = files(__package__)
+INSTALLED = _SHIPPED.joinpath("_include").is_dir()  # the wheel's package data; never in the repository
+if INSTALLED:
+    PROJECT_ROOT = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser().resolve()
+    INCLUDE_DIR = Path(str(_SHIPPED.joinpath("_include")))
+    EXPECTATIONS_DIR = Path(str(_SHIPPED.joinpath("_expectations")))
+else:
+    PROJECT_ROOT = Path(__file__).resolve().parents[2]
+    INCLUDE_DIR = PROJECT_ROOT / "include"
+    EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SQL_DIR = INCLUDE_DIR / "sql"
-SPECS_DIR = Path(os.environ.get("TENANT_SPECS_DIR", INCLUDE_DIR / "specs"))
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SPECS_DIR = Path(os.environ.get("TENANT_SPECS_DIR", PROJECT_ROOT / "include" / "specs"))
 
 
 def review_dir() -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from tenant_integrity.errors import SpecError
+from tenant_integrity.errors import SpecError, TenantIntegrityError
 from tenant_integrity.paths import SPECS_DIR
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -431,16 +431,26 @@ def _orphan_policy(check: _Checker, root: dict, target: Target) -> OrphanPolicy:
     return OrphanPolicy(action if action in ORPHAN_ACTIONS else "review", tuple(values))
 
 
+def specs_folder(specs_dir: Path = SPECS_DIR) -> Path:
+    """The folder of the specs; a missing one is the installation's mistake, named with the variable that fixes it."""
+    folder = Path(specs_dir)
+    if not folder.is_dir():
+        raise TenantIntegrityError(
+            f"no spec folder {folder}: set TENANT_SPECS_DIR to the folder of your specs (one <name>.yaml per table)"
+        )
+    return folder
+
+
 def spec_names(specs_dir: Path = SPECS_DIR) -> list[str]:
-    """The specs a user can pick: the YAML files in include/specs, by name."""
-    return sorted(p.stem for p in Path(specs_dir).glob("*.yaml"))
+    """The specs a user can pick: the YAML files in include/specs ($TENANT_SPECS_DIR), by name."""
+    return sorted(p.stem for p in specs_folder(specs_dir).glob("*.yaml"))
 
 
 def load_spec(name: str, specs_dir: Path = SPECS_DIR) -> Spec:
     """Load and statically validate include/specs/<name>.yaml."""
     if not isinstance(name, str) or not SPEC_NAME.match(name):
         raise SpecError(str(name), [f"spec name {name!r} must match {SPEC_NAME.pattern}"])
-    path = Path(specs_dir) / f"{name}.yaml"
+    path = specs_folder(specs_dir) / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(spec_names(specs_dir)) or "none"
         raise SpecError(name, [f"no spec file {path} (known specs: {known})"])

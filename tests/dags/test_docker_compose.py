@@ -42,7 +42,6 @@ REQUIRED_ENV = {
     "TENANT_REVIEW_DIR",
 }
 DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff"}
-DEV_SECTION = "# test and tooling"
 
 
 def interpolate(value, variables: dict | None = None):
@@ -97,9 +96,9 @@ def dag_ids_in_dags_folder() -> set[str]:
     return {m for f in (ROOT / "dags").glob("*.py") for m in re.findall(r'project_dag\(\s*"(\w+)"', f.read_text())}
 
 
-def requirement_pins() -> dict[str, str]:
+def requirement_pins(name: str = "requirements.txt") -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         if "==" in line and not line.startswith("#"):
             name, version = line.split("==", 1)
             pins[name.strip().lower()] = version.strip()
@@ -231,18 +230,24 @@ def test_the_image_pins_the_airflow_and_python_of_the_project(compose, services)
         assert services[name]["image"] == common["image"], name
 
 
-def test_the_image_installs_the_runtime_requirements_without_the_dev_tools():
-    requirements = (ROOT / "requirements.txt").read_text()
+def test_the_image_installs_the_runtime_requirements_and_the_package_without_the_dev_tools():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert f"sed '/^{DEV_SECTION}/,$d'" in dockerfile
-    assert "pip install --no-cache-dir -r /tmp/requirements-runtime.txt" in dockerfile
-    assert DEV_SECTION in requirements.splitlines()
-    runtime, dev = requirements.split(DEV_SECTION, 1)
-    runtime_names = {line.split("==")[0].lower() for line in runtime.splitlines() if "==" in line}
-    dev_names = {line.split("==")[0].lower() for line in dev.splitlines() if "==" in line}
-    assert dev_names == DEV_TOOLS
-    assert not runtime_names & DEV_TOOLS
-    assert {"apache-airflow", "apache-airflow-providers-mysql", "great-expectations", "mysqlclient"} <= runtime_names
+    # runtime + Celery, with the lock as constraints; then the package, with the lock again
+    copied = "COPY requirements.txt requirements-celery.txt requirements.lock /tmp/requirements/"
+    assert copied in dockerfile
+    assert (
+        "pip install --no-cache-dir -r /tmp/requirements/requirements.txt -r /tmp/requirements/requirements-celery.txt"
+        " \\\n    -c /tmp/requirements/requirements.lock"
+    ) in dockerfile
+    assert "pip install --no-cache-dir /tmp/tenant_integrity -c /tmp/requirements/requirements.lock" in dockerfile
+    assert "requirements-dev.txt" not in dockerfile.split(copied, 1)[1]
+    runtime, celery = set(requirement_pins()), set(requirement_pins("requirements-celery.txt"))
+    assert set(requirement_pins("requirements-dev.txt")) == DEV_TOOLS
+    assert not (runtime | celery) & DEV_TOOLS
+    assert {"apache-airflow", "apache-airflow-providers-mysql", "great-expectations", "mysqlclient"} <= runtime
+    # the build context holds what pyproject.toml packages
+    for source in ("pyproject.toml", "plugins/tenant_integrity", "include", "expectations"):
+        assert f"COPY --chown=airflow:0 {source} /tmp/tenant_integrity/" in dockerfile, source
 
 
 def test_the_init_script_is_valid_bash_and_checks_the_dags(services):
@@ -320,7 +325,7 @@ def test_airflow_executor_switches_every_component_to_celery_on_the_profiles_ser
         metadata = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
         assert backend.scheme == "db+postgresql+psycopg2", name
         assert backend.netloc == metadata.netloc and backend.path == metadata.path, name
-    pins = requirement_pins()
+    pins = requirement_pins("requirements-celery.txt")
     assert {"apache-airflow-providers-celery", "celery", "redis", "psycopg2-binary", "asyncpg"} <= set(pins)
 
 
