@@ -15,7 +15,8 @@ Airflow's API server, with a navigation entry that shows it in the UI. Server-re
 - the validation history (tenant_validation_runs and tenant_validation_history), Data Docs served here.
 
 Every route requires an Airflow session or token (Airflow's own FastAPI security dependencies: read access
-to tenant_backfill's runs; triggering a rollback also needs the right to create tenant_rollback runs).
+to tenant_backfill's runs; triggering a rollback also needs the right to create tenant_rollback runs, and to
+edit tenant_rollback when it is paused: the form then offers to unpause it, else the page triggers nothing).
 Files come only from the storage base (tenant_integrity.storage: $TENANT_STORAGE_URL, e.g. s3://bucket/prefix,
 else $TENANT_REVIEW_DIR and $TENANT_DATA_DOCS_DIR), read through Airflow's ObjectStoragePath, so the page shows
 what a worker on another host wrote: every key is plain names only and must stay inside its base (on the local
@@ -326,6 +327,41 @@ def airflow_dag_run(dag_id: str, run_id: str) -> dict | None:
         }
 
 
+def airflow_dag_paused(dag_id: str) -> bool | None:
+    """Whether the DAG is paused in this Airflow (a run of a paused DAG waits in `queued`); None: no such DAG here."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id))
+
+
+def may_edit_dag(user, dag_id: str) -> bool:
+    """Whether the user may edit the DAG (pause, unpause): Airflow's auth manager decides, as for the REST API's PATCH."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+    from airflow.models.dag import DagModel
+
+    details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
+    return get_auth_manager().is_authorized_dag(method="PUT", details=details, user=user)
+
+
+@dataclass
+class TriggeredDag:
+    """A DAG the page triggers, as the form shows it: paused (its run would wait in `queued`), and may the user
+    unpause it."""
+
+    dag_id: str
+    paused: bool | None  # None: no such DAG in this Airflow (the REST API says so when triggered)
+    may_unpause: bool
+
+
+def triggered_dag(dag_id: str, user) -> TriggeredDag:
+    paused = airflow_dag_paused(dag_id)
+    return TriggeredDag(dag_id, paused, bool(paused) and may_edit_dag(user, dag_id))
+
+
 # --- the review queue with tenant names ----------------------------------------------------------
 
 
@@ -559,7 +595,7 @@ def _registered(spec: str, run_id: str) -> Run:
 
 
 @app.get("/runs/{spec}/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, spec: str, run_id: str) -> HTMLResponse:
+def run_page(request: Request, spec: str, run_id: str, user: GetUserDep) -> HTMLResponse:
     """One run: state, progress, files, summary, plan, its review rows and the rollback form."""
     files = folder_files(spec, run_id)
     with tenant_db() as db:
@@ -581,6 +617,7 @@ def run_page(request: Request, spec: str, run_id: str) -> HTMLResponse:
         summary_text=summary_text,
         plan_text=plan_text,
         controls=requests,
+        rollback_dag=triggered_dag(ROLLBACK_DAG, user),
     )
 
 
@@ -656,9 +693,9 @@ def run_data_docs(request: Request, spec: str, run_id: str) -> Response:
 
 
 @app.get("/runs/{spec}/{run_id}/rollback", response_class=HTMLResponse)
-def rollback_form(request: Request, spec: str, run_id: str) -> HTMLResponse:
+def rollback_form(request: Request, spec: str, run_id: str, user: GetUserDep) -> HTMLResponse:
     run = _registered(spec, run_id)
-    return _render(request, "rollback.html", run=run)
+    return _render(request, "rollback.html", run=run, rollback_dag=triggered_dag(ROLLBACK_DAG, user))
 
 
 def _caller_token(request: Request) -> str:
@@ -689,14 +726,65 @@ def airflow_api_base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{root}"
 
 
+def _detail(answer) -> str:
+    """What Airflow's REST API said about a refused request."""
+    try:
+        detail = answer.json().get("detail", answer.text)
+    except (ValueError, AttributeError):
+        detail = answer.text
+    return detail if isinstance(detail, str) else json.dumps(detail, indent=2)
+
+
+def unpaused_or_refused(request: Request, dag_id: str, unpause: bool, user) -> Response | None:
+    """A DAG the page triggers must not be paused (its run would wait in `queued`, nothing saying why): with the
+    user's consent (the form's unpause box) and right to edit the DAG it is unpaused through the REST API, as the
+    caller; else the trigger is refused with the reason. None: the DAG runs (or is unknown here: the trigger says)."""
+    import httpx
+
+    if not airflow_dag_paused(dag_id):
+        return None
+    title = f"{dag_id} not triggered"
+    if not unpause:
+        text = (
+            f"{dag_id} is paused in this Airflow: a run of it would wait in 'queued' until someone unpauses it.\n"
+            f"Tick 'Unpause {dag_id}' on the form (you need the right to edit {dag_id}), or unpause it in Airflow "
+            "and trigger again."
+        )
+        return _render(request, "message.html", status_code=409, title=title, text=text)
+    if not may_edit_dag(user, dag_id):
+        text = (
+            f"{dag_id} is paused and you may not unpause it (that needs the right to edit {dag_id}): ask someone who "
+            "may to unpause it, then trigger again."
+        )
+        return _render(request, "message.html", status_code=403, title=title, text=text)
+    answer = httpx.patch(
+        f"{airflow_api_base(request)}/api/v2/dags/{quote(dag_id, safe='')}",
+        params={"update_mask": "is_paused"},
+        json={"is_paused": False},
+        headers={"Authorization": f"Bearer {_caller_token(request)}"},
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        text = f"{dag_id} is paused and Airflow did not unpause it ({answer.status_code}): {_detail(answer)}"
+        return _render(request, "message.html", status_code=answer.status_code, title=title, text=text)
+    return None
+
+
 @app.post("/runs/{spec}/{run_id}/rollback", dependencies=[can_trigger_rollback])
 def trigger_rollback(
-    request: Request, spec: str, run_id: str, dry_run: Annotated[Literal["true", "false"], Form()]
+    request: Request,
+    spec: str,
+    run_id: str,
+    dry_run: Annotated[Literal["true", "false"], Form()],
+    user: GetUserDep,
+    unpause: Annotated[Literal["true"] | None, Form()] = None,
 ) -> Response:
     """Trigger tenant_rollback for this run through Airflow's REST API, as the caller; then show the new run.
 
-    (Its page here, not Airflow's: in the UI this page runs in a sandboxed iframe that cannot open Airflow's pages
-    around itself; the new run's page links there.)
+    A paused tenant_rollback is unpaused first when the form says so (and the caller may edit it), else nothing is
+    triggered and the page says why: never a run that waits in `queued` with nothing saying why.
+    (The new run's page is here, not Airflow's: in the UI this page runs in a sandboxed iframe that cannot open
+    Airflow's pages around itself; the new run's page links there.)
     """
     import httpx
 
@@ -704,6 +792,9 @@ def trigger_rollback(
     run = _registered(spec, run_id)
     if run.dag_id not in ROLLBACK_FROM:
         raise HTTPException(400, f"{run.dag_id} runs are not rolled back by tenant_rollback")
+    refused = unpaused_or_refused(request, ROLLBACK_DAG, unpause == "true", user)
+    if refused is not None:
+        return refused
     conf = {"spec": spec, "backfill_run_id": run_id, "dry_run": dry_run == "true"}
     base = airflow_api_base(request)
     answer = httpx.post(
@@ -713,12 +804,12 @@ def trigger_rollback(
         timeout=30,
     )
     if answer.status_code != 200:
-        try:
-            detail = answer.json().get("detail", answer.text)
-        except ValueError:
-            detail = answer.text
         return _render(
-            request, "message.html", status_code=answer.status_code, title="tenant_rollback not triggered", text=detail
+            request,
+            "message.html",
+            status_code=answer.status_code,
+            title="tenant_rollback not triggered",
+            text=_detail(answer),
         )
     # Post/Redirect/Get: the UI mirrors the frame's address in its own and may load it again
     page = request.scope.get("root_path", "")
@@ -787,7 +878,15 @@ def rollback_triggered(request: Request, spec: str, run_id: str, rollback_run_id
     conf = (found or {}).get("conf") or {}
     if not found or conf.get("backfill_run_id") != run_id or conf.get("spec") != spec:
         raise HTTPException(404, f"no tenant_rollback run {rollback_run_id!r} of run {run_id!r} of spec {spec}")
-    return _render(request, "rollback_triggered.html", run=run, new_run=found, conf=conf, conf_json=json.dumps(conf))
+    return _render(
+        request,
+        "rollback_triggered.html",
+        run=run,
+        new_run=found,
+        conf=conf,
+        conf_json=json.dumps(conf),
+        paused=bool(airflow_dag_paused(ROLLBACK_DAG)),
+    )
 
 
 @app.get("/runs/{spec}/{run_id}/{name}")

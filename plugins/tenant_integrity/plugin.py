@@ -4,7 +4,10 @@
   first use, so the scheduler, the DAG processor and task processes that load plugins never import it);
 - external_views: a "Tenant integrity" entry in the UI's navigation that shows that page inside the UI;
 - global_operator_extra_links: "Run report", "Review CSV" and "Data Docs" buttons on the tasks of
-  tenant_backfill runs, pointing at the page. Every other DAG's tasks get no link (an empty URL is not shown).
+  tenant_backfill runs, pointing at the page. Every other DAG's tasks get no link (an empty URL is not shown);
+- on_load: creates tenant_backfill's writer pool where it is missing (tenant_integrity.pools), in every component
+  that has the metadata database, so a fresh Airflow runs the DAGs without a set-up script;
+- listeners: the scheduler fails a real tenant_backfill run at once, naming the command, when that pool is gone.
 
 Airflow finds the class two ways: from the plugins folder (repository layout: plugins/tenant_integrity_plugin.py
 re-exports it) or, when the package is installed as a wheel, from the `airflow.plugins` entry point
@@ -20,6 +23,8 @@ from urllib.parse import quote
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
+
+from tenant_integrity import pools
 
 URL_PREFIX = "/tenant-integrity"
 BACKFILL_DAG = "tenant_backfill"
@@ -105,6 +110,12 @@ class TenantIntegrityPlugin(AirflowPlugin):
         }
     ]
     global_operator_extra_links: ClassVar[list] = [RunReportLink(), ReviewCsvLink(), DataDocsLink()]
+    listeners: ClassVar[list] = [pools.pool_guard]
+
+    @classmethod
+    def on_load(cls, *args, **kwargs):
+        """Airflow calls this once per process that loads plugins: create the writer pool where it is missing."""
+        pools.ensure_on_load()
 
     @property
     def fastapi_apps(self) -> list[dict]:

@@ -156,7 +156,10 @@ def test_the_operator_page_in_the_airflow_ui(airflow, database, review):
             page.go_back()  # the frame's history: back to the run's page
             expect(frame.locator("#rows-changed")).to_have_text(str(ROWS_CHANGED))
 
-            # roll back (dry run, the default): tenant_rollback is triggered through the REST API as admin
+            # roll back (dry run, the default): tenant_rollback is triggered through the REST API as admin;
+            # it is paused (every DAG is, at creation): the form says so and unpauses it only when asked to
+            expect(frame.locator("#tenant_rollback-paused")).to_be_visible()
+            frame.get_by_label("Unpause tenant_rollback").check()
             frame.get_by_role("button", name="Trigger tenant_rollback").click()
             new_run = frame.locator("#rollback-run")
             expect(new_run).to_be_visible()
@@ -164,6 +167,7 @@ def test_the_operator_page_in_the_airflow_ui(airflow, database, review):
             rollback = airflow.api("GET", airflow.run_path(rollback_id, "tenant_rollback"))
             assert rollback["conf"] == {"spec": SPEC, "backfill_run_id": run_id, "dry_run": True}
             assert rollback["triggering_user_name"] == "admin"
+            assert airflow.api("GET", "/api/v2/dags/tenant_rollback")["is_paused"] is False
             # its link opens the run in the UI around the page (the frame moves the UI's router)
             new_run.click(no_wait_after=True)
             page.wait_for_url(f"{airflow.base}/dags/tenant_rollback/runs/{quote(rollback_id, safe='')}")
