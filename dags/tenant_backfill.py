@@ -46,11 +46,12 @@ Undo a run with `tenant_rollback`; import review decisions with `tenant_review_i
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context, task, task_group
+import pendulum
+from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
 from tenant_integrity.approval import PlanApproval
-from tenant_integrity.runtime import operator_params, project_dag
+from tenant_integrity.runtime import REPAIRED_TABLES, operator_params, project_dag
 
 # every task that writes to the target database takes a slot of its connection's pool
 WRITERS = settings.writer_pool(settings.TENANT_CONN_ID)
@@ -257,11 +258,14 @@ def tenant_backfill():
 
             return _run(item, phases.soft_delete_orphans, plan).to_dict()
 
-        @task(map_index_template=NAMED_BY_SPEC)
+        @task(map_index_template=NAMED_BY_SPEC, outlets=[AssetAlias(REPAIRED_TABLES)])
         def post_validation(item: dict, plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
-            """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
+            """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs).
+
+            A passed gate updates the asset of the repaired table, which starts tenant_validation_daily."""
             from tenant_integrity import formatting, phases
             from tenant_integrity.results import PhaseResults
+            from tenant_integrity.runtime import repaired_table_asset
 
             results = PhaseResults.from_dict(
                 {
@@ -274,12 +278,20 @@ def tenant_backfill():
             )
             summary = _run(item, phases.post_validation, plan, results)
             print(formatting.format_summary(summary))  # the task output a person reads in the UI
-            return phases.outcome(summary).to_dict()
+            outcome = phases.outcome(summary).to_dict()
+            get_current_context()["outlet_events"][AssetAlias(REPAIRED_TABLES)].add(
+                repaired_table_asset(item["spec"]), extra={"run_id": summary.run_id, "run_no": summary.run_no}
+            )
+            return outcome
 
         waited = wait_for_parents(item)
         plan = preflight(item)
         go = stop_if_dry_run(plan)
-        approved = PlanApproval(task_id="approve_plan", preflight_task_id=f"{REPAIR}.preflight")
+        approved = PlanApproval(
+            task_id="approve_plan",
+            preflight_task_id=f"{REPAIR}.preflight",
+            response_timeout=pendulum.duration(seconds=settings.APPROVAL_TIMEOUT_S),
+        )
         backed_up = backup(item, plan)
         backfills = backfill(item, plan)
         conflicts = detect_conflicts(item, plan)

@@ -30,17 +30,20 @@ open review rows (warning `open_review_rows`) as rows waiting for a person's dec
 leaks. If the validation cannot run, one mail says so. The DAG's failure callback (every DAG has
 it) sends no second mail for a run this task already handled.
 
-Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up.
+Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up, **and** whenever a
+real `tenant_backfill` run passes its `post_validation`: that task updates the asset of the repaired table
+(`mysql://host:port/database/table`, through the alias `tenant_integrity_repaired_tables`), so each repair is
+validated right after it. Deadlines: every task 1 h, the run 3 h (`TENANT_DAG_TIMEOUTS` overrides); a
+`validate` that times out (a read stuck on a metadata lock) still ends in `alert_on_call`'s one mail.
 """
 
 from __future__ import annotations
 
 import os
 
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import AssetAlias, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import project_dag, spec_param
+from tenant_integrity.runtime import REPAIRED_TABLES, project_dag, spec_param
 
 TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
 
@@ -49,7 +52,10 @@ TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
     **project_dag(
         "tenant_validation_daily",
         __doc__,
-        schedule=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE),
+        # at 04:00, and right after every real repair (its post_validation updates the repaired table's asset)
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE), assets=AssetAlias(REPAIRED_TABLES)
+        ),
         timezone=TIMEZONE,
         retries=1,
         retry_delay_seconds=120,

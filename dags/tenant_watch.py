@@ -24,8 +24,7 @@ Schedule: the top of every hour (UTC), no catch-up, one run at a time. Param `sp
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from tenant_integrity.runtime import project_dag, spec_param
 

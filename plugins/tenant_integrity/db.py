@@ -129,6 +129,10 @@ def url_extras(query: str) -> dict[str, Any]:
     return pairs
 
 
+# how long any statement of ours waits for a table's metadata lock (DDL sessions wait less: metadata_locks)
+METADATA_LOCK_WAIT_S = 60
+
+
 @dataclass(frozen=True)
 class DbTarget:
     host: str
@@ -268,6 +272,9 @@ class DbTarget:
         for name in ("unix_socket", "init_command"):
             if options.get(name):
                 query[name] = options[name]
+        # GX's sessions wait for a metadata lock no longer than ours (one init command only: the connection's own
+        # init_command, when it has one, is kept instead)
+        query.setdefault("init_command", f"set session lock_wait_timeout = {int(METADATA_LOCK_WAIT_S)}")
         return URL.create(
             "mysql+mysqldb",
             username=self.user,
@@ -286,6 +293,9 @@ class DbTarget:
         db = Database(conn, self)
         db.execute("set session time_zone = '+00:00'")
         db.execute("set session innodb_lock_wait_timeout = %(t)s", {"t": lock_wait_timeout})
+        # a table's metadata lock (LOCK TABLES, a DDL): the server's default wait is a year, and a wait inside the
+        # driver is one that no task timeout can interrupt; bounded, it is an error a retry or a mail handles
+        db.execute(sql.render("locks/metadata_lock_wait.sql"), {"seconds": METADATA_LOCK_WAIT_S})
         if db.server_is_mariadb():  # the classification's grouped CTEs: once per chunk, not once per row
             db.execute(sql.render("backfill/materialize_once.sql"))
         db.commit()

@@ -18,19 +18,26 @@ from tenant_integrity.spec import Spec, load_spec, spec_names
 
 log = logging.getLogger(__name__)
 DEFAULT_SPEC = "customers_company"
+# the asset alias a real run's post_validation updates with one asset per repaired table; tenant_validation_daily
+# is scheduled on it (as well as at 04:00), so every repair is validated right after it
+REPAIRED_TABLES = "tenant_integrity_repaired_tables"
 GRAPH_CONN_ID = settings.TENANT_CONN_ID  # the database whose tenant graph the daily validation audits
 
 
-def default_args(retries: int = 1, retry_delay_seconds: int = 30) -> dict:
-    """The default_args every DAG of the project shares (task level: log_task_failure on each failed task)."""
+def default_args(retries: int = 1, retry_delay_seconds: int = 30, task_timeout_s: float | None = None) -> dict:
+    """The default_args every DAG of the project shares (task level: log_task_failure on each failed task, and
+    the DAG's task timeout)."""
     import pendulum
 
-    return {
+    args = {
         "owner": "data-engineering",
         "retries": retries,
         "retry_delay": pendulum.duration(seconds=retry_delay_seconds),
         "on_failure_callback": log_task_failure,
     }
+    if task_timeout_s is not None:
+        args["execution_timeout"] = pendulum.duration(seconds=task_timeout_s)
+    return args
 
 
 def dag_failure_alert():
@@ -52,10 +59,12 @@ def project_dag(
     """The @dag(...) arguments every DAG of the project shares: `@dag(**project_dag(...), params=...)`.
 
     Triggered by a person unless a schedule is given; never catches up; one run at a time; documented,
-    owned, retried, and one failure mail per failed run.
+    owned, retried, bounded in time (settings.dag_timeouts: every task, and the run) and one failure mail per
+    failed run, a timed-out one included.
     """
     import pendulum
 
+    task_timeout_s, run_timeout_s = settings.dag_timeouts(dag_id)
     return {
         "dag_id": dag_id,
         "schedule": schedule,
@@ -63,10 +72,25 @@ def project_dag(
         "catchup": False,
         "max_active_runs": 1,
         "doc_md": doc_md,
-        "default_args": default_args(retries, retry_delay_seconds),
+        "default_args": default_args(retries, retry_delay_seconds, task_timeout_s),
+        "dagrun_timeout": pendulum.duration(seconds=run_timeout_s),
         "on_failure_callback": dag_failure_alert(),
         "tags": ["tenant_integrity"],
     }
+
+
+def repaired_table_asset(spec_name: str):
+    """The Airflow asset of a spec's target table: mysql://host:port/database/table (no credentials), named
+    tenant_integrity/<conn_id>/<table>, so two specs of one table update one asset."""
+    from airflow.sdk import Asset
+
+    spec = load_spec(spec_name)
+    target = DbTarget.from_airflow(spec.conn_id)
+    return Asset(
+        name=f"tenant_integrity/{spec.conn_id}/{spec.target.table}",
+        uri=f"mysql://{target.host}:{target.port}/{target.database}/{spec.target.table}",
+        group="tenant_integrity",
+    )
 
 
 def spec_param(description: str = "The remediation target", optional: bool = False):

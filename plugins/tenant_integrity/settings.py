@@ -113,6 +113,49 @@ WRITER_POOL_SLOTS = 2
 PARENT_POKE_INTERVAL_S = 15
 
 
+# Deadlines: a hung task (a DDL or a read waiting on a metadata lock, a lost connection that never errors) fails
+# when its task timeout runs out, and so does its run at its run timeout; both end in the failure mail like any
+# failure. (task timeout, run timeout) per DAG, each sized to the longest legitimate run, not the usual one:
+# the backfill writes 1B rows in about 10 h at today's rates (docs: speed); its run waits for parent specs (24 h
+# sensor) and for a person's approval; the daily validation must be done before the working day; the watch is
+# hourly, so it must end before the next hour's run.
+DAG_TIMEOUTS_S = {
+    "tenant_backfill": (12 * 3600, 4 * 24 * 3600),
+    "tenant_rollback": (12 * 3600, 13 * 3600),
+    "tenant_review_import": (2 * 3600, 3 * 3600),
+    "tenant_constraints": (2 * 3600, 3 * 3600),
+    "tenant_guard": (1800, 3600),
+    "tenant_validation_daily": (3600, 3 * 3600),
+    "tenant_watch": (1800, 3300),
+}
+# the approval waits this long for a person, then fails the spec's run (nothing written)
+APPROVAL_TIMEOUT_S = 3 * 24 * 3600
+# overrides, for a database bigger or slower than these bounds: "dag_id=task_s[/run_s],dag_id=..." (seconds)
+TIMEOUTS_ENV = "TENANT_DAG_TIMEOUTS"
+
+
+def dag_timeouts(dag_id: str, environ: dict | None = None) -> tuple[float, float]:
+    """(task timeout, run timeout) in seconds of one DAG: DAG_TIMEOUTS_S, overridden by $TENANT_DAG_TIMEOUTS."""
+    import os
+
+    task_s, run_s = DAG_TIMEOUTS_S[dag_id]
+    for item in filter(None, ((environ if environ is not None else os.environ).get(TIMEOUTS_ENV) or "").split(",")):
+        name, _, value = item.strip().partition("=")
+        if name.strip() != dag_id:
+            continue
+        task_text, _, run_text = value.partition("/")
+        try:
+            task_s = float(task_text)
+            run_s = float(run_text) if run_text else max(run_s, task_s)
+        except ValueError:
+            raise ParamError(
+                f"{TIMEOUTS_ENV}: {item.strip()!r} is not dag_id=task_seconds[/run_seconds] (numbers of seconds)"
+            ) from None
+        if task_s <= 0 or run_s <= 0:
+            raise ParamError(f"{TIMEOUTS_ENV}: {item.strip()!r}: timeouts must be positive seconds")
+    return task_s, run_s
+
+
 def writer_pool(conn_id: str) -> str:
     """The Airflow pool of the writers of one target connection."""
     return f"tenant_writers_{conn_id}"

@@ -54,6 +54,7 @@ def bag():
 
 
 def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
+    from tenant_integrity import settings
     from tenant_integrity.alerts import RunFailureAlert
 
     for dag_id, dag in bag.dags.items():
@@ -65,7 +66,14 @@ def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
             assert "customers_company" not in dag.params.get_param(name).schema.get("enum", []), (dag_id, name)
         assert "tenant_integrity" in dag.tags, dag_id
         assert dag.catchup is False, dag_id
+        # a hung run ends: every run and every task has its deadline (settings.DAG_TIMEOUTS_S)
+        task_timeout_s, run_timeout_s = settings.DAG_TIMEOUTS_S[dag_id]
+        assert dag.dagrun_timeout.total_seconds() == run_timeout_s, dag_id
         for task in dag.tasks:
+            if task.task_id.endswith("approve_plan"):  # waits for a person: its own response timeout
+                assert task.response_timeout.total_seconds() == settings.APPROVAL_TIMEOUT_S
+            else:
+                assert task.execution_timeout.total_seconds() == task_timeout_s, (dag_id, task.task_id)
             assert task.owner == "data-engineering", (dag_id, task.task_id)
             assert task.retries >= 1 or (dag_id, task.task_id) in NOT_RETRIED, (dag_id, task.task_id)
             assert task.on_failure_callback, (dag_id, task.task_id)
@@ -120,8 +128,13 @@ def test_backfill_trigger_form_params(bag):
 
 def test_validation_runs_daily_at_four_in_berlin_without_catchup(bag):
     dag = bag.get_dag("tenant_validation_daily")
-    assert dag.timetable.summary == "0 4 * * *"
-    assert str(dag.timetable._timezone) in {"Europe/Berlin", "Timezone('Europe/Berlin')"}
+    # at 04:00 or when a real repair updates a table's asset (the alias tenant_backfill's post_validation adds to)
+    cron = dag.timetable.timetable
+    assert cron.expression == "0 4 * * *"
+    assert str(cron.timezone) in {"Europe/Berlin", "Timezone('Europe/Berlin')"}
+    assert [dag.timetable.asset_condition.name] == ["tenant_integrity_repaired_tables"]
+    post_validation = bag.get_dag("tenant_backfill").get_task("repair.post_validation")
+    assert [getattr(o, "name", None) for o in post_validation.outlets] == ["tenant_integrity_repaired_tables"]
     assert dag.catchup is False
     assert sorted(dag.task_ids) == ["alert_on_call", "check_alerting", "validate"]
     assert dag.get_task("alert_on_call").trigger_rule == "all_done"

@@ -98,6 +98,7 @@ def test_sqlalchemy_url_carries_the_tls_options():
         "ssl_cert": CA["cert"],
         "ssl_key": CA["key"],
         "ssl_mode": "VERIFY_IDENTITY",
+        "init_command": "set session lock_wait_timeout = 60",  # GX waits for a metadata lock as long as we do
     }
     from sqlalchemy.dialects.mysql.mysqldb import MySQLDialect_mysqldb
 
