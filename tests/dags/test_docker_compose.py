@@ -41,7 +41,7 @@ REQUIRED_ENV = {
     "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "TENANT_REVIEW_DIR",
 }
-DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff"}
+DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto"}
 
 
 def interpolate(value, variables: dict | None = None):
@@ -101,7 +101,7 @@ def requirement_pins(name: str = "requirements.txt") -> dict[str, str]:
     for line in (ROOT / name).read_text().splitlines():
         if "==" in line and not line.startswith("#"):
             name, version = line.split("==", 1)
-            pins[name.strip().lower()] = version.strip()
+            pins[name.split("[", 1)[0].strip().lower()] = version.strip()  # moto[server]: the package moto
     return pins
 
 

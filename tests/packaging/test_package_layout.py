@@ -17,7 +17,8 @@ from tenant_integrity.errors import TenantIntegrityError
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff"}
+DEV_TOOLS = {"pytest", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto"}
+S3 = {"apache-airflow-providers-amazon", "s3fs"}
 CELERY = {"apache-airflow-providers-celery", "celery", "redis", "psycopg2-binary", "asyncpg"}
 
 
@@ -28,7 +29,7 @@ def pins(name: str) -> dict[str, str]:
         line = line.split("#", 1)[0].strip()
         if "==" in line:
             package, version = line.split("==", 1)
-            found[canonicalize_name(package)] = version.strip()
+            found[canonicalize_name(package.split("[", 1)[0])] = version.strip()  # moto[server]: the package moto
     return found
 
 
@@ -43,14 +44,21 @@ def test_the_dependency_ranges_are_the_runtime_pins_and_hold_them():
 
 
 def test_the_requirements_are_split_by_purpose():
-    runtime, celery = pins("requirements.txt"), pins("requirements-celery.txt")
+    runtime, celery, s3 = pins("requirements.txt"), pins("requirements-celery.txt"), pins("requirements-s3.txt")
     assert set(celery) == CELERY
-    assert not set(runtime) & (DEV_TOOLS | CELERY)
+    assert set(s3) == S3
+    assert not set(runtime) & (DEV_TOOLS | CELERY | S3)
+    # the s3 extra is requirements-s3.txt as ranges
+    extra = {
+        canonicalize_name(r.name): r.specifier
+        for r in map(Requirement, PYPROJECT["project"]["optional-dependencies"]["s3"])
+    }
+    assert set(extra) == set(s3) and all(extra[name].contains(version) for name, version in s3.items())
     dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
     assert set(pins("requirements-dev.txt")) == DEV_TOOLS
-    assert {"-r requirements.txt", "-r requirements-celery.txt"} <= set(dev.splitlines())
+    assert {"-r requirements.txt", "-r requirements-celery.txt", "-r requirements-s3.txt"} <= set(dev.splitlines())
     lock = pins("requirements.lock")
-    for name, version in {**runtime, **celery, **pins("requirements-dev.txt")}.items():
+    for name, version in {**runtime, **celery, **s3, **pins("requirements-dev.txt")}.items():
         assert lock.get(name) == version, name
     assert not any(name == "tenant-integrity" for name in lock), "the lock constrains dependencies, not the package"
 
