@@ -25,7 +25,8 @@ Tasks of one spec, each stopping it when its GX gate fails:
 1. `preflight` — validate the spec against the live schema, GX gate (tenants exist; the key must be a primary key or unique index),
    profile every NULL row: which evidence source resolves it, conflicts, orphans, and parent/child
    mismatches older than the run (named, not blocking). A dry run ends here with `plan.json` and
-   `review_preview.csv` in `$TENANT_REVIEW_DIR/<spec>/<run_id>/`; the real run does what it says.
+   `review_preview.csv` in `<spec>/<run_id>/` of the storage base (`$TENANT_STORAGE_URL`, default
+   `$TENANT_REVIEW_DIR`); the real run does what it says.
    `approve_plan` then waits for a person when `approval` is on (Reject writes nothing).
 2. `backup` — makes `tenant_backup_<table>` hold every column of the target; each write chunk then
    copies its rows' pre-images into it, in the transaction that changes them, before the change.

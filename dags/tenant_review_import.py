@@ -2,7 +2,7 @@
 # tenant_review_import
 
 Applies the decisions a person wrote into a review CSV exported by `tenant_backfill`
-(`$TENANT_REVIEW_DIR/<spec>/<run_id>/review.csv`): fill the `decision` column with a **tenant id**,
+(`<spec>/<run_id>/review.csv` under the storage base: `$TENANT_STORAGE_URL`, default `$TENANT_REVIEW_DIR`): fill the `decision` column with a **tenant id**,
 `orphan` (soft-delete the row with the spec's `orphans.set`; refused where the spec does not soft-delete)
 or `skip` (leave it open, documented), then trigger with the path.
 
@@ -31,7 +31,8 @@ from tenant_integrity.runtime import operator_params, project_dag
             "",
             type="string",
             title="Review CSV",
-            description="Path of the filled-in review CSV, inside $TENANT_REVIEW_DIR (relative paths are taken from there).",
+            description="Path of the filled-in review CSV inside the storage base ($TENANT_STORAGE_URL, default "
+            "$TENANT_REVIEW_DIR): a path relative to it, or the file's path or URL under it.",
         ),
     ),
 )

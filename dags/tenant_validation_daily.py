@@ -11,7 +11,7 @@ properly: every spec in `include/specs/`, every check a GX expectation run **in 
 | | open review rows (warning); integrity of the last remediation run; the per-tenant isolation proof |
 
 Results go to `tenant_validation_history` (which `tenant_constraints` reads) and to GX Data Docs in
-`$TENANT_DATA_DOCS_DIR`. If the Airflow connection `smtp_default` or the Variable `on_call_email` is
+`$TENANT_DATA_DOCS_DIR` (or `data-docs/` under `$TENANT_STORAGE_URL`). If the Airflow connection `smtp_default` or the Variable `on_call_email` is
 missing, `check_alerting` fails the run at its start.
 
 **Paging** (`alert_on_call`, at most **one** mail per run). Each failing critical check is compared
