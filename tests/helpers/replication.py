@@ -192,21 +192,24 @@ class Server:
             self.kill()
 
 
+def server_home(prefix: str) -> tuple[Path, str | None]:
+    """A new temporary folder for throwaway mariadbd processes, and the user they run as (mysql, when root)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() != 0:
+        return folder, None
+    try:
+        pwd.getpwnam("mysql")
+    except KeyError as missing:
+        raise ReplicationError("as root, mariadbd runs as user mysql: apt-get install mariadb-server") from missing
+    shutil.chown(folder, "mysql", "mysql")
+    return folder, "mysql"
+
+
 class Replication:
     """A primary (server_id 1, binary log on, ROW) and a replica (server_id 2) of it."""
 
     def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="ti_replication_"))
-        user = None
-        if os.geteuid() == 0:
-            user = "mysql"
-            try:
-                pwd.getpwnam(user)
-            except KeyError as missing:
-                raise ReplicationError(
-                    "as root, mariadbd runs as user mysql: apt-get install mariadb-server"
-                ) from missing
-            shutil.chown(self.dir, user, user)
+        self.dir, user = server_home("ti_replication_")
         self.primary = Server(
             self.dir / "primary", 1, ["--log-bin=mysql-bin", "--binlog-format=ROW", "--sync-binlog=0"], user
         )

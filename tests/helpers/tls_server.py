@@ -15,16 +15,13 @@ EC (P-256) keys: generating them takes milliseconds, where RSA keys take a notic
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import MySQLdb
 
-from tests.helpers.replication import ReplicationError, Server, _binary
+from tests.helpers.replication import ReplicationError, Server, _binary, server_home
 
 DAYS = 2  # the certificates outlive any test run, and nothing else
 
@@ -87,17 +84,7 @@ class TlsServer(Server):
     """One mariadbd on 127.0.0.1:<free port> that refuses connections without TLS."""
 
     def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="ti_tls_"))
-        user = None
-        if os.geteuid() == 0:
-            user = "mysql"
-            try:
-                pwd.getpwnam(user)
-            except KeyError as missing:
-                raise ReplicationError(
-                    "as root, mariadbd runs as user mysql: apt-get install mariadb-server"
-                ) from missing
-            shutil.chown(self.dir, user, user)
+        self.dir, user = server_home("ti_tls_")
         self.certs = self.dir / "certs"
         self.ca = self.certs / "ca.pem"
         self.other_ca = self.certs / "other-ca.pem"
