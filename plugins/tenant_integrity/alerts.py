@@ -204,9 +204,17 @@ def failure_mail(
     upstream_failed: list[str],
     link: str,
     reason: str | None = None,
+    run_timeout_s: float | None = None,
+    running: str | None = None,
 ) -> tuple[str, str]:
-    """Subject (ASCII: pagers and filters) and HTML body of the one mail about a failed run."""
+    """Subject (ASCII: pagers and filters) and HTML body of the one mail about a failed run.
+
+    `reason` is Airflow's ("timed_out": the scheduler ended the run at its dagrun_timeout, `run_timeout_s`, and
+    marked its unfinished tasks skipped; `running` is the task it was still waiting for)."""
     spec = _spec_of(params)
+    timed_out = reason == "timed_out"
+    if timed_out:
+        reason = "run timed out" + (f" after {run_timeout_s:g} s" if run_timeout_s else "")
     tasks = ", ".join(f.name for f in failures) or (reason or "no failed task")
     subject = f"[tenant_integrity] {dag_id} FAILED - {spec}: {tasks}"
     out = [
@@ -216,13 +224,21 @@ def failure_mail(
     if "dry_run" in params:
         out[-1] += f"<br>Dry run: {'yes' if params['dry_run'] else 'no'}"
     out[-1] += "</p>"
+    if timed_out:
+        limit = f" of {run_timeout_s:g} s" if run_timeout_s else ""
+        still = f" while <b>{escape(running)}</b> had not finished" if running else ""
+        out.append(
+            f"<p>The run <b>timed out</b>: it ran longer than its run timeout{limit} (dagrun_timeout, "
+            f"TENANT_DAG_TIMEOUTS) and Airflow ended it{still}; its unfinished tasks are marked skipped. "
+            "A task waiting on a lock or on a slow query is the usual cause: its log shows where.</p>"
+        )
     if failures:
         out.append("<p>Failed task(s):</p><ul>")
         for f in failures:
             error = escape(f.error or "the error is in the task's log")
             out.append(f"<li><b>{escape(f.name)}</b><pre>{error}</pre></li>")
         out.append("</ul>")
-    else:
+    elif not timed_out:
         out.append(f"<p>No task failed: the run ended as failed ({escape(reason or 'unknown reason')}).</p>")
     if upstream_failed:
         out.append(f"<p>Not run (an upstream task failed): {escape(', '.join(upstream_failed))}</p>")
@@ -276,8 +292,18 @@ class RunFailureAlert:
         params = dict(context.get("params") or {})
         if not params and context.get("dag_run") is not None:
             params = dict(getattr(context["dag_run"], "conf", None) or {})
+        timeout = getattr(dag, "dagrun_timeout", None)
+        last = context.get("ti")  # a timed-out run: its unfinished task that started last (Airflow's relevant_ti)
         subject, html = failure_mail(
-            dag.dag_id, run_id, params, failures, upstream, run_url(dag.dag_id, run_id), context.get("reason")
+            dag.dag_id,
+            run_id,
+            params,
+            failures,
+            upstream,
+            run_url(dag.dag_id, run_id),
+            context.get("reason"),
+            timeout.total_seconds() if timeout is not None else None,
+            getattr(last, "task_id", None),
         )
         try:
             recipients = check_alerting_configured()
