@@ -16,6 +16,7 @@ using non-existent pool ... will not be scheduled"). So, with no script to run f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -76,22 +77,39 @@ def ensure(pools=WRITER_POOLS) -> list[str]:
     unique name and the pool is there, which is all that counts.
     """
     from airflow.models.pool import Pool
-    from airflow.utils.session import create_session
 
     created = []
     for pool in pools:
         try:
-            with create_session() as session:
+            with own_session() as session:
                 if not missing(session, (pool,)):
                     continue
                 session.add(Pool(pool=pool, slots=slots(), description=description(pool), include_deferred=False))
+                session.commit()
             created.append(pool)
             log.info("tenant_integrity: created pool %s with %d slot(s)", pool, slots())
         except Exception as exc:  # another component created it meanwhile, or no metadata database (yet)
-            with create_session() as session:
+            with own_session() as session:
                 if missing(session, (pool,)):
                     raise RuntimeError(f"pool {pool} not created ({exc}); create it: {create_command(pool)}") from exc
     return created
+
+
+@contextlib.contextmanager
+def own_session():
+    """A metadata-database session of our own, not Airflow's scoped one: plugins load lazily, e.g. inside
+    `airflow dags test` while it writes the parsed DAGs in the scoped session, and committing or closing that
+    session there would detach its objects (DetachedInstanceError on a fresh metadata database)."""
+    from airflow import settings as airflow_settings
+
+    session = airflow_settings.Session.session_factory()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def ensure_on_load() -> None:
