@@ -41,13 +41,17 @@ Tasks of one spec, each stopping it when its GX gate fails:
    run wrote (older ones, as preflight found them, are listed as warnings), no row lost, every tenant the run
    wrote exists, audit = changes = backups. Prints the run summary.
 
+After every spec: `announce_repaired_tables` updates the asset of each table whose `post_validation` passed
+(a real run only), which starts `tenant_validation_daily` once; `fail_if_a_spec_failed` fails the run when a
+spec did not pass. Deadlines: every task 12 h (the approval waits for its person), the run 4 days
+(`TENANT_DAG_TIMEOUTS`).
+
 Pause, resume or cancel between two chunks with `python -m tenant_integrity pause|resume|cancel`.
 Undo a run with `tenant_rollback`; import review decisions with `tenant_review_import`.
 """
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
 
 from tenant_integrity import settings
@@ -259,14 +263,11 @@ def tenant_backfill():
 
             return _run(item, phases.soft_delete_orphans, plan).to_dict()
 
-        @task(map_index_template=NAMED_BY_SPEC, outlets=[AssetAlias(REPAIRED_TABLES)])
+        @task(map_index_template=NAMED_BY_SPEC)
         def post_validation(item: dict, plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
-            """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs).
-
-            A passed gate updates the asset of the repaired table, which starts tenant_validation_daily."""
+            """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
             from tenant_integrity import formatting, phases
             from tenant_integrity.results import PhaseResults
-            from tenant_integrity.runtime import repaired_table_asset
 
             results = PhaseResults.from_dict(
                 {
@@ -279,11 +280,7 @@ def tenant_backfill():
             )
             summary = _run(item, phases.post_validation, plan, results)
             print(formatting.format_summary(summary))  # the task output a person reads in the UI
-            outcome = phases.outcome(summary).to_dict()
-            get_current_context()["outlet_events"][AssetAlias(REPAIRED_TABLES)].add(
-                repaired_table_asset(item["spec"]), extra={"run_id": summary.run_id, "run_no": summary.run_no}
-            )
-            return outcome
+            return phases.outcome(summary).to_dict()
 
         waited = wait_for_parents(item)
         plan = preflight(item)
@@ -291,7 +288,9 @@ def tenant_backfill():
         approved = PlanApproval(
             task_id="approve_plan",
             preflight_task_id=f"{REPAIR}.preflight",
-            response_timeout=pendulum.duration(seconds=settings.APPROVAL_TIMEOUT_S),
+            # a person's wait is bounded by the run's timeout (4 days), not by a task timeout: Airflow 3.3 parks a
+            # HITL task in awaiting_input only without one (with a task or response timeout the task fails there)
+            execution_timeout=None,
         )
         backed_up = backup(item, plan)
         backfills = backfill(item, plan)
@@ -302,7 +301,41 @@ def tenant_backfill():
         go >> approved >> backed_up >> backfills >> conflicts >> review >> orphans
         post_validation(item, plan, backed_up, conflicts, backfills, review, orphans)
 
-    repair.expand(item=resolve_specs())
+    @task(outlets=[AssetAlias(REPAIRED_TABLES)], trigger_rule="all_done")
+    def announce_repaired_tables(order: list[dict]) -> list[str]:
+        """Once every spec of the run has ended: update the asset of each table whose post_validation passed.
+
+        tenant_validation_daily runs on those updates: once, after the whole run, not on a half-repaired graph
+        after each spec. A dry run, or a run where no spec passed, updates nothing.
+        """
+        from tenant_integrity import run_order
+        from tenant_integrity.runtime import repaired_table_asset
+
+        context = get_current_context()
+        if context["params"].get("dry_run", True):
+            return []
+        done_task = f"{REPAIR}.post_validation"
+        states = context["ti"].get_task_states(
+            dag_id=context["dag"].dag_id, run_ids=[context["run_id"]], task_ids=[done_task]
+        )
+        passed = run_order.passed_specs(order, states.get(context["run_id"], {}), done_task)
+        for name in passed:
+            context["outlet_events"][AssetAlias(REPAIRED_TABLES)].add(
+                repaired_table_asset(name), extra={"run_id": context["run_id"], "spec": name}
+            )
+        print(f"repaired tables announced to tenant_validation_daily: {', '.join(passed) or 'none'}")
+        return passed
+
+    @task(trigger_rule="one_failed")
+    def fail_if_a_spec_failed() -> None:
+        """The run's verdict: announce_repaired_tables runs whatever the specs did, so this leaf fails the run as
+        soon as a spec's last task failed (Airflow's watcher pattern); it is skipped when none did."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a spec of this run did not pass: see its tasks in the group repair")
+
+    order = resolve_specs()
+    repair.expand(item=order) >> [announce_repaired_tables(order), fail_if_a_spec_failed()]
 
 
 tenant_backfill()

@@ -30,11 +30,13 @@ open review rows (warning `open_review_rows`) as rows waiting for a person's dec
 leaks. If the validation cannot run, one mail says so. The DAG's failure callback (every DAG has
 it) sends no second mail for a run this task already handled.
 
-Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up, **and** whenever a
-real `tenant_backfill` run passes its `post_validation`: that task updates the asset of the repaired table
-(`mysql://host:port/database/table`, through the alias `tenant_integrity_repaired_tables`), so each repair is
-validated right after it. Deadlines: every task 1 h, the run 3 h (`TENANT_DAG_TIMEOUTS` overrides); a
-`validate` that times out (a read stuck on a metadata lock) still ends in `alert_on_call`'s one mail.
+Schedule: `0 4 * * *` in `$TENANT_VALIDATION_TZ` (default Europe/Berlin), no catch-up (unpausing it runs the
+latest 04:00 at once), **and** after every real `tenant_backfill` run in which a spec passed: its last task,
+`announce_repaired_tables`, updates the asset of each repaired table (`mysql://host:port/database/table`,
+through the alias `tenant_integrity_repaired_tables`), so each repair is validated right after it, once.
+Deadlines: every task 1 h, the run 3 h (`TENANT_DAG_TIMEOUTS` overrides). Every read waits at most 60 s for a
+table's metadata lock: a `validate` that fails or times out ends in `alert_on_call`'s one mail; a run that
+outlives its run timeout is ended by the scheduler and the DAG's failure callback mails once ("run timed out").
 """
 
 from __future__ import annotations

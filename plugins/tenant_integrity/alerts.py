@@ -179,13 +179,19 @@ def _failures_from_the_metadata_database(dag, run_id: str) -> tuple[list[TaskFai
     return failures, upstream
 
 
+# tasks that only carry the verdict of others (tenant_backfill's watcher leaf): never named as a failure's cause
+VERDICT_TASKS = frozenset({"fail_if_a_spec_failed"})
+
+
 def run_failures(dag, run_id: str) -> tuple[list[TaskFailure], list[str]]:
     """The failed task instances of a run (with their errors) and the ones that never ran (upstream failed)."""
     from airflow.sdk.execution_time import task_runner
 
     if getattr(task_runner, "SUPERVISOR_COMMS", None) is not None:
-        return _failures_through_the_api(dag, run_id)
-    return _failures_from_the_metadata_database(dag, run_id)
+        failures, upstream = _failures_through_the_api(dag, run_id)
+    else:
+        failures, upstream = _failures_from_the_metadata_database(dag, run_id)
+    return [f for f in failures if f.task_id not in VERDICT_TASKS], upstream
 
 
 def _spec_of(params: dict) -> str:

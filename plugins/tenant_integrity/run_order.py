@@ -151,6 +151,12 @@ def parents_state(item: dict, states: dict[str, str], done_task: str) -> ParentW
     return ParentWait(True, False, f"spec {item['spec']}: {', '.join(item['waits_for'])} passed; starting")
 
 
+def passed_specs(order: list[dict], states: dict[str, str], done_task: str) -> list[str]:
+    """The specs of a run (its order, map index = position) whose `done_task` succeeded (`<task_id>_<map index>`
+    -> state, as get_task_states gives them), in run order."""
+    return [item["spec"] for position, item in enumerate(order) if states.get(f"{done_task}_{position}") == "success"]
+
+
 def format_order(order: list[OrderedSpec]) -> str:
     """The run order as a person reads it in the task log."""
     lines = [f"tenant_backfill run order: {len(order)} spec(s)"]

@@ -128,8 +128,6 @@ DAG_TIMEOUTS_S = {
     "tenant_validation_daily": (3600, 3 * 3600),
     "tenant_watch": (1800, 3300),
 }
-# the approval waits this long for a person, then fails the spec's run (nothing written)
-APPROVAL_TIMEOUT_S = 3 * 24 * 3600
 # overrides, for a database bigger or slower than these bounds: "dag_id=task_s[/run_s],dag_id=..." (seconds)
 TIMEOUTS_ENV = "TENANT_DAG_TIMEOUTS"
 

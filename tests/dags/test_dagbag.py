@@ -70,8 +70,8 @@ def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
         task_timeout_s, run_timeout_s = settings.DAG_TIMEOUTS_S[dag_id]
         assert dag.dagrun_timeout.total_seconds() == run_timeout_s, dag_id
         for task in dag.tasks:
-            if task.task_id.endswith("approve_plan"):  # waits for a person: its own response timeout
-                assert task.response_timeout.total_seconds() == settings.APPROVAL_TIMEOUT_S
+            if task.task_id.endswith("approve_plan"):  # waits for a person, within the run's timeout
+                assert task.execution_timeout is None and task.response_timeout is None  # else it fails when parked
             else:
                 assert task.execution_timeout.total_seconds() == task_timeout_s, (dag_id, task.task_id)
             assert task.owner == "data-engineering", (dag_id, task.task_id)
@@ -93,8 +93,12 @@ def test_backfill_tasks_run_in_the_documented_order(bag):
         "repair.export_review",
         "repair.soft_delete_orphans",
         "repair.post_validation",
+        "announce_repaired_tables",  # after every spec: the assets of the repaired tables (tenant_validation_daily)
     ]
-    assert sorted(dag.task_ids) == sorted(order)
+    # announce_repaired_tables runs whatever the specs did; the other leaf fails the run when one did not pass
+    assert dag.get_task("fail_if_a_spec_failed").trigger_rule == "one_failed"
+    assert {t.task_id for t in dag.leaves} == {"announce_repaired_tables", "fail_if_a_spec_failed"}
+    assert sorted(dag.task_ids) == sorted([*order, "fail_if_a_spec_failed"])
     for earlier, later in itertools.pairwise(order):
         assert later in dag.get_task(earlier).get_direct_relative_ids(upstream=False) or later in {
             t.task_id for t in dag.get_task(earlier).get_flat_relatives(upstream=False)
@@ -133,8 +137,9 @@ def test_validation_runs_daily_at_four_in_berlin_without_catchup(bag):
     assert cron.expression == "0 4 * * *"
     assert str(cron.timezone) in {"Europe/Berlin", "Timezone('Europe/Berlin')"}
     assert [dag.timetable.asset_condition.name] == ["tenant_integrity_repaired_tables"]
-    post_validation = bag.get_dag("tenant_backfill").get_task("repair.post_validation")
-    assert [getattr(o, "name", None) for o in post_validation.outlets] == ["tenant_integrity_repaired_tables"]
+    announce = bag.get_dag("tenant_backfill").get_task("announce_repaired_tables")
+    assert [getattr(o, "name", None) for o in announce.outlets] == ["tenant_integrity_repaired_tables"]
+    assert announce.trigger_rule == "all_done"  # after every spec, whether it passed or not
     assert dag.catchup is False
     assert sorted(dag.task_ids) == ["alert_on_call", "check_alerting", "validate"]
     assert dag.get_task("alert_on_call").trigger_rule == "all_done"

@@ -8,8 +8,8 @@ then roll back one spec from the operator page, which offers to unpause the paus
 the writer pool deleted, a real run fails at once, naming the command that creates the pool.
 
 Assets and deadlines (issue 25 item 7), under the same scheduler, with a real SMTP server (aiosmtpd) as
-smtp_default: tenant_validation_daily, unpaused as README says, runs after the backfill because its post_validation
-updated the asset of each repaired table; and a validation stuck on a metadata lock (the test holds `lock tables
+smtp_default: tenant_validation_daily, unpaused as README says, runs once after the backfill because its last task
+(announce_repaired_tables) updated the asset of each repaired table; and a validation stuck on a metadata lock (the test holds `lock tables
 customers write`) is ended by its run timeout (TENANT_DAG_TIMEOUTS, shorter than db.METADATA_LOCK_WAIT_S), which fails
 the run and mails on-call once, saying it timed out.
 
@@ -277,8 +277,10 @@ def test_a_fresh_airflow_runs_the_backfill_and_the_page_rollback(fresh, served_m
     assert set(airflow.task_states(doomed).values()) == {None}  # no task ran, nothing written
     assert null_counts(target) == {"customers": 11, "appointments": 2, "calls": 20}
 
-    # the backfill's post_validation updated the asset of each repaired table: tenant_validation_daily ran for them
+    # once every spec had ended, the backfill updated the asset of each repaired table in one task: one
+    # tenant_validation_daily run validated the whole repair (not a half-written graph after each spec)
     runs = wait_for_asset_runs(airflow, 3)
+    assert len(runs) == 1, runs
     events = [e for r in runs for e in consumed_events(airflow, r)]
     host = f"{target.host}:{target.port}/{target.database}"
     assert sorted(
@@ -289,7 +291,7 @@ def test_a_fresh_airflow_runs_the_backfill_and_the_page_rollback(fresh, served_m
             f"tenant_integrity/tenant_db/{t}",
             f"mysql://{host}/{t}",
             "tenant_backfill",
-            "repair.post_validation",
+            "announce_repaired_tables",
             run_id,
             run_id,
         )

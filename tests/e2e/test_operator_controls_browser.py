@@ -37,7 +37,7 @@ import pytest
 
 from tenant_integrity import demo
 from tests.conftest import drop, new_target, url_of
-from tests.helpers.airflow_server import CHROMIUM, DAG_ID, UI_TIMEOUT, Airflow, log_in, screenshot
+from tests.helpers.airflow_server import CHROMIUM, DAG_ID, UI_TIMEOUT, VERDICT, Airflow, log_in, screenshot
 from tests.helpers.dbcheck import query
 
 pytestmark = pytest.mark.e2e
@@ -271,8 +271,10 @@ def test_pause_holds_the_writers_while_the_task_runs_and_resume_finishes_the_run
     expect(frame.locator("#controls")).not_to_contain_text("pause requested")
     run = airflow.wait_for_run(run_id)
     timings["pause/resume run (trigger to success)"] = time.monotonic() - started
-    assert run["state"] == "success", airflow.task_states(run_id)
-    assert set(airflow.task_states(run_id).values()) == {"success"}
+    states = airflow.task_states(run_id)
+    assert run["state"] == "success", states
+    assert states.pop(VERDICT) == "skipped"  # no spec failed
+    assert set(states.values()) == {"success"}
     log = airflow.task_log(run_id, BACKFILL)
     assert re.search(r"resumed after \d+ s of pause", log), log[-2000:]
     summary = assert_exact_numbers(database, run_id)
@@ -347,8 +349,10 @@ def test_cancel_fails_the_task_and_clearing_it_resumes_from_the_checkpoint(airfl
     assert BACKFILL in {t["task_id"] for t in cleared}
     run = airflow.wait_for_run(run_id)
     timings["cancel and clear run (trigger to success)"] = time.monotonic() - started
-    assert run["state"] == "success", airflow.task_states(run_id)
-    assert set(airflow.task_states(run_id).values()) == {"success"}
+    states = airflow.task_states(run_id)
+    assert run["state"] == "success", states
+    assert states.pop(VERDICT) == "skipped"  # no spec failed
+    assert set(states.values()) == {"success"}
     assert task_instance(airflow, run_id, BACKFILL)["try_number"] == 2
     resumed = airflow.task_log(run_id, BACKFILL, try_number=2)
     assert f"phase backfill_appointments: resuming backfill_appointments after key {last_key}" in resumed, resumed[

@@ -42,6 +42,8 @@ SCREENSHOTS = (
     else PROJECT / ".airflow" / "screenshots"
 )
 DAG_ID = "tenant_backfill"
+# tenant_backfill's watcher leaf (dags/tenant_backfill.py): fails the run when a spec failed, skipped when none did
+VERDICT = "fail_if_a_spec_failed"
 STARTUP_TIMEOUT = 300  # seconds until the API answers and the DAG is parsed (2 slow cores)
 RUN_TIMEOUT = 420  # seconds for one tenant_backfill run (about 30 s when idle)
 UI_TIMEOUT = 60_000  # milliseconds for one UI expectation

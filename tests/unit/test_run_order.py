@@ -109,3 +109,15 @@ def test_a_spec_starts_when_its_parents_passed_and_ends_when_one_failed(states, 
     wait = run_order.parents_state(CALLS, states, DONE)
     assert (wait.done, wait.failed) == (done, failed)
     assert message in wait.message
+
+
+def test_passed_specs_are_the_map_indexes_whose_post_validation_succeeded():
+    order = [{"spec": "customers_company"}, {"spec": "appointments_company"}, {"spec": "calls_company"}]
+    states = {
+        "repair.post_validation_0": "success",
+        "repair.post_validation_1": "failed",
+        "repair.post_validation_2": "success",
+        "repair.backfill_1": "success",  # another task of spec 1: not its verdict
+    }
+    assert run_order.passed_specs(order, states, "repair.post_validation") == ["customers_company", "calls_company"]
+    assert run_order.passed_specs(order, {"repair.post_validation_0": "skipped"}, "repair.post_validation") == []
