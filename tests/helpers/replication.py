@@ -142,7 +142,8 @@ class Server:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def connect(self, database: str | None = None):
+    def connect(self, database: str | None = None, **options):
+        """root on this server; `options`: more mysqlclient connect() arguments (TLS)."""
         return MySQLdb.connect(
             host="127.0.0.1",
             port=self.port,
@@ -152,6 +153,7 @@ class Server:
             autocommit=True,
             connect_timeout=5,
             **({"db": database} if database else {}),
+            **options,
         )
 
     def rows(self, statement: str, params=None) -> list[dict]:

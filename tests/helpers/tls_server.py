@@ -19,8 +19,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import MySQLdb
-
 from tests.helpers.replication import ReplicationError, Server, _binary, server_home
 
 DAYS = 2  # the certificates outlive any test run, and nothing else
@@ -123,18 +121,7 @@ class TlsServer(Server):
 
     def connect(self, database: str | None = None):
         """root over TLS, verifying the server's certificate against the test CA."""
-        return MySQLdb.connect(
-            host="127.0.0.1",
-            port=self.port,
-            user="root",
-            passwd="",
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=5,
-            ssl={"ca": str(self.ca)},
-            ssl_mode="VERIFY_IDENTITY",
-            **({"db": database} if database else {}),
-        )
+        return super().connect(database, ssl={"ca": str(self.ca)}, ssl_mode="VERIFY_IDENTITY")
 
     def stop(self) -> None:
         super().stop()
