@@ -17,6 +17,11 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve()
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(Path(__file__).resolve().parents[1] / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
+# Importing Airflow configures logging (its structlog handlers). The package imports it lazily, e.g. the storage
+# module's ObjectStoragePath during a run; imported there, mid-test, it would drop the handler a test's caplog
+# added. So it is imported once here, before any test, whatever test runs first.
+import airflow.sdk  # noqa: F401
+
 SERVER_URL = os.environ.get("TENANT_TEST_SERVER_URL", "mysql://root@127.0.0.1:3306")
 PROJECT = Path(__file__).resolve().parents[1]
 
