@@ -23,10 +23,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "plugins"))
 
-from tenant_integrity import demo, gates, sql, validation  # noqa: E402
-from tenant_integrity.db import DbTarget  # noqa: E402
-from tenant_integrity.results import REVIEW_REASONS  # noqa: E402
-from tenant_integrity.spec import load_spec  # noqa: E402
+from tenant_integrity.checks import gates  # noqa: E402
+from tenant_integrity.cli import demo  # noqa: E402
+from tenant_integrity.core.spec import load_spec  # noqa: E402
+from tenant_integrity.monitoring import validation  # noqa: E402
+from tenant_integrity.repair.results import REVIEW_REASONS  # noqa: E402
+from tenant_integrity.store import sql  # noqa: E402
+from tenant_integrity.store.db import DbTarget  # noqa: E402
 
 SERVER = os.environ.get("BENCH_SERVER_URL", "mysql://root@127.0.0.1:3306")
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
@@ -156,8 +159,8 @@ def pipeline(into: DbTarget) -> dict:
 
 def rollback_speed(into: DbTarget, backfilled: int) -> dict:
     """Undo the pipeline's run (last: it puts the NULLs back) and time it: the undo must scale like the writes."""
-    from tenant_integrity import rollback
-    from tenant_integrity.settings import RunContext
+    from tenant_integrity.core.settings import RunContext
+    from tenant_integrity.repair import rollback
 
     os.environ["TENANT_REVIEW_DIR"] = str(HERE / "runs" / "review")
     wait_for_quiet(into)
@@ -213,7 +216,7 @@ def guard_overhead(into: DbTarget) -> dict:
     Run last: it installs and removes triggers on the pipeline's copy. Each insert is its own commit, as an
     application writes; the inserted rows carry a NULL tenant, the rows a guard acts on.
     """
-    from tenant_integrity import guards
+    from tenant_integrity.enforce import guards
 
     rates = guards.bench_inserts(into, load_spec("appointments_company"), rows=GUARD_INSERTS)
     log("guards: " + ", ".join(f"{mode} {rate:.0f}/s" for mode, rate in rates.items()))

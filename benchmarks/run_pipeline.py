@@ -10,11 +10,11 @@ import resource
 import sys
 import time
 
-from tenant_integrity import phases
-from tenant_integrity.db import DbTarget
-from tenant_integrity.engine import read_chunk_logs
-from tenant_integrity.results import PhaseResults
-from tenant_integrity.spec import load_spec
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.engine.runner import read_chunk_logs
+from tenant_integrity.repair import phases
+from tenant_integrity.repair.results import PhaseResults
+from tenant_integrity.store.db import DbTarget
 
 
 def main(url: str, batch_size: int, chunk_seconds: float, workers: int) -> None:

@@ -54,9 +54,9 @@ from __future__ import annotations
 
 from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
 
-from tenant_integrity import settings
-from tenant_integrity.approval import PlanApproval
-from tenant_integrity.runtime import REPAIRED_TABLES, operator_params, project_dag
+from tenant_integrity.core import settings
+from tenant_integrity.tasks.approval import PlanApproval
+from tenant_integrity.tasks.runtime import REPAIRED_TABLES, operator_params, project_dag
 
 # every task that writes to the target database takes a slot of its connection's pool
 WRITERS = settings.writer_pool(settings.TENANT_CONN_ID)
@@ -89,8 +89,8 @@ def _run(item: dict, phase, plan: dict | None = None, *args):
     The plan crosses XComs as a dict and reaches the phase as the Plan it was; the phase's typed result
     goes back to the task, which hands it on as a dict.
     """
-    from tenant_integrity.results import Plan
-    from tenant_integrity.runtime import failing_fast_on_user_errors, task_inputs
+    from tenant_integrity.repair.results import Plan
+    from tenant_integrity.tasks.runtime import failing_fast_on_user_errors, task_inputs
 
     context = get_current_context()
     _name_map_index(item["spec"])
@@ -158,8 +158,8 @@ def tenant_backfill():
     @task
     def resolve_specs() -> list[dict]:
         """The specs of this run (param specs, else spec), parents before the specs whose evidence reads them."""
-        from tenant_integrity import run_order
-        from tenant_integrity.runtime import failing_fast_on_user_errors
+        from tenant_integrity.core import run_order
+        from tenant_integrity.tasks.runtime import failing_fast_on_user_errors
 
         params = get_current_context()["params"]
         with failing_fast_on_user_errors():
@@ -185,7 +185,7 @@ def tenant_backfill():
             """
             from airflow.sdk import PokeReturnValue
 
-            from tenant_integrity import run_order
+            from tenant_integrity.core import run_order
 
             context = get_current_context()
             _name_map_index(item["spec"])
@@ -207,7 +207,7 @@ def tenant_backfill():
         @task(map_index_template=NAMED_BY_SPEC)
         def preflight(item: dict) -> dict:
             """Validate the spec against the live schema, run the preflight gate, profile every NULL row: the plan."""
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.preflight).to_dict()
 
@@ -227,7 +227,7 @@ def tenant_backfill():
         @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def backup(item: dict, plan: dict) -> dict:
             """Make the backup table hold every target column; the write chunks copy each row's pre-image into it."""
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.backup, plan).to_dict()
 
@@ -238,36 +238,36 @@ def tenant_backfill():
             One task whatever the spec (its sources are in the plan, not in the DAG's shape): each source's
             progress is in this task's log, and a retry resumes each source after its checkpoint.
             """
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.backfill_in_priority_order, plan).to_dict()
 
         @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def detect_conflicts(item: dict, plan: dict) -> dict:
             """Queue the rows whose sources or relation rows disagree for review; they are never written."""
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.detect_conflicts, plan).to_dict()
 
         @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def export_review(item: dict, plan: dict) -> dict:
             """Queue the rows a person must decide and write review.csv."""
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.export_review, plan).to_dict()
 
         @task(pool=WRITERS, map_index_template=NAMED_BY_SPEC)
         def soft_delete_orphans(item: dict, plan: dict) -> dict:
             """Soft-delete (or send to review, per the spec) active rows nothing points to."""
-            from tenant_integrity import phases
+            from tenant_integrity.repair import phases
 
             return _run(item, phases.soft_delete_orphans, plan).to_dict()
 
         @task(map_index_template=NAMED_BY_SPEC)
         def post_validation(item: dict, plan: dict, backup_result, conflicts, backfills, review, orphans) -> dict:
             """Gate the finished run, print its summary; hand on its outcome (the full summary is in tenant_runs)."""
-            from tenant_integrity import formatting, phases
-            from tenant_integrity.results import PhaseResults
+            from tenant_integrity.repair import formatting, phases
+            from tenant_integrity.repair.results import PhaseResults
 
             results = PhaseResults.from_dict(
                 {
@@ -308,8 +308,8 @@ def tenant_backfill():
         tenant_validation_daily runs on those updates: once, after the whole run, not on a half-repaired graph
         after each spec. A dry run, or a run where no spec passed, updates nothing.
         """
-        from tenant_integrity import run_order
-        from tenant_integrity.runtime import repaired_table_asset
+        from tenant_integrity.core import run_order
+        from tenant_integrity.tasks.runtime import repaired_table_asset
 
         context = get_current_context()
         if context["params"].get("dry_run", True):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import operator_params, project_dag
+from tenant_integrity.tasks.runtime import operator_params, project_dag
 
 
 @dag(
@@ -50,8 +50,8 @@ def tenant_constraints():
     @task
     def add_not_null_and_foreign_key() -> dict:
         """Check every precondition, archive orphans if asked, then run the DDL (online where possible)."""
-        from tenant_integrity.constraints import constraints_from_params
-        from tenant_integrity.runtime import run_operator_task
+        from tenant_integrity.enforce.constraints import constraints_from_params
+        from tenant_integrity.tasks.runtime import run_operator_task
 
         return run_operator_task(get_current_context(), constraints_from_params)
 

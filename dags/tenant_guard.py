@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import project_dag, spec_param
+from tenant_integrity.tasks.runtime import project_dag, spec_param
 
 
 @dag(
@@ -56,8 +56,8 @@ def tenant_guard():
     @task
     def guard() -> dict:
         """Install, uninstall or show the guard triggers of the spec's target table."""
-        from tenant_integrity.guards import guard_from_params
-        from tenant_integrity.runtime import run_operator_task
+        from tenant_integrity.enforce.guards import guard_from_params
+        from tenant_integrity.tasks.runtime import run_operator_task
 
         return run_operator_task(get_current_context(), guard_from_params)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import operator_params, project_dag
+from tenant_integrity.tasks.runtime import operator_params, project_dag
 
 
 @dag(
@@ -40,8 +40,8 @@ def tenant_review_import():
     @task
     def import_decisions() -> dict:
         """Validate every row, then apply with backup + audit and run the post_validation gate."""
-        from tenant_integrity.review_import import import_from_params
-        from tenant_integrity.runtime import run_operator_task
+        from tenant_integrity.repair.review_import import import_from_params
+        from tenant_integrity.tasks.runtime import run_operator_task
 
         return run_operator_task(get_current_context(), import_from_params)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import operator_params, project_dag
+from tenant_integrity.tasks.runtime import operator_params, project_dag
 
 
 @dag(
@@ -36,8 +36,8 @@ def tenant_rollback():
     @task
     def restore_from_backup() -> dict:
         """Restore the run's rows that nobody changed since, verify them by checksum, list the rest."""
-        from tenant_integrity.rollback import rollback_from_params
-        from tenant_integrity.runtime import run_operator_task
+        from tenant_integrity.repair.rollback import rollback_from_params
+        from tenant_integrity.tasks.runtime import run_operator_task
 
         return run_operator_task(get_current_context(), rollback_from_params)
 

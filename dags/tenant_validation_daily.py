@@ -45,7 +45,7 @@ import os
 
 from airflow.sdk import AssetAlias, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from tenant_integrity.runtime import REPAIRED_TABLES, project_dag, spec_param
+from tenant_integrity.tasks.runtime import REPAIRED_TABLES, project_dag, spec_param
 
 TIMEZONE = os.environ.get("TENANT_VALIDATION_TZ", "Europe/Berlin")
 
@@ -78,15 +78,15 @@ def tenant_validation_daily():
     @task
     def check_alerting() -> list[str]:
         """Fail now if nobody could be told about a failure."""
-        from tenant_integrity.alerts import check_alerting_configured
-        from tenant_integrity.runtime import failing_fast_on_user_errors
+        from tenant_integrity.monitoring.mail import check_alerting_configured
+        from tenant_integrity.tasks.runtime import failing_fast_on_user_errors
 
         with failing_fast_on_user_errors():
             return check_alerting_configured()
 
     @task
     def validate(recipients: list[str]) -> list[dict]:
-        from tenant_integrity.runtime import failing_fast_on_user_errors, validate_specs
+        from tenant_integrity.tasks.runtime import failing_fast_on_user_errors, validate_specs
 
         context = get_current_context()
         with failing_fast_on_user_errors():
@@ -95,7 +95,7 @@ def tenant_validation_daily():
     @task(trigger_rule="all_done", retries=0)
     def alert_on_call(recipients: list[str] | None = None, reports: list[dict] | None = None) -> str:
         """At most one mail: new or grown failures page, resolved ones are told; any failure fails the run."""
-        from tenant_integrity.runtime import alert_for_run
+        from tenant_integrity.tasks.runtime import alert_for_run
 
         return alert_for_run(get_current_context(), recipients, reports)
 

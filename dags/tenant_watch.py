@@ -26,7 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from tenant_integrity.runtime import project_dag, spec_param
+from tenant_integrity.tasks.runtime import project_dag, spec_param
 
 
 @dag(
@@ -45,8 +45,8 @@ def tenant_watch():
     @task
     def watch() -> list[dict]:
         """Find the specs inside their watch, run the checks, record them."""
-        from tenant_integrity.runtime import failing_fast_on_user_errors
-        from tenant_integrity.watch import watch_for_airflow
+        from tenant_integrity.tasks.runtime import failing_fast_on_user_errors
+        from tenant_integrity.tasks.watch import watch_for_airflow
 
         context = get_current_context()
         dag_run = context["dag_run"]
@@ -57,8 +57,8 @@ def tenant_watch():
     @task
     def page_on_call(results: list[dict]) -> str:
         """One mail naming what no earlier mail named; fail the run while anything is found."""
-        from tenant_integrity.runtime import failing_fast_on_user_errors
-        from tenant_integrity.watch import page_for_airflow
+        from tenant_integrity.tasks.runtime import failing_fast_on_user_errors
+        from tenant_integrity.tasks.watch import page_for_airflow
 
         with failing_fast_on_user_errors():
             return page_for_airflow(get_current_context(), results)

@@ -53,7 +53,7 @@ port_free "$PORT" || { echo "port $PORT is in use: set AIRFLOW_PORT to a free po
 db_exists() { .venv/bin/python - <<'PY'
 import os, sys
 import MySQLdb
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 t = DbTarget.from_url(os.environ["AIRFLOW_CONN_TENANT_DB"])
 conn = MySQLdb.connect(host=t.host, port=t.port, user=t.user, passwd=t.password)
 cur = conn.cursor()
@@ -95,7 +95,7 @@ cat <<EOF
 ==>              (kept in $PASSWORDS)
 EOF
 # --- the writer pool: tenant_backfill's writing tasks take a slot of their connection's pool -------
-read -r POOL SLOTS < <(.venv/bin/python -c 'from tenant_integrity import settings as s; print(s.writer_pool(s.TENANT_CONN_ID), s.WRITER_POOL_SLOTS)')
+read -r POOL SLOTS < <(.venv/bin/python -c 'from tenant_integrity.core import settings as s; print(s.writer_pool(s.TENANT_CONN_ID), s.WRITER_POOL_SLOTS)')
 SLOTS=${TENANT_WRITER_POOL_SLOTS:-$SLOTS}
 airflow db migrate >/dev/null  # pools live in the metadata database
 airflow pools set "$POOL" "$SLOTS" "tenant_integrity writers on connection tenant_db" >/dev/null

@@ -22,7 +22,7 @@ apt_install pkg-config libmariadb-dev gcc
 apt_install chromium  # Debian's browser for tests/e2e/test_browser.py (Playwright never downloads one)
 # tests/e2e/test_celery_executor.py starts its own redis-server and PostgreSQL cluster (temp dirs, free ports)
 apt_install redis-server postgresql
-# tests/integration/test_replica_throttle.py: pt-table-checksum compares the test's own primary and replica
+# tests/engine/test_replica_throttle.py: pt-table-checksum compares the test's own primary and replica
 # (throwaway mariadbd processes on free ports, from the machine's mariadb-server; never the 3306 server)
 apt_install percona-toolkit
 

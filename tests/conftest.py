@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tenant_integrity import demo
-from tenant_integrity.db import DbTarget
+from tenant_integrity.cli import demo
+from tenant_integrity.store.db import DbTarget
 
 # Airflow reads its configuration once, at first import: point it at the project before any test imports it.
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))

@@ -1,11 +1,11 @@
 """The Airflow plugin of tenant_integrity: the operator page in the UI and extra links on tenant_backfill's tasks.
 
-- fastapi_apps: tenant_integrity.operator_page mounted at /tenant-integrity on Airflow's API server (built on
+- fastapi_apps: tenant_integrity.ui.app mounted at /tenant-integrity on Airflow's API server (built on
   first use, so the scheduler, the DAG processor and task processes that load plugins never import it);
 - external_views: a "Tenant integrity" entry in the UI's navigation that shows that page inside the UI;
 - global_operator_extra_links: "Run report", "Review CSV" and "Data Docs" buttons on the tasks of
   tenant_backfill runs, pointing at the page. Every other DAG's tasks get no link (an empty URL is not shown);
-- on_load: creates tenant_backfill's writer pool where it is missing (tenant_integrity.pools), in every component
+- on_load: creates tenant_backfill's writer pool where it is missing (tenant_integrity.tasks.pools), in every component
   that has the metadata database, so a fresh Airflow runs the DAGs without a set-up script;
 - listeners: the scheduler fails a real tenant_backfill run at once, naming the command, when that pool is gone.
 
@@ -24,7 +24,7 @@ from urllib.parse import quote
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
 
-from tenant_integrity import pools
+from tenant_integrity.tasks import pools
 
 URL_PREFIX = "/tenant-integrity"
 BACKFILL_DAG = "tenant_backfill"
@@ -119,6 +119,6 @@ class TenantIntegrityPlugin(AirflowPlugin):
 
     @property
     def fastapi_apps(self) -> list[dict]:
-        from tenant_integrity.operator_page import app
+        from tenant_integrity.ui.app import app
 
         return [{"app": app, "url_prefix": URL_PREFIX, "name": "Tenant integrity"}]

@@ -54,12 +54,12 @@ def bag():
 
 
 def test_policy_every_dag_is_documented_owned_retried_and_tagged(bag):
-    from tenant_integrity import settings
-    from tenant_integrity.alerts import RunFailureAlert
+    from tenant_integrity.core import settings
+    from tenant_integrity.monitoring.mail import RunFailureAlert
 
     for dag_id, dag in bag.dags.items():
         assert dag.doc_md and dag.doc_md.strip().startswith("#"), dag_id
-        # one mail per failed run: @dag(on_failure_callback=dag_failure_alert()) from tenant_integrity.runtime
+        # one mail per failed run: @dag(on_failure_callback=dag_failure_alert()) from tenant_integrity.tasks.runtime
         assert isinstance(dag.on_failure_callback, RunFailureAlert), dag_id
         # a new file in include/specs must not make a new version of every DAG: no param lists the spec files
         for name in dag.params:

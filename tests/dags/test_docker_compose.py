@@ -1,7 +1,7 @@
 """docker-compose.yaml and Dockerfile checked against the project (Docker itself does not run here).
 
 Every mounted host path exists, the environment the DAGs read is set and points at services that exist, the
-container layout matches what tenant_integrity.paths derives, the demo database is loaded in the loader's order,
+container layout matches what tenant_integrity.core.paths derives, the demo database is loaded in the loader's order,
 the image pins the Airflow of requirements.txt, and every DAG the compose file's comments name exists in dags/.
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from tenant_integrity import demo
+from tenant_integrity.cli import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -139,7 +139,7 @@ def test_local_executor_on_the_postgres_metadata_database(services):
 
 def test_the_environment_the_dags_read_is_set_in_every_airflow_service(services):
     code = "\n".join(
-        p.read_text() for p in [*(ROOT / "plugins" / "tenant_integrity").glob("*.py"), *(ROOT / "dags").glob("*.py")]
+        p.read_text() for p in [*(ROOT / "plugins" / "tenant_integrity").rglob("*.py"), *(ROOT / "dags").glob("*.py")]
     )
     read_by_code = set(re.findall(r"os\.environ(?:\.get\(|\[)\"(TENANT_\w+)\"", code))
     assert "TENANT_REVIEW_DIR" in read_by_code  # the scan finds what it should
@@ -196,7 +196,7 @@ def test_the_container_layout_is_the_one_the_package_derives(services):
         plugins = PurePosixPath(env["AIRFLOW__CORE__PLUGINS_FOLDER"])
         assert mount_of(service, str(plugins))["source"] == "./plugins", name
         assert str(plugins) in env["PYTHONPATH"].split(":"), name
-        # tenant_integrity.paths: PROJECT_ROOT is the parent of plugins/, include/ and expectations/ sit next to it
+        # tenant_integrity.core.paths: PROJECT_ROOT is the parent of plugins/, include/ and expectations/ sit next to it
         for folder in ("include", "expectations"):
             assert mount_of(service, str(plugins.parent / folder))["source"] == f"./{folder}", (name, folder)
         assert PurePosixPath(env["TENANT_SPECS_DIR"]).is_relative_to(plugins.parent / "include"), name
@@ -330,7 +330,7 @@ def test_airflow_executor_switches_every_component_to_celery_on_the_profiles_ser
 
 
 def test_the_init_creates_the_writer_pool_the_backfill_uses(services):
-    from tenant_integrity import settings
+    from tenant_integrity.core import settings
 
     script = interpolate(services["airflow-init"]["command"][1])
     assert f"airflow pools set {settings.writer_pool('tenant_db')} {settings.WRITER_POOL_SLOTS} " in script

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 from tests.conftest import PROJECT, SERVER_URL
 from tests.helpers.dbcheck import query
 

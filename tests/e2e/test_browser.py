@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tenant_integrity import demo
+from tenant_integrity.cli import demo
 from tests.conftest import drop, new_target, url_of
 from tests.helpers.airflow_server import (
     CHROMIUM,
@@ -38,7 +38,7 @@ from tests.helpers.dbcheck import active_distribution, query
 pytestmark = pytest.mark.e2e
 
 POST_VALIDATION = "repair.post_validation"  # in the mapped task group, one map index per spec
-# data set 'all' after a real run with the default spec (tests/integration/test_edge_cases.py has the derivation)
+# data set 'all' after a real run with the default spec (tests/repair/test_edge_cases.py has the derivation)
 EXPECTED_ACTIVE = {None: 7, 1: 52, 15: 4, 83: 1, 84: 3, 85: 2}
 EXPECTED_AUDIT_ROWS = 37
 

@@ -17,8 +17,8 @@ from collections import defaultdict
 
 import pytest
 
-from tenant_integrity import demo
-from tenant_integrity.spec import spec_names
+from tenant_integrity.cli import demo
+from tenant_integrity.core.spec import spec_names
 from tests.conftest import drop, new_target, url_of
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.airflow_server import VERDICT

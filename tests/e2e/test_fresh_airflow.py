@@ -33,8 +33,9 @@ import httpx
 import MySQLdb
 import pytest
 
-from tenant_integrity import demo, settings
-from tenant_integrity.db import METADATA_LOCK_WAIT_S
+from tenant_integrity.cli import demo
+from tenant_integrity.core import settings
+from tenant_integrity.store.db import METADATA_LOCK_WAIT_S
 from tests.conftest import PROJECT, drop, new_target, url_of
 from tests.helpers.airflow_server import Airflow, free_port
 from tests.helpers.dbcheck import query
@@ -52,7 +53,7 @@ RUN_TIMEOUT_S = 45
 assert RUN_TIMEOUT_S + 10 < METADATA_LOCK_WAIT_S
 ASSET_RUNS_TIMEOUT = 240  # seconds for the asset-triggered validation runs to be created and to finish
 MAIL_TIMEOUT = 60  # seconds for the dag-processor to run a failure callback and the mail to arrive
-# the rows the run of every spec leaves for a person (customers: tests/integration/test_operator_page.py); they,
+# the rows the run of every spec leaves for a person (customers: tests/ui/test_operator_page.py); they,
 # and the soft-deleted rows, keep their NULL
 REVIEW_LEFT = {
     ("customers_company", "conflict"): 3,

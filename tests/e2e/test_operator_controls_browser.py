@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tenant_integrity import demo
+from tenant_integrity.cli import demo
 from tests.conftest import drop, new_target, url_of
 from tests.helpers.airflow_server import CHROMIUM, DAG_ID, UI_TIMEOUT, VERDICT, Airflow, log_in, screenshot
 from tests.helpers.dbcheck import query

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_integrity import phases
-from tenant_integrity.spec import load_spec
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.repair import phases
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.dbcheck import checksum, customers, query
 

@@ -29,7 +29,7 @@ from tests.helpers.dbcheck import query
 pytestmark = pytest.mark.e2e
 
 SPEC = "customers_company"
-# data set 'all' after a real run of customers_company (tests/integration/test_edge_cases.py has the derivation)
+# data set 'all' after a real run of customers_company (tests/repair/test_edge_cases.py has the derivation)
 ROWS_CHANGED, LEFT_FOR_REVIEW = 37, 7
 
 timings: dict[str, float] = {}

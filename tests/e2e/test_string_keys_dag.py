@@ -1,6 +1,6 @@
 """Real Airflow on a UUID key: a real backfill, then its rollback, each task in a fresh process.
 
-tests/integration/test_string_keys.py calls the phases in one process, where an earlier phase can leave
+tests/repair/test_string_keys.py calls the phases in one process, where an earlier phase can leave
 state a later one relies on. `airflow dags test` runs every task in a process of its own: each must find
 the key's kind (char(36) here) itself, or its checkpoint, audit, review and run rows go to the integer
 columns (MariaDB errors 1264/1265 on tenant_checkpoints.last_key: a UUID is no bigint). The numbers are data sets 1+2's, as in the

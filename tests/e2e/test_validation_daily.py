@@ -13,8 +13,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from tenant_integrity import phases
-from tenant_integrity.spec import load_spec
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.repair import phases
 from tests.conftest import PROJECT
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.mail import free_port

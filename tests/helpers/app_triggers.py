@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 
 
 def move_children_when_the_run_writes(target: DbTarget, customer_id: int = 30, company: int = 85) -> None:

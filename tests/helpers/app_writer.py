@@ -22,7 +22,7 @@ import MySQLdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 
 RETRYABLE = {1205, 1213}  # lock wait timeout, deadlock: an application retries these
 

@@ -40,7 +40,7 @@ WORKER_HOSTNAME_ENV = "TENANT_TEST_WORKER_HOSTNAME"
 
 def writer_pool() -> tuple[str, int]:
     """The pool the backfill's writers on AIRFLOW_CONN_TENANT_DB share, and its slots (scripts create it)."""
-    from tenant_integrity import settings
+    from tenant_integrity.core import settings
 
     return settings.writer_pool(settings.TENANT_CONN_ID), settings.WRITER_POOL_SLOTS
 

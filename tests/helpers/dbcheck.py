@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 
 
 def query(target: DbTarget, statement: str, params: dict | None = None) -> list[dict]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tenant_integrity import review_import, rollback
-from tenant_integrity.results import ReviewImportResult, RollbackResult
-from tenant_integrity.settings import RunContext
-from tenant_integrity.spec import load_spec
+from tenant_integrity.core.settings import RunContext
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.repair import review_import, rollback
+from tenant_integrity.repair.results import ReviewImportResult, RollbackResult
 from tests.helpers.dbcheck import query
 
 SPEC = load_spec("customers_company")

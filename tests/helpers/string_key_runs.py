@@ -1,11 +1,11 @@
-"""A run on text keys, shared by the in-process tests (tests/integration/test_string_keys.py) and the
+"""A run on text keys, shared by the in-process tests (tests/repair/test_string_keys.py) and the
 Airflow one (tests/e2e/test_string_keys_dag.py): the target, the review rows, what the audit says."""
 
 from __future__ import annotations
 
 import csv
 
-from tenant_integrity import demo
+from tenant_integrity.cli import demo
 from tests.conftest import new_target
 from tests.helpers.dbcheck import query
 from tests.helpers.text_keys import KINDS, rekey_customers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenant_integrity.db import DbTarget
+from tenant_integrity.store.db import DbTarget
 
 
 def clean_history(target: DbTarget, days: int = 7, failed_day: int | None = None) -> None:

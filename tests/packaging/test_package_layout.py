@@ -12,8 +12,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tenant_integrity import paths, provider, spec
-from tenant_integrity.errors import TenantIntegrityError
+from tenant_integrity import provider
+from tenant_integrity.core import paths, spec
+from tenant_integrity.core.errors import TenantIntegrityError
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

@@ -36,8 +36,8 @@ def run(command: list[str], env: dict | None = None, cwd: Path | None = None, ti
 def expected_files() -> set[str]:
     """The wheel's paths of the files the package needs, from the repository's folders."""
     shipped = {
-        **{f"tenant_integrity/{p.relative_to(PACKAGE).as_posix()}": p for p in PACKAGE.glob("*.py")},
-        **{f"tenant_integrity/{p.relative_to(PACKAGE).as_posix()}": p for p in PACKAGE.glob("templates/**/*.html")},
+        **{f"tenant_integrity/{p.relative_to(PACKAGE).as_posix()}": p for p in PACKAGE.rglob("*.py")},
+        **{f"tenant_integrity/{p.relative_to(PACKAGE).as_posix()}": p for p in PACKAGE.glob("ui/templates/**/*.html")},
         **{
             f"tenant_integrity/_include/{p.relative_to(PROJECT / 'include').as_posix()}": p
             for p in (PROJECT / "include").glob("sql/**/*.sql")
@@ -120,7 +120,7 @@ def test_the_wheel_carries_the_package_its_sql_suites_templates_and_demo_data(wh
 
 def test_installed_the_package_reads_its_files_from_site_packages(venv, site):
     probe = (
-        "import json; from tenant_integrity import paths, sql;"
+        "import json; from tenant_integrity.core import paths; from tenant_integrity.store import sql;"
         "print(json.dumps({'installed': paths.INSTALLED, 'module': paths.__file__, 'sql': str(paths.SQL_DIR),"
         " 'suites': str(paths.EXPECTATIONS_DIR), 'specs': str(paths.SPECS_DIR), 'root': str(paths.PROJECT_ROOT),"
         " 'rendered': sql.render('server_version.sql').splitlines()[-1]}))"
@@ -130,7 +130,7 @@ def test_installed_the_package_reads_its_files_from_site_packages(venv, site):
     found = json.loads(done.stdout.strip().splitlines()[-1])
     site_packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     assert found["installed"] is True
-    assert Path(found["module"]) == site_packages / "tenant_integrity" / "paths.py"
+    assert Path(found["module"]) == site_packages / "tenant_integrity" / "core" / "paths.py"
     assert Path(found["sql"]) == site_packages / "tenant_integrity" / "_include" / "sql"
     assert Path(found["suites"]) == site_packages / "tenant_integrity" / "_expectations"
     assert Path(found["specs"]) == site / "specs"
@@ -140,13 +140,13 @@ def test_installed_the_package_reads_its_files_from_site_packages(venv, site):
     # no TENANT_SPECS_DIR and no $AIRFLOW_HOME/include/specs: the error names the variable
     env = {k: v for k, v in site_env(venv, site).items() if k != "TENANT_SPECS_DIR"}
     done = run(
-        [str(venv / "bin" / "python"), "-c", "from tenant_integrity.spec import spec_names; spec_names()"],
+        [str(venv / "bin" / "python"), "-c", "from tenant_integrity.core.spec import spec_names; spec_names()"],
         env=env,
         cwd=site,
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        f"tenant_integrity.errors.TenantIntegrityError: no spec folder {site / 'airflow_home' / 'include' / 'specs'}:"
+        f"tenant_integrity.core.errors.TenantIntegrityError: no spec folder {site / 'airflow_home' / 'include' / 'specs'}:"
         " set TENANT_SPECS_DIR to the folder of your specs (one <name>.yaml per table)"
     )
 

@@ -1,0 +1,184 @@
+"""Faults against the real MariaDB: a killed worker resumes, lock trouble retries, a killed connection reconnects."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from tenant_integrity.core.errors import ChunkError
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.engine import runner
+from tenant_integrity.engine.pacing import ThrottleError
+from tenant_integrity.repair import phases
+from tests.conftest import url_of
+from tests.helpers.dbcheck import active_distribution, query
+from tests.helpers.kills import kill_first_connection_running, sigkill_when
+
+SPEC = load_spec("customers_company")
+EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
+WORKER = """
+import sys
+from tenant_integrity.engine import runner
+from tenant_integrity.repair import phases
+from tenant_integrity.store.db import DbTarget
+from tenant_integrity.core.spec import load_spec
+target, spec = DbTarget.from_url(sys.argv[1]), load_spec("customers_company")
+ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=0.01)  # tiny chunks
+plan = phases.preflight(target, spec, ctx)
+phases.backup(target, spec, ctx, plan)
+phases.backfill_source(target, spec, ctx, plan, "appointments")
+"""
+
+
+def audited(target) -> int:
+    return query(target, "select count(*) as n from tenant_audit_log where run_id = 'crash'")[0]["n"]
+
+
+@pytest.mark.parametrize("kill_after", [1, 6, 13])
+def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db, kill_after):
+    sigkill_when(
+        seed_db, WORKER, [url_of(seed_db)], "select count(*) from tenant_audit_log where run_id = 'crash'", kill_after
+    )
+    done_before = audited(seed_db)
+    assert kill_after <= done_before < 28, "the worker was not interrupted mid-run"
+    # where each share must resume: after its last committed chunk. Rows 30-57 are backfilled by appointments,
+    # so that is the share's largest audited key, unless its walk already passed the orphans 58-60 (no audit)
+    shares = query(
+        seed_db,
+        "select phase, last_key, until_key from tenant_checkpoints where phase like 'backfill_appointments%%'"
+        " order by until_key",
+    )
+    written = [r["row_id"] for r in query(seed_db, "select row_id from tenant_audit_log where run_id = 'crash'")]
+    starts = [29] + [r["until_key"] for r in shares[:-1]]
+    for start, share in zip(starts, shares, strict=True):
+        last_written = max([k for k in written if start < k <= share["until_key"]], default=start)
+        passed_the_orphans = share["last_key"] in {58, 59, 60} and share["last_key"] > last_written
+        assert share["last_key"] == last_written or passed_the_orphans, share
+
+    # Airflow's retry: the same run id, the same phases again
+    ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    resumed = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    assert resumed.backfilled == 28  # the whole run, from the audit: the killed attempt's rows included
+    assert resumed.resumed_after == min(r["last_key"] for r in shares)  # each share resumed after its checkpoint
+    phases.backfill_source(seed_db, SPEC, ctx, plan, "phone")
+    phases.soft_delete_orphans(seed_db, SPEC, ctx, plan)
+
+    assert active_distribution(seed_db) == EXPECTED
+    per_row = query(
+        seed_db,
+        "select a.row_id, count(*) as audits, (select count(*) from tenant_backup_customers b "
+        "where b.backup_run_id = 'crash' and b.id = a.row_id) as backups "
+        "from tenant_audit_log a where a.run_id = 'crash' group by a.row_id",
+    )
+    assert len(per_row) == 31
+    assert {(r["audits"], r["backups"]) for r in per_row} == {(1, 1)}
+
+
+def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
+    ctx = phases.RunContext(run_id="locks", dry_run=False, batch_size=100, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    holder = seed_db.connect()
+    holder.execute("start transaction")
+    holder.execute("select * from customers where id = 40 for update")  # the application holds a row
+    release = threading.Timer(7.0, holder.rollback)  # longer than one lock wait (5 s), shorter than the backoff
+    release.start()
+    try:
+        result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    finally:
+        release.cancel()
+        holder.close()
+    assert result.backfilled == 28
+    assert result.retries >= 1
+    assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'locks'")[0]["n"] == 28
+
+
+def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
+    monkeypatch.setattr(runner, "MAX_ATTEMPTS", 2)
+    ctx = phases.RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    holder = seed_db.connect()
+    holder.execute("start transaction")
+    holder.execute("select * from customers where id = 40 for update")
+    try:
+        with pytest.raises(ChunkError) as failure:
+            phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    finally:
+        holder.close()
+    assert "phase 'backfill_appointments', table 'customers', keys (29, 60]: lock wait timeout on 2 attempts" in str(
+        failure.value
+    )
+    assert query(seed_db, "select count(*) as n from tenant_audit_log where run_id = 'stuck'")[0]["n"] == 0
+
+
+def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_db):
+    ctx = phases.RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=0.01)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    phases.backup(seed_db, SPEC, ctx, plan)
+    killed = []
+    thread = kill_first_connection_running(seed_db, "tenant_chunk_decisions", killed)
+    result = phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")
+    thread.join()
+    assert killed, "no chunk statement was caught running"
+    assert result.retries >= 1
+    assert result.backfilled == 28
+    counts = query(
+        seed_db, "select row_id, count(*) as n from tenant_audit_log where run_id = 'killed' group by row_id"
+    )
+    assert len(counts) == 28 and {r["n"] for r in counts} == {1}
+
+
+def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_its_start(seed_db):
+    # the KILL in the test above can land after a statement finished; the next statement, which may be
+    # one of the phase's opening reads, then finds the connection gone. Here that is made certain.
+    ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    ctx = dataclasses.replace(ctx, run_no=plan.run_no)
+    walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
+    session = runner.Session(seed_db, SPEC, walk, ctx)
+    try:
+        victim = session.db.scalar("select connection_id()")
+        with seed_db.connect() as admin:
+            admin.execute(f"kill connection {int(victim)}")
+        total, shares = runner.retrying(
+            session, "start of phase", lambda: runner._start(session.db, SPEC, ctx, walk), sleep=lambda _: None
+        )
+    finally:
+        session.close()
+    assert session.retries == 1
+    assert total == 31  # NULL ids 30-60; two workers, each with about half of them, up to the run's last key (60)
+    layout = [("backfill_appointments:1/2", 29, 44), ("backfill_appointments:2/2", 44, 60)]
+    assert [(s.share, s.after, s.until) for s in shares] == layout
+    recorded = query(
+        seed_db,
+        "select phase, last_key, until_key from tenant_checkpoints where run_no = %(run_no)s order by phase",
+        {"run_no": ctx.run_no},
+    )
+    assert [(r["phase"], r["last_key"], r["until_key"]) for r in recorded] == layout  # a resume keeps the shares
+
+
+def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
+    ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
+    session = runner.Session(seed_db, SPEC, phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx)
+    try:
+        _, throttle = runner.pacing_for(session, ctx)
+        with seed_db.connect() as admin:
+            admin.execute(f"kill connection {int(session.db.scalar('select connection_id()'))}")
+        waited = runner.retrying(session, "load check", throttle.wait_until_calm, sleep=lambda _: None)
+        assert session.retries == 1  # one reconnect, then the server's load was read
+        assert waited < throttle.poll  # read once, calm: no pause
+    finally:
+        session.close()
+    # without a session to reconnect, the same loss stops the run (fail closed)
+    db = seed_db.connect()
+    _, plain = runner.pacing_for(db, ctx)
+    with seed_db.connect() as admin:
+        admin.execute(f"kill connection {int(db.scalar('select connection_id()'))}")
+    with pytest.raises(ThrottleError, match="cannot read Threads_running"):
+        plain.wait_until_calm()
+    db.close()
