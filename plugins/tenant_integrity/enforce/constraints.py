@@ -301,20 +301,14 @@ def _apply(
         reasons = _reasons(db, spec, facts, clean_days, 0)
         if reasons:  # something moved while we archived
             raise ConstraintsRefused(spec, reasons)
-        waits = ddl.DDL_LOCK_WAIT_SECONDS
-        ddl.limit_wait(db, waits)
-        applied: list[AppliedStatement] = []
-        for statement in ddl_statements(db, spec, facts):
-            try:
-                applied.append(_run_ddl(db, statement))
-            except MySQLdb.OperationalError as exc:
-                if exc.args[0] != ddl.LOCK_WAIT_TIMEOUT:
-                    raise
-                done = f" Already applied: {'; '.join(a.statement for a in applied)}." if applied else ""
-                held = ddl.timed_out(db, spec.target.table, repr(statement), waits)
-                raise ConstraintsLockTimeout(
-                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and run again.{done}"
-                ) from exc
+        applied = ddl.run_ddl(
+            db,
+            spec,
+            ddl_statements(db, spec, facts),
+            seconds=ddl.DDL_LOCK_WAIT_SECONDS,
+            lock_timeout=ConstraintsLockTimeout,
+            execute=_online_or_default,
+        )
         after = _facts(db, spec)
     return dataclasses.replace(
         planned,
@@ -325,7 +319,8 @@ def _apply(
     )
 
 
-def _run_ddl(db: Database, statement: str) -> AppliedStatement:
+def _online_or_default(db: Database, statement: str) -> AppliedStatement:
+    """Run a statement online (ALGORITHM=INPLACE, LOCK=NONE); where the server cannot, with its default algorithm."""
     try:
         db.execute(statement)
         log.info("applied online: %s", statement)

@@ -28,12 +28,6 @@ MODES = ("standard", "comprehensive")
 SAMPLE_IN_MAIL = 20
 
 
-def data_docs_dir() -> Path:
-    """The local Data Docs folder: $TENANT_DATA_DOCS_DIR, default data_docs/ in the project. With
-    $TENANT_STORAGE_URL they go to <base>/data-docs/ instead (storage.data_docs_base)."""
-    return storage.local_data_docs_dir()
-
-
 @dataclass
 class ValidationReport:
     spec: str
@@ -395,7 +389,7 @@ def _growth(a: CheckAlert | None) -> str:
     return " (new ids)"
 
 
-def alert_subject(reports: list[ValidationReport], alerts: list[CheckAlert] | None = None) -> str:
+def validation_mail_subject(reports: list[ValidationReport], alerts: list[CheckAlert] | None = None) -> str:
     """`FAILED - <spec>: <checks that page>` (every failed check without `alerts`); `RESOLVED - …` when
     nothing pages but checks pass again. ASCII: pagers and filters."""
     alerts = _as_new(reports) if alerts is None else alerts
@@ -454,7 +448,7 @@ def _failure_item(report: ValidationReport, c: CheckResult, a: CheckAlert | None
     )
 
 
-def alert_body(
+def validation_mail_body(
     reports: list[ValidationReport],
     log_url: str | None,
     error: str | None = None,
@@ -538,7 +532,7 @@ def alert_mail(
     """The run's one mail (subject, HTML), or None when nothing is new, grown or resolved."""
     if not any(a.pages or a.status == "resolved" for a in alerts):
         return None
-    return alert_subject(reports, alerts), alert_body(reports, log_url, alerts=alerts)
+    return validation_mail_subject(reports, alerts), validation_mail_body(reports, log_url, alerts=alerts)
 
 
 def known_summary(alerts: list[CheckAlert]) -> str:

@@ -230,7 +230,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
     link = mail.run_url(ti.dag_id, context["run_id"])
     if reports is None:
         subject = "[tenant_integrity] validation could not run"
-        body = validation.alert_body([], link, error="the validate task failed; see its log")
+        body = validation.validation_mail_body([], link, error="the validate task failed; see its log")
         mail.send_mail(context, recipients, subject, body)
         mail.mark_alerted(ti, "paged: the validation could not run")
         raise AirflowFailException(f"validate failed; one mail sent to {', '.join(recipients)}")

@@ -57,8 +57,6 @@ from tenant_integrity.ui.files import (
     DATA_DOCS_POLICY,
     RUN_FILE_POLICY,
     child_of,
-    data_docs_dir,
-    data_docs_relative,
     folder_files,
     run_file,
     run_folder,
@@ -281,7 +279,7 @@ def run_data_docs(request: Request, spec: str, run_id: str) -> Response:
                     iter(bookkeeping_rows(db, "data_docs_after.sql", {"spec": spec, "after": run.finished_at})), None
                 )
             latest = next(iter(bookkeeping_rows(db, "data_docs_latest.sql", {"spec": spec})), None)
-    after = first and data_docs_relative(first["data_docs"])
+    after = first and storage.data_docs_key(first["data_docs"])
     if after:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/data-docs/{quote(after)}", status_code=303)
     return _render(
@@ -290,7 +288,7 @@ def run_data_docs(request: Request, spec: str, run_id: str) -> Response:
         status_code=404,
         run=run,
         latest=latest,
-        latest_path=latest and data_docs_relative(latest["data_docs"]),
+        latest_path=latest and storage.data_docs_key(latest["data_docs"]),
     )
 
 
@@ -467,14 +465,14 @@ def validation_page(request: Request, validation_no: int) -> HTMLResponse:
         "validation.html",
         validation=rows[0],
         checks=[r for r in rows if r["check_name"] is not None],
-        data_docs_path=data_docs_relative(rows[0]["data_docs"]),
+        data_docs_path=storage.data_docs_key(rows[0]["data_docs"]),
     )
 
 
 @app.get("/data-docs/{path:path}")
 def data_docs(path: str) -> StreamingResponse:
     """GX Data Docs from the Data Docs' base (their pages link each other relatively, so they work from here)."""
-    root = data_docs_dir()
+    root = storage.data_docs_base()
     target = child_of(root, path)
     if not storage.is_file(target):
         raise HTTPException(404, "not found")

@@ -25,17 +25,6 @@ RUN_FILE_POLICY = "script-src 'none'; object-src 'none'; base-uri 'none'"
 DATA_DOCS_POLICY = "sandbox allow-scripts allow-popups"
 
 
-def data_docs_dir() -> ObjectStoragePath:
-    """The Data Docs' base: <storage base>/data-docs/, or $TENANT_DATA_DOCS_DIR without $TENANT_STORAGE_URL."""
-    return storage.data_docs_base()
-
-
-def data_docs_relative(stored: str | None) -> str | None:
-    """The key under the Data Docs' base of the page a validation recorded (its file:// or storage URL), or None
-    if it is elsewhere."""
-    return storage.data_docs_key(stored)
-
-
 def inside(path: ObjectStoragePath, root: ObjectStoragePath) -> ObjectStoragePath:
     """`path`, 404 unless it is `root` or below it (by key; on the local filesystem with links resolved)."""
     if not storage.inside(path, root):

@@ -12,11 +12,11 @@ from fastapi import HTTPException
 
 from tenant_integrity.core import settings
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.store import sql
+from tenant_integrity.store import sql, storage
 from tenant_integrity.store.bookkeeping import read_schema
 from tenant_integrity.store.db import Database, DbTarget
 from tenant_integrity.ui.airflow_client import FINISHED_AIRFLOW_STATES, airflow_run_states
-from tenant_integrity.ui.files import data_docs_relative, folder_files
+from tenant_integrity.ui.files import folder_files
 
 CONN_ID = settings.TENANT_CONN_ID  # the connection whose bookkeeping tables the page reads
 RUNS_LISTED = 100
@@ -288,7 +288,7 @@ def validations(db: Database, tables: set[str], limit: int = VALIDATIONS_LISTED)
         return []
     rows = bookkeeping_rows(db, "validations.sql", {"limit": limit})
     for row in rows:
-        row["data_docs_path"] = data_docs_relative(row["data_docs"])
+        row["data_docs_path"] = storage.data_docs_key(row["data_docs"])
     return rows
 
 
