@@ -1,4 +1,4 @@
-"""validation.decide, the pure paging decision: what pages on-call (new, grown), what is only recorded (known),
+"""paging.decide, the pure paging decision: what pages on-call (new, grown), what is only recorded (known),
 what is told as over (resolved), and what says nothing. No database: the history rows are given as decide reads them.
 """
 
@@ -8,7 +8,8 @@ import datetime as dt
 import json
 
 from tenant_integrity.checks.gates import CheckResult
-from tenant_integrity.monitoring.validation import CheckAlert, ValidationReport, decide
+from tenant_integrity.monitoring.paging import CheckAlert, decide
+from tenant_integrity.monitoring.validation import ValidationReport
 
 SPEC = "customers_company"
 PAGED_AT = dt.datetime(2026, 1, 1, 6, 0)
