@@ -153,14 +153,14 @@ def validate_graph(target: DbTarget, run_id: str, mode: str = "comprehensive") -
 
     The tenant column and table come from include/registry.yaml; without them there is no graph to audit (None).
     """
-    from tenant_integrity.graph import discovery
+    from tenant_integrity.graph import discovery, edge_audit, policy
 
-    registry = discovery.load_registry()
+    registry = policy.load_registry()
     if not (registry.tenant_column and registry.tenant_table):
         log.info("include/registry.yaml names no tenant_column/tenant_table: no graph audit")
         return None
     found = discovery.discover(target, registry.tenant_column, registry.tenant_table)
-    mismatches = {m.edge: m for m in discovery.audit_edges(target, found)}
+    mismatches = {m.edge: m for m in edge_audit.audit_edges(target, found)}
     with target.connect() as db, db.transaction():
         for statement in ("create_validation_runs.sql", "create_validation_history.sql"):
             db.execute(sql.render(f"bookkeeping/{statement}"))
