@@ -15,7 +15,7 @@ from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import query
-from tests.helpers.row_locks import CHUNK_LOCK, RowLock, connection_open, wait_until, waiters
+from tests.helpers.row_locks import CHUNK_LOCK, RowLock, connection_open, in_thread, wait_until, waiters
 
 SPEC = load_spec("customers_company")
 PHASE = "backfill_appointments"
@@ -48,17 +48,7 @@ def allow_writes(target) -> None:
 
 
 def backfill_in_thread(target, ctx, plan) -> tuple[threading.Thread, dict]:
-    outcome: dict = {}
-
-    def backfill():
-        try:
-            outcome["result"] = phases.backfill_source(target, SPEC, ctx, plan, "appointments")
-        except Exception as exc:  # the test looks at it once the run ended
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=backfill)
-    worker.start()
-    return worker, outcome
+    return in_thread(lambda: phases.backfill_source(target, SPEC, ctx, plan, "appointments"))
 
 
 def audited_ids(target, run_id: str) -> list[int]:
@@ -78,8 +68,8 @@ def test_a_failing_worker_stops_the_other_after_its_current_chunk(seed_db):
     try:
         run, outcome = backfill_in_thread(seed_db, ctx, plan)
         # both workers inside their first chunk, each blocked on the first row of its share
-        worker_1 = wait_until(seed_db, lambda db: waiters(db, first, CHUNK_LOCK), "worker 1 waits for row 30")[0]
-        wait_until(seed_db, lambda db: waiters(db, second, CHUNK_LOCK), "worker 2 waits for row 45")
+        worker_1 = wait_until(seed_db, lambda db: waiters(db, first.id, CHUNK_LOCK), "worker 1 waits for row 30")[0]
+        wait_until(seed_db, lambda db: waiters(db, second.id, CHUNK_LOCK), "worker 2 waits for row 45")
         first.release()  # worker 1's chunk meets the refusing row and fails: the run must end
         wait_until(seed_db, lambda db: not connection_open(db, worker_1), "worker 1 failed and closed its connection")
         second.release()  # worker 2 finishes the chunk it is in; it must not start another
@@ -100,7 +90,7 @@ def test_a_resumed_share_ends_at_its_saved_bound(seed_db):
     try:
         run, outcome = backfill_in_thread(seed_db, ctx, plan)
         # worker 1 wrote its rows before 35 and waits inside the chunk holding 35; worker 2 walked its whole share
-        wait_until(seed_db, lambda db: waiters(db, blocker, CHUNK_LOCK), "worker 1 waits for row 35")
+        wait_until(seed_db, lambda db: waiters(db, blocker.id, CHUNK_LOCK), "worker 1 waits for row 35")
         wait_until(
             seed_db, lambda db: checkpoints(seed_db, plan.run_no).get(f"{PHASE}:2/2") == 60, "worker 2 walked to 60"
         )

@@ -7,6 +7,7 @@ decides the order of events.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -41,9 +42,9 @@ class RowLock:
         self.db.close()
 
 
-def waiters(db: Database, holder: RowLock, statement_like: str = "%") -> list[int]:
-    """Connections whose statement (matching `statement_like`) waits for a lock `holder` holds."""
-    rows = db.rows(WAITERS, {"holder": holder.id, "statement_like": statement_like})
+def waiters(db: Database, holder_id: int, statement_like: str = "%") -> list[int]:
+    """Connections whose statement (matching `statement_like`) waits for a row lock connection `holder_id` holds."""
+    rows = db.rows(WAITERS, {"holder": holder_id, "statement_like": statement_like})
     return [int(r["waiting"]) for r in rows]
 
 
@@ -51,6 +52,16 @@ def waiters_count_sql(holder: RowLock, statement_like: str) -> str:
     """The count of `waiters` as one statement without parameters (for kills.sigkill_when)."""
     quoted = "'" + statement_like.replace("'", "''") + "'"
     return f"select count(*) from ({WAITERS % {'holder': holder.id, 'statement_like': quoted}}) as w"
+
+
+def metadata_lock_waiters(db: Database, statement_like: str) -> list[int]:
+    """Connections whose statement (matching `statement_like`) waits for a table's metadata lock (LOCK TABLES)."""
+    rows = db.rows(
+        "select id from information_schema.processlist where db = database()"
+        " and state = 'Waiting for table metadata lock' and info like %(statement_like)s",
+        {"statement_like": statement_like},
+    )
+    return [int(r["id"]) for r in rows]
 
 
 def connection_open(db: Database, connection_id: int) -> bool:
@@ -75,3 +86,18 @@ def wait_until(target, probe: Callable[[Database], object], what: str, timeout_s
             # read them for 0.1 s: a faster poll would keep reading the same stale picture forever
             time.sleep(0.15)
     raise AssertionError(f"timed out waiting until {what}")
+
+
+def in_thread(work: Callable[[], object]) -> tuple[threading.Thread, dict]:
+    """Start `work` in a thread; the dict gets its "result" or its "error" once it ended."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = work()
+        except Exception as exc:  # the test looks at it once the thread ended
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
