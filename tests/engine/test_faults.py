@@ -10,6 +10,7 @@ import pytest
 from tenant_integrity.core.errors import ChunkError
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine import runner
+from tenant_integrity.engine import session as session_module
 from tenant_integrity.engine.pacing import ThrottleError
 from tenant_integrity.repair import phases
 from tests.conftest import url_of
@@ -132,7 +133,7 @@ def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
 
 
 def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
-    monkeypatch.setattr(runner, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     ctx = phases.RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
@@ -174,12 +175,12 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     plan = phases.preflight(seed_db, SPEC, ctx)
     ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
-    session = runner.Session(seed_db, SPEC, walk, ctx)
+    session = session_module.Session(seed_db, SPEC, walk, ctx)
     try:
         victim = session.db.scalar("select connection_id()")
         with seed_db.connect() as admin:
             admin.execute(f"kill connection {int(victim)}")
-        total, shares = runner.retrying(
+        total, shares = session_module.retrying(
             session, "start of phase", lambda: runner._start(session.db, SPEC, ctx, walk), sleep=lambda _: None
         )
     finally:
@@ -198,12 +199,14 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
 
 def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
     ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
-    session = runner.Session(seed_db, SPEC, phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx)
+    session = session_module.Session(
+        seed_db, SPEC, phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx
+    )
     try:
         _, throttle = runner.pacing_for(session, ctx)
         with seed_db.connect() as admin:
             admin.execute(f"kill connection {int(session.db.scalar('select connection_id()'))}")
-        waited = runner.retrying(session, "load check", throttle.wait_until_calm, sleep=lambda _: None)
+        waited = session_module.retrying(session, "load check", throttle.wait_until_calm, sleep=lambda _: None)
         assert session.retries == 1  # one reconnect, then the server's load was read
         assert waited < throttle.poll  # read once, calm: no pause
     finally:

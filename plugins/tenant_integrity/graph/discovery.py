@@ -126,7 +126,7 @@ class ProposedEvidence:
 
 
 @dataclass(frozen=True)
-class TenantTable:
+class DiscoveredTable:
     """A base table carrying the tenant column, as the database says it is now."""
 
     table: str
@@ -186,12 +186,12 @@ class Discovery:
     tenant_column: str
     tenant_table: str
     tenant_key: str
-    tables: tuple[TenantTable, ...]  # by name
+    tables: tuple[DiscoveredTable, ...]  # by name
     edges: tuple[ForeignKeyEdge, ...]  # between two tenant tables (self-references included), by child table
     base_tables: frozenset[str]  # every base table of the database
     unchecked: tuple[str, ...] = ()  # tables with the tenant column whose name no statement may carry
 
-    def table(self, name: str) -> TenantTable:
+    def table(self, name: str) -> DiscoveredTable:
         for t in self.tables:
             if t.table == name:
                 return t
@@ -350,7 +350,7 @@ def discover_in(db: Database, tenant_column: str, tenant_table: str, exempt: fro
         soft_deleted = int(counted["soft_deleted"] or 0)
         evidence, relations = _proposed_evidence(table, key, tenant_column, edges)
         tables.append(
-            TenantTable(
+            DiscoveredTable(
                 table=table,
                 key=key,
                 tenant_column=tenant_column,
@@ -443,14 +443,14 @@ def _review_columns(cols: dict[str, dict], key: str | None, tenant: str, soft_de
 # --- proposals -------------------------------------------------------------------------------
 
 
-def spec_name(table: TenantTable) -> str:
+def spec_name(table: DiscoveredTable) -> str:
     """customers + company_id -> customers_company (the name include/specs uses)."""
     column = table.tenant_column
     tenant = column[:-3] if column.endswith("_id") and len(column) > 3 else column
     return f"{table.table}_{tenant}".lower()
 
 
-def proposal(table: TenantTable, discovery: Discovery, conn_id: str = CONN_ID) -> dict:
+def proposal(table: DiscoveredTable, discovery: Discovery, conn_id: str = CONN_ID) -> dict:
     """The spec (as YAML data) discovery proposes for a table with NULL rows."""
     target = {"table": table.table, "key": table.key, "tenant_column": table.tenant_column}
     for field_name, column in (
@@ -495,7 +495,7 @@ def proposal(table: TenantTable, discovery: Discovery, conn_id: str = CONN_ID) -
     return spec
 
 
-def _proposal_text(table: TenantTable, discovery: Discovery) -> str:
+def _proposal_text(table: DiscoveredTable, discovery: Discovery) -> str:
     n = table.null_rows
     header = [
         f"# Proposed by `python -m tenant_integrity discover` from database {discovery.database}:",
