@@ -208,7 +208,7 @@ def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(se
             admin.execute(f"kill connection {int(session.db.scalar('select connection_id()'))}")
         waited = session_module.retrying(session, "load check", throttle.wait_until_calm, sleep=lambda _: None)
         assert session.retries == 1  # one reconnect, then the server's load was read
-        assert waited < throttle.poll  # read once, calm: no pause
+        assert waited < throttle.policy.poll_seconds  # read once, calm: no pause
     finally:
         session.close()
     # without a session to reconnect, the same loss stops the run (fail closed)

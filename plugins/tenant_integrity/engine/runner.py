@@ -22,7 +22,7 @@ from tenant_integrity.core.settings import BATCH_SIZE_MAX, RunContext
 from tenant_integrity.core.spec import Spec
 from tenant_integrity.engine import controls
 from tenant_integrity.engine.chunk_log import chunk_stats, save_chunk_log
-from tenant_integrity.engine.pacing import ChunkSizer, Throttle
+from tenant_integrity.engine.pacing import ChunkSizer, Throttle, ThrottlePolicy
 from tenant_integrity.engine.progress import Progress
 from tenant_integrity.engine.recipe import Checkpoint, ChunkResult, PhaseRun, Recipe
 from tenant_integrity.engine.session import CONNECTION_LOST, SAMPLE_IDS, Session, retrying
@@ -329,16 +329,14 @@ def pacing_for(source, ctx: RunContext) -> tuple[ChunkSizer, Throttle]:
                 )
             )
     sizer = ChunkSizer(start=ctx.batch_size, target_seconds=ctx.chunk_seconds, maximum=BATCH_SIZE_MAX)
-    return sizer, Throttle(
-        signals=signals,
-        before_check=before_check,
-        # watched replicas: look again as often as the heartbeat moves, so a caught-up replica releases at once
+    # watched replicas: look again as often as the heartbeat moves, so a caught-up replica releases at once
+    policy = ThrottlePolicy(
         poll_seconds=settings.HEARTBEAT_INTERVAL_S if watched else settings.THROTTLE_POLL_S,
         max_wait_seconds=settings.THROTTLE_MAX_WAIT_S,
-        critical_max_seconds=settings.CRITICAL_LOAD_MAX_S,
+        critical_max_seconds=settings.CRITICAL_LOAD_MAX_S,  # read per phase: a test or an operator may change it
         report_every=ctx.progress_every,
-        recovered_by_caller=connection_lost,
     )
+    return sizer, Throttle(signals, policy, before_check=before_check, recovered_by_caller=connection_lost)
 
 
 def error(spec: Spec, phase: str, message: str) -> TenantIntegrityError:
