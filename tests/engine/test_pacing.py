@@ -40,7 +40,9 @@ def test_a_fixed_cost_per_chunk_above_the_aim_does_not_shrink_the_chunk_to_one_r
     for _ in range(30):
         sizes.append(sizer.observe(sizer.size, 0.2 + 0.0001 * sizer.size))
     assert sizes[:6] == [1000, 499, 299, 195, 133, 100] and set(sizes[5:]) == {MIN_CHUNK_ROWS}
-    assert 1000 / (0.2 + 0.0001 * 1000) > MIN_CHUNK_ROWS / (0.2 + 0.0001 * MIN_CHUNK_ROWS) > 400  # rows/s at the floor
+    # what the floor buys: the run still writes over 400 rows/s where it settled (a floor of 1 row: 5 rows/s)
+    settled = sizes[-1]
+    assert settled / (0.2 + 0.0001 * settled) > 400
     assert ChunkSizer(start=4, target_seconds=0.25).minimum == 4  # a smaller start is its own floor (tests' chunks)
 
 
@@ -221,6 +223,29 @@ def test_critical_load_pauses_then_ends_the_run_when_it_lasts():
         "critical load for 30 s (Threads_running 150 >= 100); stopping the run between two chunks: "
         "every committed chunk is whole, a retry resumes after the last one"
     )
+
+
+def test_a_signal_exactly_at_its_limit_goes_on_and_exactly_at_its_critical_level_holds():
+    # the policy (Signal): pause *above* the limit; critical *at or above* the critical level. A critical
+    # level is gh-ost's "at this load, stop writing": a reading equal to it must hold the writers.
+    clock = FakeClock()
+    running = Signal("Threads_running", readings(25, 100, 100, 25), limit=25, critical=100)
+    throttle = Throttle(signals=[running], poll_seconds=1, critical_max_seconds=2, sleep=clock.sleep, clock=clock)
+    assert throttle.should_throttle() is None  # 25, the limit itself: not above it
+    assert throttle.should_throttle() == "critical load: Threads_running 100 >= 100"
+    assert throttle.critical_since == 0.0
+    assert throttle.wait_until_calm() == 1.0  # 100 once more, then 25: held one poll, then released
+    assert throttle.critical_since is None
+
+    held = Throttle(
+        signals=[Signal("Threads_running", readings(100), limit=25, critical=100)],
+        poll_seconds=1,
+        critical_max_seconds=2,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    with pytest.raises(ThrottleError, match=re.escape("critical load for 2 s (Threads_running 100 >= 100)")):
+        held.wait_until_calm()
 
 
 def test_the_heartbeat_moves_on_every_look_pauses_included_and_fails_closed():

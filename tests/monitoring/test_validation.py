@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.monitoring import validation
+from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import query
 
@@ -71,8 +71,8 @@ def test_a_new_active_null_customer_fails_with_its_id_and_created_at(clean):
         assert checks(report)[name].observed == 1
         assert checks(report)[name].sample == [61]
         assert checks(report)[name].first_bad_created_at is not None
-    assert "active_null_tenant" in validation.alert_subject([report])
-    body = validation.alert_body([report], "http://airflow/run")
+    assert "active_null_tenant" in paging.validation_mail_subject([report])
+    body = paging.validation_mail_body([report], "http://airflow/run")
     assert "ids (up to 20): 61" in body and "first bad created_at" in body and "http://airflow/run" in body
 
 

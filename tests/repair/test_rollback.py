@@ -85,6 +85,19 @@ def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):
         assert after[key] == before[key], key
 
 
+def test_a_soft_delete_the_app_undid_after_the_run_is_left_alone_and_reported(backfilled):
+    """The run soft-deleted orphan 58; the application restored it (deleted_at NULL again, nothing else changed).
+    Its row equals the backup now, but not what the run left: the rollback leaves it alone and lists it."""
+    target, _ = backfilled
+    with target.connect() as db, db.transaction():
+        db.execute("update customers set deleted_at = null where id = 58")
+    result = undo(target)
+    assert (result.restored, list(result.skipped)) == (36, [{"row_id": 58, "reason": "changed since the run"}])
+    rolled_back = "select count(*) as n from tenant_audit_log where action = 'rollback' and row_id = 58"
+    assert query(target, rolled_back)[0]["n"] == 0
+    assert (customers(target)[58]["deleted_at"], customers(target)[58]["company_id"]) == (None, None)
+
+
 def test_dry_run_reports_and_restores_nothing(backfilled):
     target, _ = backfilled
     state = checksum(target, "customers")
