@@ -180,7 +180,7 @@ def _chunk(
     if differing:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', table {spec.target.table!r}, keys ({chunk['lo']}, {chunk['hi']}]: "
-            f"{len(differing)} restored row(s) do not match the backup (ids {differing[: runner.SAMPLE_IDS]}); "
+            f"{len(differing)} restored row(s) do not match the backup (ids {differing[:SAMPLE_IDS]}); "
             "chunk rolled back"
         )
     return decided, skipped
