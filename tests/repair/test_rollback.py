@@ -9,6 +9,7 @@ import pytest
 from tenant_integrity.core.errors import TenantIntegrityError
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, rollback
+from tests.helpers.app_triggers import prefix_phone_when_the_tenant_changes
 from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
 
@@ -44,6 +45,27 @@ def test_rollback_restores_checksum_identical_data(backfilled):
     # the rollback's own tenant_runs row ends with its status and numbers (it stayed `running` before)
     (row,) = query(target, "select status, summary from tenant_runs where run_id = 'rb1'")
     assert row["status"] == "succeeded" and json.loads(row["summary"])["restored"] == 37
+
+
+def test_a_chunk_whose_restored_rows_differ_from_the_backup_is_rolled_back_and_named(backfilled):
+    # installed after the run: the application's trigger prefixes the phone on the rollback's own restore
+    # (tenant -> NULL). The same edit on an even number of rows cancels out in an XOR of CRC32s: the
+    # comparison is row by row
+    target, _ = backfilled
+    prefix_phone_when_the_tenant_changes(target)
+    after_backfill = checksum(target, "customers")
+    with pytest.raises(TenantIntegrityError) as failed:
+        undo(target)
+    # the first chunk (its size starts at 4): every row in it was rewritten, so none is restored
+    assert str(failed.value) == (
+        "spec 'customers_company', phase 'rollback', table 'customers', keys (-9223372036854775808, 33]: "
+        "4 restored row(s) do not match the backup (ids [30, 31, 32, 33]); chunk rolled back"
+    )
+    assert checksum(target, "customers") == after_backfill  # the chunk was rolled back whole
+    assert query(target, "select count(*) as n from tenant_audit_log where run_id = 'rb1'")[0]["n"] == 0
+    assert query(target, "select count(*) as n from tenant_backup_customers where backup_run_id = 'rb1'")[0]["n"] == 0
+    (row,) = query(target, "select status from tenant_runs where run_id = 'rb1'")
+    assert row["status"] == "failed"
 
 
 def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):

@@ -104,6 +104,12 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
 
     A dry run writes nothing to the database: the plan and a review preview go to files.
     A real run registers itself in tenant_runs (the numbers later gates compare against).
+
+    What a dry run cannot predict: what the application's UPDATE triggers on the target do to the rows the
+    run writes. It runs no UPDATE, so they never fire, and their bodies are arbitrary SQL. A BEFORE UPDATE
+    trigger that rewrites another column (a phone) of each row whose tenant changes leaves the dry run's plan
+    and its preflight gate as they are; only the real run's post_validation shows it
+    (written_rows_unchanged_beyond_tenant: each written row against its backup, named by id).
     """
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)

@@ -4,9 +4,9 @@ A row is restored (every backed-up column, updated_at and the soft-delete column
 if it is exactly as the run left it: the columns the run wrote still hold what it wrote, and every
 other column still equals the backup. Any other row is left alone and listed. Each chunk is one
 transaction: lock, back up the current rows (under the rollback's own run id), audit every value
-about to change (action `rollback`, source = the run rolled back), restore, then compare a
-pt-table-checksum style checksum of the restored rows with the backup — a mismatch rolls the chunk
-back whole.
+about to change (action `rollback`, source = the run rolled back), restore, then compare every
+restored row with its backup, column by column — one that differs (an application trigger rewrote
+it on the restore's UPDATE) rolls the chunk back whole and fails the rollback naming the chunk.
 """
 
 from __future__ import annotations
@@ -176,10 +176,11 @@ def _chunk(
         )
     db.execute(sql.render("rollback/restore_chunk.sql", spec, **render), chunk)
     db.execute(sql.render("rollback/reopen_review_rows.sql", spec), chunk)
-    sums = db.rows(sql.render("rollback/checksum_chunk.sql", spec, **render), chunk)[0]
-    if sums["live_checksum"] != sums["backup_checksum"]:
+    differing = [r["row_id"] for r in db.rows(sql.render("rollback/compare_chunk.sql", spec, **render), chunk)]
+    if differing:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', table {spec.target.table!r}, keys ({chunk['lo']}, {chunk['hi']}]: "
-            f"restored rows do not match the backup (checksum {sums['live_checksum']} != {sums['backup_checksum']}); chunk rolled back"
+            f"{len(differing)} restored row(s) do not match the backup (ids {differing[:SAMPLE_IDS]}); "
+            "chunk rolled back"
         )
     return decided, skipped
