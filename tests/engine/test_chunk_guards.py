@@ -92,7 +92,7 @@ def test_chunk_sessions_read_committed_unless_the_binary_log_is_statement_based(
     # REPEATABLE READ share-locked the next index entry past a chunk's range (the other worker's row):
     # two workers deadlocked at their share boundary on Akaunting's contacts in most runs
     from tenant_integrity.engine.session import Session
-    from tenant_integrity.repair.phases import DecisionWalk, read_committed_is_safe
+    from tenant_integrity.repair.walks import DecisionWalk, read_committed_is_safe
 
     ctx = phases.RunContext(run_id="isolation")
     session = Session(

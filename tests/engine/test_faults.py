@@ -12,7 +12,7 @@ from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine import runner
 from tenant_integrity.engine import session as session_module
 from tenant_integrity.engine.pacing import ThrottleError
-from tenant_integrity.repair import phases
+from tenant_integrity.repair import phases, walks
 from tests.conftest import url_of
 from tests.helpers.dbcheck import active_distribution, query
 from tests.helpers.kills import kill_first_connection_running, sigkill_when
@@ -174,7 +174,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
     ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
     ctx = dataclasses.replace(ctx, run_no=plan.run_no)
-    walk = phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
+    walk = walks.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
     session = session_module.Session(seed_db, SPEC, walk, ctx)
     try:
         victim = session.db.scalar("select connection_id()")
@@ -200,7 +200,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
 def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
     ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
     session = session_module.Session(
-        seed_db, SPEC, phases.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx
+        seed_db, SPEC, walks.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx
     )
     try:
         _, throttle = runner.pacing_for(session, ctx)

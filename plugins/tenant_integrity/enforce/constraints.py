@@ -25,8 +25,8 @@ from tenant_integrity.enforce import ddl
 from tenant_integrity.engine import runner
 from tenant_integrity.engine.recipe import ChunkResult, Recipe
 from tenant_integrity.engine.write_step import ScratchStatements, apply_decided_rows, scratch_statements
-from tenant_integrity.repair.phases import close_run, register_run
 from tenant_integrity.repair.results import AppliedStatement, ArchiveResult, ConstraintsResult
+from tenant_integrity.repair.run_registry import close_run, register_run
 from tenant_integrity.store import bookkeeping, sql
 from tenant_integrity.store.db import Database, DbTarget
 

@@ -1,6 +1,6 @@
 """The phases of tenant_backfill, in order. Each opens its own connection and is safe to re-run.
 
-preflight -> backup -> one backfill per evidence source -> detect_conflicts -> export_review
+preflight (preflight.py) -> backup -> one backfill per evidence source -> detect_conflicts -> export_review
 -> soft_delete_orphans -> post_validation.
 
 Writes happen in keyset chunks; one chunk is one transaction that locks its NULL-tenant rows,
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -23,28 +22,27 @@ from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import Spec
 from tenant_integrity.engine import runner
 from tenant_integrity.engine.chunk_log import chunk_stats
-from tenant_integrity.engine.recipe import ChunkResult, Recipe
-from tenant_integrity.engine.write_step import ChunkWrite, ScratchStatements, scratch_statements, write_decided
 from tenant_integrity.repair import report
-from tenant_integrity.repair.formatting import format_plan, format_summary
+from tenant_integrity.repair.formatting import format_summary
+from tenant_integrity.repair.preflight import CHECKSUM_RANGE, checksum_context, preflight
 from tenant_integrity.repair.results import (
     BackfillResult,
     Backfills,
     BackupResult,
     ConflictsResult,
     Counts,
-    OlderMismatch,
     OrphansResult,
     Outcome,
     PhaseResults,
     Plan,
-    Profile,
     ReviewExport,
     Summary,
 )
 from tenant_integrity.repair.review_csv import write_review_csv
-from tenant_integrity.store import bookkeeping, privileges, sql, storage
-from tenant_integrity.store.db import Database, DbTarget
+from tenant_integrity.repair.run_registry import close_run
+from tenant_integrity.repair.walks import DecisionWalk
+from tenant_integrity.store import bookkeeping, sql, storage
+from tenant_integrity.store.db import DbTarget
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -52,368 +50,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def registered_run(db: Database, spec: Spec, ctx: RunContext) -> dict | None:
-    """This run's row in tenant_runs, or None before it registered."""
-    rows = db.rows(
-        sql.render("bookkeeping/get_run.sql"), {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id}
-    )
-    db.commit()
-    return rows[0] if rows else None
-
-
-def _run_row(db: Database, spec: Spec, ctx: RunContext) -> dict:
-    row = registered_run(db, spec, ctx)
-    if row is None:
-        raise runner.error(spec, "run", f"run {ctx.run_id!r} is not registered; preflight must run first")
-    return row
-
-
-# --- preflight -----------------------------------------------------------------------------
-
-
-def profile(target: DbTarget, spec: Spec, ctx: RunContext) -> Profile:
-    """Count what the evidence says about every NULL-tenant row, chunk by chunk (read-only, paced by the engine)."""
-    backfill = {e.name: [0, 0] for e in spec.evidence}
-    reasons: dict[str, list[int]] = {}
-    disagreeing = 0
-    read = runner.run(target, spec, ctx, ProfileWalk(spec))
-    for row in read.notes:
-        state = 1 if row["soft_deleted"] else 0
-        if row["outcome"] == "backfill":
-            backfill[spec.evidence[row["source_no"] - 1].name][state] += int(row["row_count"])
-            disagreeing += int(row["disagreeing_rows"] or 0)
-        else:
-            reasons.setdefault(row["outcome"], [0, 0])[state] += int(row["row_count"])
-    return Profile(
-        backfill={name: Counts(*counts) for name, counts in backfill.items()},
-        later_source_disagrees=disagreeing,
-        **{reason: Counts(*counts) for reason, counts in reasons.items()},
-    )
-
-
-def _review_preview(db: Database, spec: Spec, batch_size: int):
-    statement = sql.render("backfill/review_preview_range.sql", spec)
-    for lo, hi in null_row_chunks(db, spec, batch_size):
-        with db.transaction(read_only=True):
-            chunk = db.rows(statement, {"lo": lo, "hi": hi})
-        yield from chunk
-
-
-def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
-    """Validate the spec against the database, run the preflight gate, write the plan.
-
-    A dry run writes nothing to the database: the plan and a review preview go to files.
-    A real run registers itself in tenant_runs (the numbers later gates compare against).
-
-    What a dry run cannot predict: what the application's UPDATE triggers on the target do to the rows the
-    run writes. It runs no UPDATE, so they never fire, and their bodies are arbitrary SQL. A BEFORE UPDATE
-    trigger that rewrites another column (a phone) of each row whose tenant changes leaves the dry run's plan
-    and its preflight gate as they are; only the real run's post_validation shows it
-    (written_rows_unchanged_beyond_tenant: each written row against its backup, named by id).
-    """
-    with target.connect() as db:
-        columns = bookkeeping.validate_against_database(db, spec)
-        privileges.require(db, spec, write=not ctx.dry_run, columns=columns)  # a real run fails here, before any write
-        gates.start_loading_gx()  # overlaps the profile's queries
-        counts = profile(target, spec, ctx)
-        with db.transaction(read_only=True):
-            null_rows = db.rows(sql.render("preflight/null_rows.sql", spec))[0]
-        distribution_before = report.tenant_distribution(db, spec)
-        preflight_checks = gates.run_gate(target, spec, "preflight")
-        plan = Plan(
-            spec=spec.name,
-            table=spec.target.table,
-            run_id=ctx.run_id,
-            dry_run=ctx.dry_run,
-            batch_size=ctx.batch_size,
-            total_rows=int(null_rows["total_rows"]),
-            null_rows=Counts(int(null_rows["active"] or 0), int(null_rows["soft_deleted"] or 0)),
-            outcomes=counts,
-            planned_changes=counts.planned_changes(spec.orphans.action),
-            review_rows=counts.review_rows(spec.orphans.action),
-            distribution_before=tuple(tuple(d) for d in distribution_before),
-            relation_mismatches_before_run=older_mismatches(preflight_checks),
-            unknown_tenant_before_run=older_unknown_tenants(preflight_checks),
-        )
-        if ctx.dry_run:
-            folder = storage.run_path(spec.name, ctx.run_id)
-            preview, plan_file = storage.child(folder, "review_preview.csv"), storage.child(folder, "plan.json")
-            written = write_review_csv(
-                preview, spec.review_columns, _review_preview(db, spec, ctx.batch_size), spec.mask_in_review
-            )
-            plan = dataclasses.replace(
-                plan,
-                review_csv=storage.display(preview),
-                review_rows_exported=written,
-                plan_file=storage.display(plan_file),
-            )
-            storage.write_text(plan_file, json.dumps(plan.to_dict(), indent=2, sort_keys=True))
-            log.info("dry run: nothing written to the database; plan in %s", storage.display(folder))
-        else:
-            plan = dataclasses.replace(plan, run_no=register_run(target, spec, ctx))
-            record_range_checksums(db, spec, plan.run_no, columns)
-        log.info("plan for %s:\n%s", spec.name, format_plan(plan, spec))
-        return plan
-
-
-def older_mismatches(results: list) -> dict[str, OlderMismatch]:
-    """relation table -> its parent/child mismatches on rows a run did not write (warning checks)."""
-    prefix = "relation_mismatch_before_run:"
-    return {
-        r.check[len(prefix) :]: OlderMismatch(rows=int(r.observed or 0), sample_ids=tuple(r.sample))
-        for r in results
-        if r.check.startswith(prefix)
-    }
-
-
-def older_unknown_tenants(results: list) -> OlderMismatch:
-    """Rows whose tenant names no tenant before the run (a warning check): the run writes none of them."""
-    found = next((r for r in results if r.check == "unknown_tenant_before_run"), None)
-    if found is None:
-        return OlderMismatch(rows=0)
-    return OlderMismatch(rows=int(found.observed or 0), sample_ids=tuple(found.sample))
-
-
-def register_run(target: DbTarget, spec: Spec, ctx: RunContext) -> int:
-    """Create the bookkeeping tables if needed and record this real run; return its run_no."""
-    with target.connect() as db:
-        columns = bookkeeping.validate_against_database(db, spec)
-        bookkeeping.ensure_tables(db, spec, columns)
-        with db.transaction():
-            db.execute(
-                sql.render("bookkeeping/insert_run.sql", spec),
-                {"run_id": ctx.run_id, "spec": spec.name, "dag_id": ctx.dag_id, "table_name": spec.target.table},
-            )
-        return int(_run_row(db, spec, ctx)["run_no"])
-
-
-CHECKSUM_RANGE = 10_000  # keys per checksummed range
-
-
-def checksum_context(spec: Spec, columns: dict) -> dict:
-    """Render values for the range checksums: the columns a run may not change (all but spec.written_columns)."""
-    changing = set(spec.written_columns)
-    fixed = [c["name"] for c in bookkeeping.target_columns(spec, columns) if c["raw"] not in changing]
-    return {"fixed_columns": fixed, "range_size": CHECKSUM_RANGE}
-
-
 def post_validation_gate(target: DbTarget, spec: Spec, run_no: int) -> list:
     """The post_validation suite for a run (backfill or review import); raises GateFailed."""
     with target.connect() as db:
         fixed = checksum_context(spec, bookkeeping.validate_against_database(db, spec))
     return gates.run_gate(target, spec, "post_validation", run_no=run_no, **fixed)
-
-
-def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict) -> int:
-    """Per key range, checksum the columns this run may not change (read without locks, then stored)."""
-    with db.transaction(read_only=True):
-        ranges = db.rows(sql.render("checksums/read_range_checksums.sql", spec, **checksum_context(spec, columns)))
-    with db.transaction():
-        for r in ranges:
-            db.execute(sql.render("checksums/save_range_checksum.sql"), {"run_no": run_no, **r})
-    return len(ranges)
-
-
-# --- what the write phases walk --------------------------------------------------------------
-
-
-class NullRowWalk(Recipe):
-    """The target's NULL-tenant rows in key order, up to the run's scope end: what every backfill phase walks."""
-
-    splittable = True
-
-    def __init__(self, spec: Spec, phase: str):
-        self.spec, self.phase = spec, phase
-        self.next_end_sql = sql.render("backfill/next_chunk_end.sql", spec)
-
-    def count(self, db: Database) -> int:
-        return int(db.scalar(sql.render("preflight/count_null_rows.sql", self.spec)) or 0)
-
-    def scope_end(self, db: Database, ctx: RunContext):
-        return _scope_end(db, self.spec, ctx)
-
-    def first_key(self, db: Database, until):
-        key = self.spec.target_key
-        first = db.rows(sql.render("backfill/first_null_key.sql", self.spec), {"last_key": until})[0]["first_key"]
-        first = key.parse(first)
-        if first is None:
-            return None
-        if first == key.before(first):
-            raise runner.error(
-                self.spec, self.phase, f"row keyed {first!r}: an empty text key cannot start a keyset walk"
-            )
-        return key.before(first)
-
-    def next_end(self, db: Database, after, size: int, until):
-        row = db.rows(self.next_end_sql, {"after": after, "batch_size": size, "last_key": until})[0]
-        if row["chunk_end"] is None:
-            return None
-        return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
-
-    def share_bound(self, db: Database, after, until, offset: int):
-        statement = sql.render("backfill/share_bound.sql", self.spec)
-        row = db.rows(statement, {"after": after, "last_key": until, "offset": offset})
-        return self.spec.target_key.parse(row[0]["bound"]) if row else None
-
-
-def null_row_chunks(db: Database, spec: Spec, size: int):
-    """(lo, hi] key ranges of up to `size` NULL-tenant rows, each read just before its chunk is used."""
-    walk = NullRowWalk(spec, "read")
-    after = walk.first_key(db, None)
-    db.commit()
-    while after is not None:
-        end = walk.next_end(db, after, size, None)
-        db.commit()
-        if end is None:
-            return
-        yield after, end[0]
-        after = end[0]
-
-
-class ProfileWalk(NullRowWalk):
-    """Preflight's read: what the evidence says about each chunk of NULL-tenant rows (no lock, no write).
-
-    Split into shares like the writes (`workers`): each worker reads its own key range on its own connection.
-    """
-
-    read_only = True
-
-    def __init__(self, spec: Spec):
-        super().__init__(spec, "preflight profile")
-        self.profile_sql = sql.render("backfill/profile_range.sql", spec)
-
-    def scope_end(self, db: Database, ctx: RunContext):
-        return None  # a plan counts every NULL row there is
-
-    def process(self, db: Database, prepared, lo, hi, samples_wanted: int) -> ChunkResult:
-        return ChunkResult(rows=0, notes=db.rows(self.profile_sql, {"lo": lo, "hi": hi}))
-
-
-@dataclasses.dataclass(frozen=True)
-class DecisionStatements:
-    """A decision walk's statements, rendered once per connection: lock a chunk's keys, decide its rows into the
-    scratch table, then write (or queue) them."""
-
-    scratch: ScratchStatements
-    lock: str
-    decide: str
-    chunk_write: ChunkWrite
-
-
-class DecisionWalk(NullRowWalk):
-    """A write phase: decide a chunk's NULL rows into the scratch table, then queue them, or back up, audit, write.
-
-    `selection` picks the rows the phase acts on (a fixed branch of decide_chunk.sql); a backfill pass for
-    source i decides with sources 1..i only (`sources`): later sources cannot change its rows.
-    """
-
-    SELECTIONS = ("backfill", "soft_delete", "conflict", "review")
-
-    def __init__(
-        self,
-        spec: Spec,
-        ctx: RunContext,
-        phase: str,
-        selection: str,
-        params: dict | None = None,
-        audit: str | None = None,
-        write: str | None = None,
-        queue: bool = False,
-        lock: bool = True,
-        sources: int | None = None,
-        audit_values_per_row: int = 1,  # an orphan soft-delete audits every column it sets
-    ):
-        # the selection picks a fixed WHERE branch of decide_chunk.sql; anything else would select every row
-        if selection not in self.SELECTIONS:
-            raise ValueError(f"unknown chunk selection {selection!r}")
-        super().__init__(spec, phase)
-        self.selection, self.audit, self.write, self.queue, self.lock = selection, audit, write, queue, lock
-        self.sources, self.audit_values_per_row = sources, audit_values_per_row
-        self.params = {
-            "run_id": ctx.run_id,
-            "spec": spec.name,
-            "table_name": spec.target.table,
-            "run_no": ctx.run_no,
-            "source_no": None,
-            "source": None,
-            "action": None,
-            "touched_column": spec.touched_column,
-            **(params or {}),
-        }
-
-    def prepare(self, db: Database) -> DecisionStatements:
-        _read_committed_unless_statement_logging(db)
-        spec = self.spec
-        scratch = scratch_statements(db, spec)
-        return DecisionStatements(
-            scratch=scratch,
-            lock=sql.render("backfill/lock_chunk.sql", spec),
-            decide=sql.render(
-                "backfill/decide_chunk.sql",
-                spec,
-                selection=sql.Ident(self.selection),
-                evidence=sql.spec_context(spec)["evidence"][: self.sources],
-                run_no=self.params["run_no"],
-            ),
-            chunk_write=ChunkWrite(
-                audit=sql.render(self.audit, spec) if self.audit else None,
-                write=bookkeeping.write_statement(self.write, spec, scratch.auto_updated_columns)
-                if self.write
-                else None,
-                queue=sql.render("review/queue_chunk.sql", spec) if self.queue else None,
-                audit_values_per_row=self.audit_values_per_row,
-            ),
-        )
-
-    def process(self, db: Database, st: DecisionStatements, lo, hi, samples_wanted: int) -> ChunkResult:
-        if self.lock:
-            db.execute(st.lock, {"lo": lo, "hi": hi})
-        db.execute(st.scratch.clear)
-        decided = db.execute(st.decide, {**self.params, "lo": lo, "hi": hi})  # rows put in the scratch table
-        sample = []
-        if decided and samples_wanted > 0:  # the phase names its first rows; later chunks skip the query
-            sample = [r["row_id"] for r in db.rows(st.scratch.sample_ids)][:samples_wanted]
-        if decided:
-            write_decided(db, self.spec, self.phase, st.scratch, st.chunk_write, self.params, decided, lo, hi)
-        return ChunkResult(rows=decided, sample_ids=sample)
-
-
-def _scope_end(db: Database, spec: Spec, ctx: RunContext):
-    """A real run acts on the rows that existed at preflight; later inserts are reported, not written.
-
-    (Keys up to the largest key at preflight: for a text key that is not ordered by time, a UUIDv4, a
-    row inserted during the run can sort below it; the spec's created_at marker tells it apart, see
-    _application_writes.sql.)
-    """
-    if ctx.run_no is None:
-        return None
-    value = db.scalar(sql.render("bookkeeping/run_max_key.sql", spec), {"run_no": ctx.run_no})
-    # the table was empty at preflight: a bound below every key, so the run acts on nothing
-    return spec.target_key.lowest if value is None else spec.target_key.parse(value)
-
-
-def _read_committed_unless_statement_logging(db: Database) -> None:
-    """Chunk sessions run in READ COMMITTED: no gap or next-key locks, no shared locks on what a decision reads.
-
-    Under REPEATABLE READ the decide statement (INSERT ... SELECT) share-locks every target and evidence row
-    it reads, plus the next index entry past its range: with a tenant index (Laravel's `company_id` index)
-    that entry belongs to the other worker's share, and two workers deadlocked at their share boundary
-    (Akaunting's contacts, most runs). The chunk's own rows stay locked FOR UPDATE and every write is guarded
-    (`tenant is null`). Statement-based binary logging cannot log such writes under READ COMMITTED
-    (error 1665), so there the session keeps the server's isolation level.
-    """
-    logging_mode = db.rows(sql.render("backfill/binlog_format.sql"))[0]
-    if read_committed_is_safe(logging_mode["log_bin"], logging_mode["binlog_format"]):
-        db.execute(sql.render("backfill/read_committed.sql"))
-    db.commit()
-
-
-def read_committed_is_safe(log_bin, binlog_format) -> bool:
-    """READ COMMITTED writes can be logged unless the binary log is on and statement-based."""
-    return not (int(log_bin or 0) and str(binlog_format or "").upper() == "STATEMENT")
-
-
-# --- the phases ----------------------------------------------------------------------------
 
 
 def _writing(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, phase: str) -> RunContext:
@@ -587,20 +228,6 @@ def post_validation(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan, p
         summary = _record(target, ctx, summary, folder, charts)
     log.info("summary:\n%s", format_summary(summary))
     return summary
-
-
-def reject_run(target: DbTarget, spec: Spec, plan: Plan, rejected_by: str) -> None:
-    """A person rejected the plan: the run registered at preflight ends `rejected`, having written nothing."""
-    close_run(target, plan.run_no, "rejected", {"rejected_by": rejected_by})
-
-
-def close_run(target: DbTarget, run_no: int, status: str, summary: dict) -> None:
-    """End a registered run (backfill, review import, rollback) with its status and JSON summary."""
-    with target.connect() as db, db.transaction():
-        db.execute(
-            sql.render("bookkeeping/finish_run.sql"),
-            {"status": status, "summary": json.dumps(summary, default=str), "run_no": run_no},
-        )
 
 
 def _record(target: DbTarget, ctx: RunContext, summary: Summary, folder: ObjectStoragePath, charts: Future) -> Summary:

@@ -27,8 +27,9 @@ from tenant_integrity.engine import runner
 from tenant_integrity.engine.recipe import ChunkResult, Recipe
 from tenant_integrity.engine.session import SAMPLE_IDS
 from tenant_integrity.engine.write_step import ScratchStatements, apply_decided_rows, scratch_statements
-from tenant_integrity.repair.phases import close_run, post_validation_gate, register_run, registered_run
+from tenant_integrity.repair.phases import post_validation_gate
 from tenant_integrity.repair.results import ReviewImportResult
+from tenant_integrity.repair.run_registry import close_run, register_run, registered_run
 from tenant_integrity.store import bookkeeping, sql, storage
 from tenant_integrity.store.db import Database, DbTarget
 

@@ -55,13 +55,13 @@ class PlanApproval(ApprovalOperator):
         from airflow.sdk.exceptions import AirflowSkipException
 
         from tenant_integrity.core.spec import load_spec
-        from tenant_integrity.repair import phases
+        from tenant_integrity.repair import run_registry
         from tenant_integrity.repair.results import Plan
         from tenant_integrity.store.db import DbTarget
 
         ti = context["ti"]
         plan = Plan.from_dict(ti.xcom_pull(task_ids=self.preflight_task_id, map_indexes=ti.map_index))
         spec = load_spec(plan.spec)
-        phases.reject_run(DbTarget.from_airflow(spec.conn_id), spec, plan, who)
+        run_registry.reject_run(DbTarget.from_airflow(spec.conn_id), spec, plan, who)
         # a skip, not SkipMixin.skip: that does not reach the later tasks of a mapped task group
         raise AirflowSkipException(f"plan rejected by {who}: nothing is written for this spec")
