@@ -11,7 +11,7 @@ import sys
 import time
 
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.engine.runner import read_chunk_logs
+from tenant_integrity.engine.chunk_log import read_chunk_logs
 from tenant_integrity.repair import phases
 from tenant_integrity.repair.results import PhaseResults
 from tenant_integrity.store.db import DbTarget

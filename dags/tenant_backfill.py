@@ -39,7 +39,8 @@ Tasks of one spec, each stopping it when its GX gate fails:
    `orphans` section says (`soft_delete`, or `review`: then they went to review in step 5).
 7. `post_validation` — GX gate: no active NULL outside review, no parent/child mismatch on a row the
    run wrote (older ones, as preflight found them, are listed as warnings), no row lost, every tenant the run
-   wrote exists, audit = changes = backups. Prints the run summary.
+   wrote exists, no other column of a written row differs from its backup, audit = changes = backups.
+   Prints the run summary.
 
 After every spec: `announce_repaired_tables` updates the asset of each table whose `post_validation` passed
 (a real run only), which starts `tenant_validation_daily` once; `fail_if_a_spec_failed` fails the run when a

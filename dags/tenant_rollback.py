@@ -7,7 +7,8 @@ Undoes one run (`tenant_backfill` or `tenant_review_import`) from its backup. Gi
 A row is restored — every backed-up column, `updated_at` and the soft-delete column included — only
 if it is exactly as the run left it. A row the application changed since (another tenant, a new
 name, …) is **left alone and listed**. Every restore is audited (`rollback`), backed up under the
-rollback's own run id, and each chunk is verified by checksum against the backup before it commits.
+rollback's own run id, and each chunk's restored rows are compared with the backup, column by column,
+before it commits.
 Rows restored earlier (a re-run, or an interrupted rollback) are counted as already restored.
 `dry_run` (default) only reports what would be restored and what would be left alone.
 """

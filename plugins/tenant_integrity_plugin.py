@@ -10,16 +10,6 @@ import error.
 from __future__ import annotations
 
 from tenant_integrity import plugin as _plugin
-from tenant_integrity.plugin import (  # noqa: F401  (re-exported for code that imports them from here)
-    BACKFILL_DAG,
-    RESOLVE_SPECS,
-    URL_PREFIX,
-    DataDocsLink,
-    ReviewCsvLink,
-    RunReportLink,
-    page_url,
-    spec_of,
-)
 
 if not _plugin.registered_by_entry_point():
     TenantIntegrityPlugin = _plugin.TenantIntegrityPlugin

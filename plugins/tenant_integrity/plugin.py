@@ -24,10 +24,9 @@ from urllib.parse import quote
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
 
+from tenant_integrity.core import settings
 from tenant_integrity.tasks import pools
 
-URL_PREFIX = "/tenant-integrity"
-BACKFILL_DAG = "tenant_backfill"
 RESOLVE_SPECS = "resolve_specs"  # the task whose return value lists the run's specs in map-index order
 
 
@@ -69,14 +68,14 @@ def page_url(spec: str, run_id: str, target: str) -> str:
     from airflow.configuration import conf
 
     base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    return f"{base}{URL_PREFIX}/runs/{quote(spec, safe='')}/{quote(run_id, safe='')}/{target}"
+    return f"{base}{settings.OPERATOR_PAGE_PREFIX}/runs/{quote(spec, safe='')}/{quote(run_id, safe='')}/{target}"
 
 
 class _RunPageLink(BaseOperatorLink):
     target = ""
 
     def get_link(self, operator, *, ti_key) -> str:
-        if ti_key.dag_id != BACKFILL_DAG:
+        if ti_key.dag_id != settings.BACKFILL_DAG:
             return ""
         spec = spec_of(ti_key.dag_id, ti_key.run_id, ti_key.map_index)
         return page_url(spec, ti_key.run_id, self.target) if spec else ""
@@ -121,4 +120,4 @@ class TenantIntegrityPlugin(AirflowPlugin):
     def fastapi_apps(self) -> list[dict]:
         from tenant_integrity.ui.app import app
 
-        return [{"app": app, "url_prefix": URL_PREFIX, "name": "Tenant integrity"}]
+        return [{"app": app, "url_prefix": settings.OPERATOR_PAGE_PREFIX, "name": "Tenant integrity"}]

@@ -9,10 +9,10 @@ import pytest
 from tenant_integrity.checks import gates
 from tenant_integrity.core.errors import GateFailed, SpecError
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.repair import formatting, phases
+from tenant_integrity.repair import formatting, phases, rollback
 from tenant_integrity.repair.results import OlderMismatch
-from tests.helpers.app_triggers import move_children_when_the_run_writes
-from tests.helpers.dbcheck import query, tables
+from tests.helpers.app_triggers import move_children_when_the_run_writes, prefix_phone_when_the_tenant_changes
+from tests.helpers.dbcheck import customers, query, tables
 
 SPEC = load_spec("customers_company")
 
@@ -39,9 +39,19 @@ def test_post_validation_names_older_mismatches_as_warnings_and_passes(seed_db):
     assert "WARNING older mismatch:        1 calls row(s)" in text and "(ids [7])" in text
 
 
-def test_post_validation_fails_on_a_mismatch_the_run_created_naming_the_ids(seed_db):
+@pytest.mark.parametrize(
+    ("evidence_company", "moved_to"),
+    [
+        (None, 85),  # the run writes company 1 (the appointment's), the child moves up to 85
+        (85, 1),  # the run writes company 85, the child moves down to 1: caught in both directions
+    ],
+)
+def test_post_validation_fails_on_a_mismatch_the_run_created_naming_the_ids(seed_db, evidence_company, moved_to):
+    if evidence_company is not None:  # customer 30's one appointment is the evidence the run writes from
+        with seed_db.connect() as db, db.transaction():
+            db.execute("update appointments set company_id = %(c)s where customer_id = 30", {"c": evidence_company})
     # the application moves customer 30's appointment the moment the run writes customer 30's tenant
-    move_children_when_the_run_writes(seed_db, customer_id=30, company=85)
+    move_children_when_the_run_writes(seed_db, customer_id=30, company=moved_to)
 
     with pytest.raises(GateFailed) as failure:
         phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
@@ -55,6 +65,67 @@ def test_post_validation_fails_on_a_mismatch_the_run_created_naming_the_ids(seed
     assert "relation_mismatch:appointments on customers: observed 1 (sample ids: 30)" in str(error)
     run = query(seed_db, "select status from tenant_runs where run_id = 'mismatch'")[0]
     assert run["status"] == "failed_post_validation"
+    pair = "select c.company_id as parent, a.company_id as child from customers c join appointments a on a.customer_id = c.id"
+    assert query(seed_db, f"{pair} where c.id = 30") == [{"parent": evidence_company or 1, "child": moved_to}]
+
+
+def test_a_trigger_rewriting_another_column_of_the_written_rows_fails_the_gate_naming_them(seed_db):
+    # the application's BEFORE UPDATE trigger prefixes the phone of a customer whose tenant changes, in the
+    # run's own UPDATE: the 28 rows backfilled (30-57) change beyond their tenant; the 3 orphans soft-deleted
+    # (58-60) keep their NULL tenant and their phone
+    prefix_phone_when_the_tenant_changes(seed_db)
+    before = customers(seed_db)
+    # a dry run runs no UPDATE, so the trigger never fires: its plan and gate are those of any seed run
+    # (what the trigger does cannot be predicted: phases.preflight says so)
+    plan = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="dry", dry_run=True))
+    assert (plan.planned_changes, plan.outcomes.backfill["appointments"].active) == (31, 28)
+
+    with pytest.raises(GateFailed) as failure:
+        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="trigger", dry_run=False))
+
+    error = failure.value
+    assert error.phase == "post_validation"
+    failed = {f["check"]: f for f in error.failures}
+    # row by row against the backup, named; and the range checksum (range 1-60) sees it too
+    assert set(failed) == {"written_rows_unchanged_beyond_tenant", "unchanged_columns_checksum"}
+    written = failed["written_rows_unchanged_beyond_tenant"]
+    assert (written["table"], written["observed"], written["sample"]) == ("customers", 28, list(range(30, 50)))
+    ids = ", ".join(str(i) for i in range(30, 50))
+    assert f"written_rows_unchanged_beyond_tenant on customers: observed 28 (sample ids: {ids})" in str(error)
+    assert (failed["unchanged_columns_checksum"]["observed"], failed["unchanged_columns_checksum"]["sample"]) == (
+        1,
+        [1],
+    )
+    # the run ends failed with its writes in place: nothing is undone by itself (tenant_rollback is the operator's)
+    run = query(seed_db, "select status from tenant_runs where run_id = 'trigger'")[0]
+    assert run["status"] == "failed_post_validation"
+    after = customers(seed_db)
+    assert [i for i in after if after[i]["phone"] != before[i]["phone"]] == list(range(30, 58))
+    assert [i for i in after if after[i]["company_id"] != before[i]["company_id"]] == list(range(30, 58))
+
+    # and tenant_rollback leaves those 28 alone (they differ from their backup), restoring the 3 orphans
+    undone = rollback.rollback_run(seed_db, SPEC, phases.RunContext(run_id="undo", dry_run=False), "trigger")
+    assert (undone.changed_rows, undone.restored, undone.skipped_rows) == (31, 3, 28)
+    assert {s["reason"] for s in undone.skipped} == {"changed since the run"}
+
+
+def test_more_audit_rows_than_values_changed_fail_the_audit_gate(seed_db):
+    # a value audited twice (one backfilled row, one changed value): more audit rows than changes is as wrong as fewer
+    ctx = phases.RunContext(run_id="audit-twice", dry_run=False)
+    plan = phases.preflight(seed_db, SPEC, ctx)
+    results = phases.run_writes(seed_db, SPEC, ctx, plan)
+    with seed_db.connect() as db, db.transaction():
+        db.execute(
+            "insert into tenant_audit_log (run_id, spec, table_name, row_id, row_key, column_name, old_value,"
+            " new_value, action, source, created_at)"
+            " select run_id, spec, table_name, row_id, row_key, column_name, old_value, new_value, action, source,"
+            " created_at from tenant_audit_log where run_id = 'audit-twice' and row_id = 33"
+        )
+    with pytest.raises(GateFailed) as failure:
+        phases.post_validation(seed_db, SPEC, ctx, plan, results)
+    failed = {f["check"]: f for f in failure.value.failures}
+    assert set(failed) == {"audit_equals_changes"}
+    assert (failed["audit_equals_changes"]["observed"], failed["audit_equals_changes"]["sample"]) == (1, [33])
 
 
 def test_preflight_gate_fails_on_an_empty_tenant_table_before_any_write(seed_db):

@@ -90,6 +90,20 @@ def test_refused_without_clean_history(repaired):
     )
 
 
+def test_seven_clean_validations_on_fewer_than_seven_days_are_not_seven_clean_days(repaired):
+    """A day on which the validation ran several times (re-triggered by hand) is one clean day, not several."""
+    clean_history(repaired, days=7, on_days=3)
+    days = query(repaired, "select count(distinct date(started_at)) as n from tenant_validation_runs")
+    assert days[0]["n"] == 3
+    assert refused(repaired, archive=True) == [
+        "the last 7 validations fall on only 3 day(s); 7 different days are required"
+    ]
+    # with clean_days 3 the same history is enough: the newest 3 fall on 2 days, still refused
+    assert refused(repaired, archive=True, clean_days=3) == [
+        "the last 3 validations fall on only 2 day(s); 3 different days are required"
+    ]
+
+
 @dataclasses.dataclass(frozen=True)
 class NonStrictTarget(DbTarget):
     """The same database, reached by an application whose sessions run without strict mode.

@@ -12,16 +12,29 @@ import time
 
 import MySQLdb
 import pytest
+import yaml
 
-from tenant_integrity.core.spec import load_spec
+from tenant_integrity.core.paths import SPECS_DIR
+from tenant_integrity.core.spec import load_spec, parse_spec
 from tenant_integrity.enforce import guards
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import query, tables
 
 APPOINTMENTS = load_spec("appointments_company")
 CUSTOMERS = load_spec("customers_company")
+
 OURS = ("tenant_guard_appointments_bi", "tenant_guard_appointments_bu")
 LOG_OURS = ("tenant_guard_appointments_ai", "tenant_guard_appointments_au")
+
+
+def _calls_by_number():
+    """calls_company with only its second evidence source: the business number called (phone_numbers.number)."""
+    raw = yaml.safe_load((SPECS_DIR / "calls_company.yaml").read_text(encoding="utf-8"))
+    raw["evidence"] = [e for e in raw["evidence"] if e["name"] == "business_number"]
+    return parse_spec("calls_by_number", yaml.safe_dump(raw))
+
+
+CALLS_BY_NUMBER = _calls_by_number()
 
 
 def connect(target):
@@ -43,6 +56,17 @@ def app_insert_appointment(conn, customer_id, company_id=None) -> int:
             "insert into appointments (company_id, customer_id, starts_at, created_at, updated_at) "
             "values (%s, %s, '2025-11-03 09:00:00', utc_timestamp(), utc_timestamp())",
             (company_id, customer_id),
+        )
+        return int(cur.lastrowid)
+
+
+def app_insert_call(conn, to_number) -> int:
+    """A call with neither a company nor a known customer: only the number it was made to names a tenant."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "insert into calls (company_id, customer_id, from_number, to_number, created_at, updated_at) "
+            "values (null, null, '+491710000999', %s, utc_timestamp(), utc_timestamp())",
+            (to_number,),
         )
         return int(cur.lastrowid)
 
@@ -112,6 +136,24 @@ def test_fill_takes_the_tenant_from_the_customer_and_leaves_a_customer_without_o
         assert appointment(edge_db, legacy[0]["id"])["company_id"] is None
     finally:
         app.close()
+
+
+def test_fill_leaves_the_tenant_null_when_the_parent_key_names_two_tenants(edge_db):
+    """calls.to_number -> phone_numbers.number, a key that need not be unique: a number two companies share
+    names two tenants, and fill picks neither (a conflict, as in the backfill); one company's twice is filled."""
+    with edge_db.connect() as db, db.transaction():
+        db.execute("alter table phone_numbers drop index phone_numbers_number_unique, add index (number)")
+        db.execute("insert into phone_numbers (company_id, number) values (15, '+493000000001'), (83, '+493000000083')")
+    guards.install(edge_db, CALLS_BY_NUMBER, "fill", dry_run=False)
+    app = connect(edge_db)
+    try:
+        shared = app_insert_call(app, "+493000000001")  # company 1's number, and company 15's
+        twice = app_insert_call(app, "+493000000083")  # company 83's, listed twice
+        own = app_insert_call(app, "+493000000015")  # company 15's only
+    finally:
+        app.close()
+    companies = query(edge_db, "select id, company_id from calls where id in %(ids)s", {"ids": (shared, twice, own)})
+    assert {r["id"]: r["company_id"] for r in companies} == {shared: None, twice: 83, own: 15}
 
 
 def test_fill_without_a_parent_evidence_is_a_clear_error_naming_the_spec(edge_db):

@@ -91,7 +91,7 @@ def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(
 def test_chunk_sessions_read_committed_unless_the_binary_log_is_statement_based(seed_db):
     # REPEATABLE READ share-locked the next index entry past a chunk's range (the other worker's row):
     # two workers deadlocked at their share boundary on Akaunting's contacts in most runs
-    from tenant_integrity.engine.runner import Session
+    from tenant_integrity.engine.session import Session
     from tenant_integrity.repair.phases import DecisionWalk, read_committed_is_safe
 
     ctx = phases.RunContext(run_id="isolation")

@@ -8,7 +8,15 @@ import re
 import pytest
 
 from tenant_integrity.core.errors import ParamError
-from tenant_integrity.engine.pacing import MIN_CHUNK_ROWS, ChunkSizer, Reading, Signal, Throttle, ThrottleError
+from tenant_integrity.engine.pacing import (
+    MIN_CHUNK_ROWS,
+    ChunkSizer,
+    Reading,
+    Signal,
+    Throttle,
+    ThrottleError,
+    ThrottlePolicy,
+)
 from tenant_integrity.engine.replicas import replicas_from
 
 
@@ -40,7 +48,9 @@ def test_a_fixed_cost_per_chunk_above_the_aim_does_not_shrink_the_chunk_to_one_r
     for _ in range(30):
         sizes.append(sizer.observe(sizer.size, 0.2 + 0.0001 * sizer.size))
     assert sizes[:6] == [1000, 499, 299, 195, 133, 100] and set(sizes[5:]) == {MIN_CHUNK_ROWS}
-    assert 1000 / (0.2 + 0.0001 * 1000) > MIN_CHUNK_ROWS / (0.2 + 0.0001 * MIN_CHUNK_ROWS) > 400  # rows/s at the floor
+    # what the floor buys: the run still writes over 400 rows/s where it settled (a floor of 1 row: 5 rows/s)
+    settled = sizes[-1]
+    assert settled / (0.2 + 0.0001 * settled) > 400
     assert ChunkSizer(start=4, target_seconds=0.25).minimum == 4  # a smaller start is its own floor (tests' chunks)
 
 
@@ -69,7 +79,12 @@ class FakeClock:
 def test_throttle_waits_while_busy_then_goes_on():
     clock = FakeClock()
     readings = iter([40, 35, 12])
-    throttle = Throttle(lambda: next(readings), limit=25, poll_seconds=2, sleep=clock.sleep, clock=clock)
+    throttle = Throttle(
+        [Signal("Threads_running", lambda: next(readings), limit=25)],
+        ThrottlePolicy(poll_seconds=2),
+        sleep=clock.sleep,
+        clock=clock,
+    )
     assert throttle.wait_until_calm() == 4.0
     assert throttle.waited == 4.0
 
@@ -81,9 +96,9 @@ def test_throttle_fails_closed_when_the_signal_cannot_be_read():
     with pytest.raises(
         ThrottleError, match="cannot read Threads_running \\(connection lost\\); stopping instead of writing blind"
     ):
-        Throttle(broken, limit=25).wait_until_calm()
+        Throttle([Signal("Threads_running", broken, limit=25)]).wait_until_calm()
     with pytest.raises(ThrottleError, match="not reported by the server"):
-        Throttle(lambda: None, limit=25).wait_until_calm()
+        Throttle([Signal("Threads_running", lambda: None, limit=25)]).wait_until_calm()
 
 
 def test_throttle_lets_through_only_the_errors_its_caller_recovers_from():
@@ -98,14 +113,19 @@ def test_throttle_lets_through_only_the_errors_its_caller_recovers_from():
 
     caller_recovers = lambda exc: isinstance(exc, Lost)  # noqa: E731
     with pytest.raises(Lost):  # unwrapped: the caller reconnects and asks again
-        Throttle(lost, limit=25, recovered_by_caller=caller_recovers).wait_until_calm()
+        Throttle([Signal("Threads_running", lost, limit=25)], recovered_by_caller=caller_recovers).wait_until_calm()
     with pytest.raises(ThrottleError, match="cannot read Threads_running \\(permission denied\\)"):
-        Throttle(broken, limit=25, recovered_by_caller=caller_recovers).wait_until_calm()
+        Throttle([Signal("Threads_running", broken, limit=25)], recovered_by_caller=caller_recovers).wait_until_calm()
 
 
 def test_throttle_gives_up_after_max_wait():
     clock = FakeClock()
-    throttle = Throttle(lambda: 99, limit=25, poll_seconds=10, max_wait_seconds=30, sleep=clock.sleep, clock=clock)
+    throttle = Throttle(
+        [Signal("Threads_running", lambda: 99, limit=25)],
+        ThrottlePolicy(poll_seconds=10, max_wait_seconds=30),
+        sleep=clock.sleep,
+        clock=clock,
+    )
     with pytest.raises(
         ThrottleError, match="throttled for 30 s, the most a pause may last \\(Threads_running 99 > 25\\); stopping"
     ):
@@ -133,13 +153,14 @@ def test_every_signal_says_why_the_writers_wait(caplog):
     caplog.set_level(logging.INFO, logger="tenant_integrity.engine.pacing")
     clock = FakeClock()
     throttle = Throttle(
-        readings(40, 12, 12),
-        limit=25,
-        signals=[
-            lag("10.0.0.7:3306", 3.2, 3.4, 0.2),
-            lag("10.0.0.8:3306", 0.1, Reading(1.5, "its SQL thread is stopped"), 0.3),
+        [
+            Signal("Threads_running", readings(40, 12, 12), limit=25),
+            *[
+                lag("10.0.0.7:3306", 3.2, 3.4, 0.2),
+                lag("10.0.0.8:3306", 0.1, Reading(1.5, "its SQL thread is stopped"), 0.3),
+            ],
         ],
-        poll_seconds=0.25,
+        ThrottlePolicy(poll_seconds=0.25),
         sleep=clock.sleep,
         clock=clock,
     )
@@ -158,7 +179,7 @@ def test_a_long_pause_tells_its_reason_again_every_report_interval(caplog):
     caplog.set_level(logging.INFO, logger="tenant_integrity.engine.pacing")
     clock = FakeClock()
     signal = lag("r1:3306", *[1.5 + n for n in range(12)], 0.1)
-    throttle = Throttle(signals=[signal], poll_seconds=1, report_every=5, sleep=clock.sleep, clock=clock)
+    throttle = Throttle([signal], ThrottlePolicy(poll_seconds=1, report_every=5), sleep=clock.sleep, clock=clock)
     assert throttle.wait_until_calm() == 12
     assert [r.getMessage() for r in caplog.records] == [
         "throttled: replica r1:3306 lag 1.50 s > 1.0 s; waiting",
@@ -172,10 +193,8 @@ def test_an_unreadable_replica_pauses_the_writers_for_the_grace_then_stops_the_r
     clock = FakeClock()
     gone = ConnectionRefusedError("Can't connect to server on '10.0.0.7' (111)")
     throttle = Throttle(
-        readings(3),
-        limit=25,
-        signals=[lag("10.0.0.7:3306", 0.2, gone)],
-        poll_seconds=0.25,
+        [Signal("Threads_running", readings(3), limit=25), *[lag("10.0.0.7:3306", 0.2, gone)]],
+        ThrottlePolicy(poll_seconds=0.25),
         sleep=clock.sleep,
         clock=clock,
     )
@@ -196,25 +215,29 @@ def test_an_unreadable_replica_pauses_the_writers_for_the_grace_then_stops_the_r
 def test_a_replica_readable_again_within_the_grace_lets_the_run_go_on():
     clock = FakeClock()
     flaky = lag("r1:3306", OSError("lost"), OSError("lost"), 0.4, OSError("lost"), 0.3, grace=1.0)
-    throttle = Throttle(signals=[flaky], poll_seconds=0.5, sleep=clock.sleep, clock=clock)
+    throttle = Throttle([flaky], ThrottlePolicy(poll_seconds=0.5), sleep=clock.sleep, clock=clock)
     assert throttle.wait_until_calm() == 1.0  # two unreadable looks (0.0 s and 0.5 s into the grace), then 0.4 s
     assert throttle.unreadable_since == {}
     assert throttle.wait_until_calm() == 0.5  # a new spell starts its grace anew
     with pytest.raises(ThrottleError, match="no heartbeat row"):
-        Throttle(signals=[lag("r1:3306", RuntimeError("no heartbeat row"), grace=0)]).wait_until_calm()
+        Throttle([lag("r1:3306", RuntimeError("no heartbeat row"), grace=0)]).wait_until_calm()
 
 
 def test_critical_load_pauses_then_ends_the_run_when_it_lasts():
     clock = FakeClock()
     running = Signal("Threads_running", readings(30, 120, 150, 20), limit=25, critical=100)
-    throttle = Throttle(signals=[running], poll_seconds=1, critical_max_seconds=30, sleep=clock.sleep, clock=clock)
+    throttle = Throttle(
+        [running], ThrottlePolicy(poll_seconds=1, critical_max_seconds=30), sleep=clock.sleep, clock=clock
+    )
     assert throttle.should_throttle() == "Threads_running 30 > 25"
     assert throttle.should_throttle() == "critical load: Threads_running 120 >= 100"
     assert throttle.wait_until_calm() == 1.0  # 150, then 20: the critical spell ended, the run goes on
     assert throttle.critical_since is None
 
     lasting = Signal("Threads_running", readings(150), limit=25, critical=100)
-    throttle = Throttle(signals=[lasting], poll_seconds=1, critical_max_seconds=30, sleep=clock.sleep, clock=clock)
+    throttle = Throttle(
+        [lasting], ThrottlePolicy(poll_seconds=1, critical_max_seconds=30), sleep=clock.sleep, clock=clock
+    )
     with pytest.raises(ThrottleError) as stopped:
         throttle.wait_until_calm()
     assert str(stopped.value) == (
@@ -223,13 +246,37 @@ def test_critical_load_pauses_then_ends_the_run_when_it_lasts():
     )
 
 
+def test_a_signal_exactly_at_its_limit_goes_on_and_exactly_at_its_critical_level_holds():
+    # the policy (Signal): pause *above* the limit; critical *at or above* the critical level. A critical
+    # level is gh-ost's "at this load, stop writing": a reading equal to it must hold the writers.
+    clock = FakeClock()
+    running = Signal("Threads_running", readings(25, 100, 100, 25), limit=25, critical=100)
+    throttle = Throttle(
+        [running], ThrottlePolicy(poll_seconds=1, critical_max_seconds=2), sleep=clock.sleep, clock=clock
+    )
+    assert throttle.should_throttle() is None  # 25, the limit itself: not above it
+    assert throttle.should_throttle() == "critical load: Threads_running 100 >= 100"
+    assert throttle.critical_since == 0.0
+    assert throttle.wait_until_calm() == 1.0  # 100 once more, then 25: held one poll, then released
+    assert throttle.critical_since is None
+
+    held = Throttle(
+        [Signal("Threads_running", readings(100), limit=25, critical=100)],
+        ThrottlePolicy(poll_seconds=1, critical_max_seconds=2),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    with pytest.raises(ThrottleError, match=re.escape("critical load for 2 s (Threads_running 100 >= 100)")):
+        held.wait_until_calm()
+
+
 def test_the_heartbeat_moves_on_every_look_pauses_included_and_fails_closed():
     clock = FakeClock()
     beats = []
     throttle = Throttle(
-        signals=[lag("r1:3306", 2.0, 1.5, 0.2)],
+        [lag("r1:3306", 2.0, 1.5, 0.2)],
+        ThrottlePolicy(poll_seconds=0.25),
         before_check=lambda: beats.append(clock.now),
-        poll_seconds=0.25,
         sleep=clock.sleep,
         clock=clock,
     )
@@ -248,9 +295,9 @@ def test_the_heartbeat_moves_on_every_look_pauses_included_and_fails_closed():
     calm = [Signal("Threads_running", lambda: 1, limit=25)]
     caller_recovers = lambda exc: isinstance(exc, Lost)  # noqa: E731
     with pytest.raises(Lost):  # the caller reconnects and looks again
-        Throttle(signals=calm, before_check=lost, recovered_by_caller=caller_recovers).wait_until_calm()
+        Throttle(calm, before_check=lost, recovered_by_caller=caller_recovers).wait_until_calm()
     with pytest.raises(ThrottleError, match="cannot write the heartbeat \\(INSERT command denied\\)"):
-        Throttle(signals=calm, before_check=denied, recovered_by_caller=caller_recovers).wait_until_calm()
+        Throttle(calm, before_check=denied, recovered_by_caller=caller_recovers).wait_until_calm()
 
 
 def test_replicas_come_from_mysql_urls_and_an_error_never_shows_a_password():

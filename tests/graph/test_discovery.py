@@ -18,8 +18,10 @@ import pytest
 
 from tenant_integrity.cli.main import main
 from tenant_integrity.core.spec import Evidence, Relation, load_spec
-from tenant_integrity.graph import discovery
-from tenant_integrity.graph.discovery import EdgeMismatch, ForeignKeyEdge, audit_edges, discover
+from tenant_integrity.graph import discovery, model, proposals
+from tenant_integrity.graph.discovery import discover
+from tenant_integrity.graph.edge_audit import audit_edges
+from tenant_integrity.graph.model import EdgeMismatch, ForeignKeyEdge
 from tenant_integrity.store import bookkeeping
 from tests.conftest import drop, new_target, url_of
 from tests.helpers.dbcheck import query
@@ -179,15 +181,15 @@ def test_discovery_never_writes_into_include_specs(folder, capsys, monkeypatch):
         capsys.readouterr().err
     )
     assert sorted(p.name for p in (root / "include" / "specs").iterdir()) == before
-    with pytest.raises(discovery.DiscoveryError, match="never writes into include/specs"):
-        discovery.refuse_specs_dir(root / "include" / "specs")
+    with pytest.raises(model.DiscoveryError, match="never writes into include/specs"):
+        proposals.refuse_specs_dir(root / "include" / "specs")
 
 
 def test_bookkeeping_prefixes_match_the_modules_that_create_those_tables():
     from tenant_integrity.core.spec import BACKUP_PREFIX
     from tenant_integrity.enforce.constraints import ARCHIVE_PREFIX
 
-    assert discovery.BOOKKEEPING_PREFIXES == (BACKUP_PREFIX, ARCHIVE_PREFIX)
+    assert model.BOOKKEEPING_PREFIXES == (BACKUP_PREFIX, ARCHIVE_PREFIX)
 
 
 def test_bookkeeping_and_backup_tables_are_not_tenant_tables(edge_db):
@@ -353,7 +355,7 @@ def test_akaunting_laravel_naming_finds_the_edges_no_foreign_key_declares(akaunt
 
 def test_akaunting_proposal_and_audit(akaunting_db, tmp_path):
     found = discover(akaunting_db, "company_id", "companies")
-    written, skipped = discovery.write_proposals(found, tmp_path)
+    written, skipped = proposals.write_proposals(found, tmp_path)
     assert [p.name for p in written] == ["contacts_company.yaml"] and skipped == []
     spec = load_spec("contacts_company", tmp_path)
     fixture_spec = load_spec("contacts_company", AKAUNTING / "specs")

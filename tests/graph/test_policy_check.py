@@ -13,7 +13,7 @@ import MySQLdb
 import pytest
 
 from tenant_integrity.cli.main import main
-from tenant_integrity.graph.discovery import REGISTRY_PATH, load_registry
+from tenant_integrity.graph.policy import REGISTRY_PATH, load_registry
 from tests.conftest import drop, new_target, url_of
 
 CLEAN_SCHEMA = [

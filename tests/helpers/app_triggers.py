@@ -19,3 +19,18 @@ def move_children_when_the_run_writes(target: DbTarget, customer_id: int = 30, c
             {"company": company, "customer_id": customer_id},
         )
         db.commit()
+
+
+def prefix_phone_when_the_tenant_changes(target: DbTarget) -> None:
+    """The application rewrites `phone` in the same UPDATE that changes a customer's tenant (BEFORE UPDATE).
+
+    It fires on the run's own writes (NULL -> tenant) and on a rollback's restores (tenant -> NULL): each row
+    then differs from its backup in a column no run may change. The same '+' prefix on every row is the edit
+    an XOR of CRC32s per range cancelled out (28 seed rows).
+    """
+    with target.connect() as db:
+        db.execute(
+            "create trigger app_prefixes_phone before update on customers for each row"
+            " begin if not (old.company_id <=> new.company_id) then set new.phone = concat('+', new.phone); end if; end"
+        )
+        db.commit()

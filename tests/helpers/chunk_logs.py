@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenant_integrity.engine.runner import read_chunk_logs
+from tenant_integrity.engine.chunk_log import read_chunk_logs
 
 
 def chunk_rows(run_id: str, phase: str, spec: str = "customers_company") -> list[int]:

@@ -34,11 +34,14 @@ def kill_first_connection_running(target, marker: str, killed: list, poll_s: flo
     return thread
 
 
-def sigkill_when(target, worker_code: str, args: list[str], done_sql: str, at_least: int) -> None:
+def sigkill_when(
+    target, worker_code: str, args: list[str], done_sql: str, at_least: int, poll_s: float = 0.002
+) -> None:
     """Run `worker_code` in a Python process (argv: args); SIGKILL it once `done_sql` counts `at_least`.
 
     One polling connection: it must be faster than the worker's chunks. Before the worker made the
-    table the count reads, the count fails: the poll just goes on.
+    table the count reads, the count fails: the poll just goes on. A `done_sql` that waits for a state
+    that lasts (a lock wait) may poll more slowly (information_schema.innodb_trx: see row_locks.py).
     """
     from tests.conftest import PROJECT
 
@@ -58,6 +61,6 @@ def sigkill_when(target, worker_code: str, args: list[str], done_sql: str, at_le
                     break
             except Exception:  # the table does not exist before the worker's first phase made it
                 watcher.rollback()
-            time.sleep(0.002)
+            time.sleep(poll_s)
     worker.send_signal(signal.SIGKILL)  # no cleanup: an open transaction dies with the connection
     worker.wait(timeout=30)

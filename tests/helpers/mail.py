@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import email
+import smtplib
 import socket
+from collections.abc import Callable
 from email import policy
+from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
@@ -22,6 +25,15 @@ class Inbox(Message):
         self.messages.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
 
 
+class Refusing(Inbox):
+    """A server that takes the envelope and refuses every message at DATA (a full mailbox, a relay that says no)."""
+
+    REPLY = "554 5.7.1 message refused by policy"
+
+    async def handle_DATA(self, server, session, envelope):
+        return self.REPLY
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -29,15 +41,28 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server():
+def smtp_server(handler: Inbox | None = None):
     """(inbox, port) of an SMTP server on a free local port, stopped at the end."""
-    handler = Inbox()
+    handler = handler or Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield handler, controller.port
     finally:
         controller.stop()
+
+
+def sender(port: int) -> Callable[[str, str], None]:
+    """`send(subject, html)` to the server on `port`, standing in for alerts.send_mail where Airflow is not called."""
+
+    def send(subject: str, html: str) -> None:
+        mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # subjects unfolded, as SmtpNotifier
+        mail["From"], mail["To"], mail["Subject"] = "airflow@example.org", "oncall@example.org", subject
+        mail.set_content(html, subtype="html")
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.send_message(mail)
+
+    return send
 
 
 def mail_env(port: int, **extra: str) -> dict:

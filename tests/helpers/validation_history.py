@@ -5,13 +5,21 @@ from __future__ import annotations
 from tenant_integrity.store.db import DbTarget
 
 
-def clean_history(target: DbTarget, days: int = 7, failed_day: int | None = None) -> None:
-    """One comprehensive validation a day for `days` days, each passed except `failed_day`."""
+def clean_history(target: DbTarget, days: int = 7, failed_day: int | None = None, on_days: int | None = None) -> None:
+    """`days` comprehensive validations, oldest first, each passed except number `failed_day` (0-based): one a
+    day, or, with `on_days`, spread over only that many calendar days (UTC dates, several validations a day)."""
+    on_days = on_days or days
     with target.connect() as db, db.transaction():
-        for day in range(days):
+        for number in range(days):
             db.execute(
                 "insert into tenant_validation_runs (spec, run_id, mode, passed, started_at, finished_at) values "
-                "('customers_company', %(r)s, 'comprehensive', %(p)s, utc_timestamp() - interval %(d)s day, "
-                "utc_timestamp() - interval %(d)s day)",
-                {"r": f"daily-{day}", "p": int(day != failed_day), "d": days - day},
+                "('customers_company', %(r)s, 'comprehensive', %(p)s, "
+                "utc_date() - interval %(d)s day + interval %(m)s minute, "
+                "utc_date() - interval %(d)s day + interval %(m)s minute + interval 30 second)",
+                {
+                    "r": f"daily-{number}",
+                    "p": int(number != failed_day),
+                    "d": on_days - number * on_days // days,
+                    "m": number,
+                },
             )

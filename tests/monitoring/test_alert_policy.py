@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.monitoring import validation
+from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.dbcheck import query
@@ -38,9 +38,9 @@ def leak(target, *ids):
 def daily_run(target, run_id):
     """What alert_on_call does for one spec: validate, decide against the history, mail, record."""
     report = validation.validate(target, SPEC, "comprehensive", run_id)
-    alerts = validation.assess(target, report)
-    mail = validation.alert_mail([report], alerts, LINK)
-    validation.record_alerts(target, report, alerts, mailed=mail is not None)
+    alerts = paging.assess(target, report)
+    mail = paging.alert_mail([report], alerts, LINK)
+    paging.record_alerts(target, report, alerts, mailed=mail is not None)
     return report, {a.check: a for a in alerts}, mail
 
 
@@ -88,7 +88,7 @@ def test_new_then_known_then_grown_then_known_then_resolved(clean):
     assert mail is None
     assert {c: a.status for c, a in found.items()} == {"active_null_tenant": "known"}
     assert found["active_null_tenant"].paged_at == first_page
-    assert validation.known_summary(list(found.values())) == (
+    assert paging.known_summary(list(found.values())) == (
         f"customers_company: active_null_tenant (paged on {first_page:%Y-%m-%d %H:%M} UTC)"
     )
     assert query(
@@ -205,9 +205,9 @@ def test_the_graph_audit_follows_the_same_policy(edge_db):
 
     def graph_day(run_id):
         report = validation.validate_graph(edge_db, run_id)
-        alerts = validation.assess(edge_db, report)
-        mail = validation.alert_mail([report], alerts, LINK)
-        validation.record_alerts(edge_db, report, alerts, mailed=mail is not None)
+        alerts = paging.assess(edge_db, report)
+        mail = paging.alert_mail([report], alerts, LINK)
+        paging.record_alerts(edge_db, report, alerts, mailed=mail is not None)
         return [(a.check, a.status) for a in alerts], mail
 
     edge = "edge_tenant_match:appointments.customer_id->customers.id"

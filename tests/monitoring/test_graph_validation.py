@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenant_integrity.monitoring import validation
+from tenant_integrity.monitoring import paging, validation
 from tests.helpers.dbcheck import query
 
 EDGES = {
@@ -42,4 +42,4 @@ def test_a_child_moved_to_another_tenant_fails_its_edge_naming_the_ids(edge_db):
         ("edge_tenant_match:appointments.customer_id->customers.id", 0, "2"),
         ("edge_tenant_match:calls.customer_id->customers.id", 1, "0"),
     ]
-    assert "appointments.customer_id->customers.id" in validation.alert_subject([report])
+    assert "appointments.customer_id->customers.id" in paging.validation_mail_subject([report])

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.monitoring import validation
+from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import query
 
@@ -71,8 +71,8 @@ def test_a_new_active_null_customer_fails_with_its_id_and_created_at(clean):
         assert checks(report)[name].observed == 1
         assert checks(report)[name].sample == [61]
         assert checks(report)[name].first_bad_created_at is not None
-    assert "active_null_tenant" in validation.alert_subject([report])
-    body = validation.alert_body([report], "http://airflow/run")
+    assert "active_null_tenant" in paging.validation_mail_subject([report])
+    body = paging.validation_mail_body([report], "http://airflow/run")
     assert "ids (up to 20): 61" in body and "first bad created_at" in body and "http://airflow/run" in body
 
 
@@ -86,11 +86,17 @@ def test_a_new_active_null_customer_fails_with_its_id_and_created_at(clean):
             [3, 4],
         ),
         (["update calls set company_id = 83 where customer_id = 10"], "relation_mismatch:calls", 1, [10]),
+        # children LOWER than their parent (customer 24 and 25 belong to company 15): caught the same
+        (["update appointments set company_id = 1 where customer_id = 24"], "relation_mismatch:appointments", 2, [24]),
+        (["update calls set company_id = 1 where customer_id = 25"], "relation_mismatch:calls", 1, [25]),
         (["update customers set company_id = 777 where id in (5, 6)"], "tenant_exists", 2, [5, 6]),
         (["update customers set company_id = null where id = 9"], "active_null_tenant", 1, [9]),
         (["delete from tenant_audit_log where row_id = 44"], "last_remediation_integrity", 1, [44]),
         (["delete from tenant_backup_customers where id = 45"], "last_remediation_integrity", 1, [45]),
         (["update customers set company_id = 15 where id = 2"], "tenant_isolation", 1, [2]),
+        # isolation in both directions: every child reaching the customer carries a lower / a higher tenant
+        (["update appointments set company_id = 1 where customer_id = 24"], "tenant_isolation", 1, [24]),
+        (["update appointments set company_id = 15 where customer_id = 2"], "tenant_isolation", 1, [2]),
     ],
 )
 def test_each_critical_check_fails_with_the_right_observed_value(clean, statements, check, observed, sample):

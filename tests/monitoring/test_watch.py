@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from email import policy
-from email.message import EmailMessage
 
 import pytest
 
@@ -16,7 +14,7 @@ from tenant_integrity.monitoring import watch
 from tenant_integrity.repair import phases
 from tests.conftest import drop, new_target
 from tests.helpers.dbcheck import query, tables
-from tests.helpers.mail import smtp_server
+from tests.helpers.mail import Refusing, sender, smtp_server
 from tests.helpers.operator_runs import undo
 from tests.helpers.text_keys import KINDS, rekey_customers
 
@@ -29,15 +27,7 @@ NEXT_HOUR = HOUR + dt.timedelta(hours=1)
 def inbox():
     """The shared SMTP server, and `send` standing in for alerts.send_mail (the watch is called without Airflow)."""
     with smtp_server() as (handler, port):
-
-        def send(subject: str, html: str) -> None:
-            mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # subjects unfolded, as SmtpNotifier
-            mail["From"], mail["To"], mail["Subject"] = "airflow@example.org", "oncall@example.org", subject
-            mail.set_content(html, subtype="html")
-            with smtplib.SMTP("127.0.0.1", port) as smtp:
-                smtp.send_message(mail)
-
-        yield handler, send
+        yield handler, sender(port)
 
 
 def backfill(target, run_id: str = "backfill-1"):
@@ -151,6 +141,48 @@ def test_an_application_leak_is_found_with_its_hour_and_paged_once(repaired, inb
     back, paged_back = watch_and_page(repaired, send, "watch-4", NEXT_HOUR + dt.timedelta(hours=2))
     assert (by_check(back)["new_null_tenant"].new, paged_back.mailed) == (1, True)
     assert len(handler.messages) == 2
+
+
+def test_a_page_whose_mail_is_refused_leaves_its_findings_unmailed_for_the_next_watch_hour(repaired, inbox):
+    handler, send = inbox
+    execute(
+        repaired, "insert into customers (id, company_id, name, created_at) values (61, null, 'Leak', utc_timestamp())"
+    )
+    result = watch.watch_spec(repaired, SPEC, "watch-1", HOUR)
+    assert by_check(result)["new_null_tenant"].new == 1
+    with smtp_server(Refusing()) as (refusing, port), pytest.raises(smtplib.SMTPDataError) as refused:
+        watch.page([(repaired, result)], "watch-1", sender(port))
+    assert refused.value.smtp_code == 554 and refusing.messages == []
+    # on-call was told nothing: the finding is still to be mailed, by nobody yet
+    marks = "select row_ref, mailed_at, mailed_by from tenant_watch_findings"
+    assert [(r["row_ref"], r["mailed_at"], r["mailed_by"]) for r in query(repaired, marks)] == [("61", None, None)]
+
+    # the next watch hour still counts it as new and mails it
+    again, paged = watch_and_page(repaired, send, "watch-2", NEXT_HOUR)
+    assert (by_check(again)["new_null_tenant"].found, by_check(again)["new_null_tenant"].new) == (1, 1)
+    assert (paged.mailed, paged.new) == (True, 1)
+    assert [m["Subject"] for m in handler.messages] == [
+        "[tenant_integrity] watch: new leak - customers_company: new_null_tenant (1)"
+    ]
+    assert [(r["row_ref"], r["mailed_by"]) for r in query(repaired, marks)] == [("61", "watch-2")]
+
+
+def test_a_soft_delete_the_application_undid_after_the_run_breaks_the_runs_audit(repaired):
+    (soft_delete,) = query(
+        repaired, "select new_value from tenant_audit_log where action = 'soft_delete' and row_id = 58"
+    )
+    # the application restores orphan 58 (only its deleted_at): active again, with the NULL tenant it had
+    execute(repaired, "update customers set deleted_at = null where id = 58")
+    result = watch.watch_spec(repaired, SPEC, "watch-1", HOUR)
+    audit = by_check(result)["run_audit_matches"]
+    assert (audit.found, [f.row_ref for f in audit.sample]) == (1, ["58"])
+    assert audit.sample[0].detail == f"deleted_at: the run wrote {soft_delete['new_value']}, now None"
+    assert [(c.check, c.found) for c in result.checks] == [
+        ("new_null_tenant", 1),  # 58 is an active NULL row again, and no review row holds it
+        ("relation_mismatch:appointments", 0),
+        ("relation_mismatch:calls", 0),
+        ("run_audit_matches", 1),
+    ]
 
 
 def test_a_mismatch_injected_in_appointments_is_named_by_both_ids(repaired, inbox):

@@ -9,6 +9,7 @@ import pytest
 from tenant_integrity.core.errors import TenantIntegrityError
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, rollback
+from tests.helpers.app_triggers import prefix_phone_when_the_tenant_changes
 from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
 
@@ -46,6 +47,27 @@ def test_rollback_restores_checksum_identical_data(backfilled):
     assert row["status"] == "succeeded" and json.loads(row["summary"])["restored"] == 37
 
 
+def test_a_chunk_whose_restored_rows_differ_from_the_backup_is_rolled_back_and_named(backfilled):
+    # installed after the run: the application's trigger prefixes the phone on the rollback's own restore
+    # (tenant -> NULL). The same edit on an even number of rows cancels out in an XOR of CRC32s: the
+    # comparison is row by row
+    target, _ = backfilled
+    prefix_phone_when_the_tenant_changes(target)
+    after_backfill = checksum(target, "customers")
+    with pytest.raises(TenantIntegrityError) as failed:
+        undo(target)
+    # the first chunk (its size starts at 4): every row in it was rewritten, so none is restored
+    assert str(failed.value) == (
+        "spec 'customers_company', phase 'rollback', table 'customers', keys (-9223372036854775808, 33]: "
+        "4 restored row(s) do not match the backup (ids [30, 31, 32, 33]); chunk rolled back"
+    )
+    assert checksum(target, "customers") == after_backfill  # the chunk was rolled back whole
+    assert query(target, "select count(*) as n from tenant_audit_log where run_id = 'rb1'")[0]["n"] == 0
+    assert query(target, "select count(*) as n from tenant_backup_customers where backup_run_id = 'rb1'")[0]["n"] == 0
+    (row,) = query(target, "select status from tenant_runs where run_id = 'rb1'")
+    assert row["status"] == "failed"
+
+
 def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):
     target, (_, before) = backfilled
     with target.connect() as db, db.transaction():
@@ -61,6 +83,19 @@ def test_a_value_the_app_wrote_after_the_run_is_kept_and_reported(backfilled):
     assert (after[40]["company_id"], after[41]["name"], after[41]["company_id"]) == (15, "Renamed by app", 1)
     for key in set(before) - {40, 41}:
         assert after[key] == before[key], key
+
+
+def test_a_soft_delete_the_app_undid_after_the_run_is_left_alone_and_reported(backfilled):
+    """The run soft-deleted orphan 58; the application restored it (deleted_at NULL again, nothing else changed).
+    Its row equals the backup now, but not what the run left: the rollback leaves it alone and lists it."""
+    target, _ = backfilled
+    with target.connect() as db, db.transaction():
+        db.execute("update customers set deleted_at = null where id = 58")
+    result = undo(target)
+    assert (result.restored, list(result.skipped)) == (36, [{"row_id": 58, "reason": "changed since the run"}])
+    rolled_back = "select count(*) as n from tenant_audit_log where action = 'rollback' and row_id = 58"
+    assert query(target, rolled_back)[0]["n"] == 0
+    assert (customers(target)[58]["deleted_at"], customers(target)[58]["company_id"]) == (None, None)
 
 
 def test_dry_run_reports_and_restores_nothing(backfilled):

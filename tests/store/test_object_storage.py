@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from tenant_integrity.core.paths import PROJECT_ROOT
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.engine.runner import read_chunk_logs
+from tenant_integrity.engine.chunk_log import read_chunk_logs
 from tenant_integrity.monitoring import validation
 from tenant_integrity.repair import phases, rollback
 from tenant_integrity.repair.review_import import ReviewFileError

@@ -87,6 +87,7 @@ def test_suite_expansion_repeats_relation_checks_and_enforces_the_join_rule(tmp_
         "row_count_unchanged",
         "tenant_exists",
         "unchanged_columns_checksum",
+        "written_rows_unchanged_beyond_tenant",
         "audit_equals_changes",
     ]
     calls_check = expanded[2]["kwargs"]["unexpected_rows_query"]

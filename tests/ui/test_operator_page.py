@@ -358,8 +358,9 @@ def test_data_docs_before_any_validation_say_so(admin, real_run):
 
 
 def test_extra_links_point_at_the_page_only_for_tenant_backfill():
-    import tenant_integrity_plugin as plugin
     from airflow.models.taskinstancekey import TaskInstanceKey
+
+    from tenant_integrity import plugin
 
     links = {link.name: link for link in plugin.TenantIntegrityPlugin.global_operator_extra_links}
     assert set(links) == {"Run report", "Review CSV", "Data Docs"}

@@ -1,4 +1,4 @@
-"""cli: `python -m tenant_integrity` (main) and the demo databases (demo).
+"""cli: `python -m tenant_integrity` (main), its discover/check commands (discover) and the demo databases (demo).
 
 May import: every role but tasks and ui.
 """

@@ -17,9 +17,8 @@ import json
 import os
 import sys
 
-from tenant_integrity.cli import demo
+from tenant_integrity.cli import demo, discover
 from tenant_integrity.core.spec import load_spec
-from tenant_integrity.graph import discovery
 from tenant_integrity.repair import formatting
 from tenant_integrity.repair.results import Plan, Summary
 from tenant_integrity.store import sql, storage
@@ -41,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--spec", required=True)
     check.add_argument("--comprehensive", action="store_true", help="add the comprehensive checks")
     check.add_argument("--fail-on-issues", action="store_true", help="exit 1 when a critical check fails")
-    discovery.add_arguments(sub.add_parser("discover", help="the tenant tables, their NULL rows and FKs"), "discover")
-    discovery.add_arguments(sub.add_parser("check", help="exit 1 naming each table failing the policy"), "check")
+    discover.add_arguments(sub.add_parser("discover", help="the tenant tables, their NULL rows and FKs"), "discover")
+    discover.add_arguments(sub.add_parser("check", help="exit 1 naming each table failing the policy"), "check")
     for name in ("pause", "resume", "cancel"):
         control = sub.add_parser(name, help=f"{name} runs between two chunks")
         scope = control.add_mutually_exclusive_group(required=True)
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("controls", help="the open pause and cancel requests")
     args = parser.parse_args(argv)
     if args.command in ("discover", "check"):
-        return discovery.run_cli(args, os.environ.get("AIRFLOW_CONN_TENANT_DB"))
+        return discover.run_cli(args, os.environ.get("AIRFLOW_CONN_TENANT_DB"))
     if args.command == "grants":
         from tenant_integrity.store.privileges import grant_statements
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from tenant_integrity.core.errors import ParamError
 
+BACKFILL_DAG = "tenant_backfill"  # the DAG ids the plugin, the pool listener and the operator page name
+ROLLBACK_DAG = "tenant_rollback"
+OPERATOR_PAGE_PREFIX = "/tenant-integrity"  # where the plugin mounts the operator page on Airflow's API server
 # rows in a run's first chunk; the chunk sizer adapts from there toward CHUNK_SECONDS per chunk
 BATCH_SIZE_DEFAULT, BATCH_SIZE_MIN, BATCH_SIZE_MAX = 1000, 1, 50_000
 # the target duration of one chunk transaction
@@ -48,7 +51,7 @@ class RunContext:
     run_id: str
     dry_run: bool = True
     batch_size: int = BATCH_SIZE_DEFAULT
-    dag_id: str = "tenant_backfill"
+    dag_id: str = BACKFILL_DAG
     progress_every: float = PROGRESS_EVERY_S
     chunk_seconds: float = CHUNK_SECONDS_DEFAULT
     max_threads_running: int = MAX_THREADS_RUNNING_DEFAULT

@@ -23,7 +23,8 @@ from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import IDENTIFIER, Spec
 from tenant_integrity.enforce import ddl
 from tenant_integrity.engine import runner
-from tenant_integrity.engine.runner import apply_decided_rows, scratch_statements
+from tenant_integrity.engine.recipe import ChunkResult, Recipe
+from tenant_integrity.engine.write_step import ScratchStatements, apply_decided_rows, scratch_statements
 from tenant_integrity.repair.phases import close_run, register_run
 from tenant_integrity.repair.results import AppliedStatement, ArchiveResult, ConstraintsResult
 from tenant_integrity.store import bookkeeping, sql
@@ -190,7 +191,17 @@ def archive_orphans(target: DbTarget, spec: Spec, ctx: RunContext) -> ArchiveRes
     return ArchiveResult(archived=done.rows, archived_ids=tuple(archived), archive_table=names["archive"])
 
 
-class ArchiveWalk(runner.Recipe):
+@dataclasses.dataclass(frozen=True)
+class ArchiveStatements:
+    """The archive walk's statements: lock a chunk, decide its archivable orphans, copy them to the archive table."""
+
+    scratch: ScratchStatements
+    lock: str
+    decide: str
+    copy: str
+
+
+class ArchiveWalk(Recipe):
     """Soft-deleted NULL-tenant rows in key order; a chunk copies the ones no related row points to into the
     archive table, backs them up, audits them and deletes them."""
 
@@ -209,14 +220,14 @@ class ArchiveWalk(runner.Recipe):
         }
         self.next_end_sql = sql.render("constraints/archivable_orphan_chunk_end.sql", spec)
 
-    def prepare(self, db: Database) -> dict:
+    def prepare(self, db: Database) -> ArchiveStatements:
         spec = self.spec
-        return {
-            **scratch_statements(db, spec),
-            "copy": sql.render("constraints/archive_chunk.sql", spec, **self.render),
-            "lock": sql.render("backfill/lock_chunk.sql", spec),
-            "decide": sql.render("constraints/decide_archive_chunk.sql", spec),
-        }
+        return ArchiveStatements(
+            scratch=scratch_statements(db, spec),
+            lock=sql.render("backfill/lock_chunk.sql", spec),
+            decide=sql.render("constraints/decide_archive_chunk.sql", spec),
+            copy=sql.render("constraints/archive_chunk.sql", spec, **self.render),
+        )
 
     def count(self, db: Database) -> int:
         return int(db.scalar(sql.render("constraints/count_archivable.sql", self.spec)) or 0)
@@ -230,18 +241,24 @@ class ArchiveWalk(runner.Recipe):
             return None
         return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
 
-    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> runner.ChunkResult:
+    def process(self, db: Database, st: ArchiveStatements, lo, hi, samples_wanted: int) -> ChunkResult:
         params = {**self.params, "lo": lo, "hi": hi}
-        db.execute(st["lock"], params)
-        db.execute(st["clear"])
-        db.execute(st["decide"], params)
-        if not int(db.scalar(st["count"])):
-            return runner.ChunkResult(rows=0)
-        db.execute(st["copy"], params)
+        db.execute(st.lock, params)
+        db.execute(st.scratch.clear)
+        db.execute(st.decide, params)
+        if not int(db.scalar(st.scratch.count)):
+            return ChunkResult(rows=0)
+        db.execute(st.copy, params)
         ids = apply_decided_rows(
-            db, self.spec, self.phase, st, params, "constraints/audit_archive.sql", "constraints/delete_archived.sql"
+            db,
+            self.spec,
+            self.phase,
+            st.scratch,
+            params,
+            "constraints/audit_archive.sql",
+            "constraints/delete_archived.sql",
         )
-        return runner.ChunkResult(rows=len(ids), sample_ids=ids[:samples_wanted])
+        return ChunkResult(rows=len(ids), sample_ids=ids[:samples_wanted])
 
 
 def apply_constraints(
@@ -284,20 +301,14 @@ def _apply(
         reasons = _reasons(db, spec, facts, clean_days, 0)
         if reasons:  # something moved while we archived
             raise ConstraintsRefused(spec, reasons)
-        waits = ddl.DDL_LOCK_WAIT_SECONDS
-        ddl.limit_wait(db, waits)
-        applied: list[AppliedStatement] = []
-        for statement in ddl_statements(db, spec, facts):
-            try:
-                applied.append(_run_ddl(db, statement))
-            except MySQLdb.OperationalError as exc:
-                if exc.args[0] != ddl.LOCK_WAIT_TIMEOUT:
-                    raise
-                done = f" Already applied: {'; '.join(a.statement for a in applied)}." if applied else ""
-                held = ddl.timed_out(db, spec.target.table, repr(statement), waits)
-                raise ConstraintsLockTimeout(
-                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and run again.{done}"
-                ) from exc
+        applied = ddl.run_ddl(
+            db,
+            spec,
+            ddl_statements(db, spec, facts),
+            seconds=ddl.DDL_LOCK_WAIT_SECONDS,
+            lock_timeout=ConstraintsLockTimeout,
+            execute=_online_or_default,
+        )
         after = _facts(db, spec)
     return dataclasses.replace(
         planned,
@@ -308,7 +319,8 @@ def _apply(
     )
 
 
-def _run_ddl(db: Database, statement: str) -> AppliedStatement:
+def _online_or_default(db: Database, statement: str) -> AppliedStatement:
+    """Run a statement online (ALGORITHM=INPLACE, LOCK=NONE); where the server cannot, with its default algorithm."""
     try:
         db.execute(statement)
         log.info("applied online: %s", statement)

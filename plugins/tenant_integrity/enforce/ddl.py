@@ -9,10 +9,19 @@ transactions; the task fails retryable and a later attempt may get the lock.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 import MySQLdb
 
+from tenant_integrity.core.errors import TenantIntegrityError
+from tenant_integrity.core.spec import Spec
 from tenant_integrity.store import sql
 from tenant_integrity.store.db import Database
+
+log = logging.getLogger(__name__)
+Applied = TypeVar("Applied")
 
 LOCK_WAIT_TIMEOUT = 1205  # the server's error for a lock not granted within the timeout
 DDL_LOCK_WAIT_SECONDS = 5
@@ -41,3 +50,53 @@ def open_transactions(db: Database) -> str:
         return "see SHOW PROCESSLIST for the session"
     listed = ", ".join(f"thread {r['thread_id']} since {r['started']} ({r['state']})" for r in rows)
     return f"open transactions of other sessions on the server, oldest first: {listed}"
+
+
+def run_ddl(
+    db: Database,
+    spec: Spec,
+    statements: Iterable[str],
+    *,
+    seconds: int,
+    lock_timeout: type[TenantIntegrityError],
+    what: str | None = None,
+    again: str = "run again",
+    execute: Callable[[Database, str], Applied] = Database.execute,
+    refused: Callable[[MySQLdb.MySQLError, str], Exception | None] = lambda exc, applied: None,
+) -> list[Applied]:
+    """Run DDL statements one by one in a session that waits at most `seconds` for the table's metadata lock.
+
+    A statement that waits longer raises `lock_timeout`, naming who may hold the lock (what = the DDL's name for
+    a person, default the statement) and what was applied before it; `refused` may turn any other server error
+    into the caller's own (given the error and the "applied" sentence). `execute` runs one statement and says
+    what was applied (default: the driver's row count)."""
+    limit_wait(db, seconds)
+    done: list[str] = []
+    results: list[Applied] = []
+    for statement in statements:
+        try:
+            results.append(execute(db, statement))
+        except MySQLdb.MySQLError as exc:
+            applied = (
+                f" Already applied before it ({len(done)}): {'; '.join(first_line(s) for s in done)}."
+                if done
+                else " Nothing was changed."
+            )
+            if exc.args and exc.args[0] == LOCK_WAIT_TIMEOUT:
+                held = timed_out(db, spec.target.table, what or repr(statement), seconds)
+                raise lock_timeout(
+                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and {again}.{applied}"
+                ) from exc
+            mine = refused(exc, applied)
+            if mine is not None:
+                raise mine from exc
+            raise
+        done.append(statement)
+        log.info("applied: %s", first_line(statement))
+    return results
+
+
+def first_line(statement: str) -> str:
+    """A statement's first line of code, for a log line or an error (a trigger body spans many)."""
+    lines = [line for line in statement.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+    return lines[0].strip() if lines else statement

@@ -47,10 +47,10 @@ from dataclasses import dataclass
 import MySQLdb
 
 from tenant_integrity.core.errors import ParamError, TenantIntegrityError
+from tenant_integrity.core.records import Record
 from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import IDENTIFIER, Evidence, Spec
 from tenant_integrity.enforce import ddl
-from tenant_integrity.repair.results import _Dict
 from tenant_integrity.store import bookkeeping, sql
 from tenant_integrity.store.db import Database, DbTarget
 
@@ -89,7 +89,7 @@ class GuardPrivilegeError(GuardError):
 
 
 @dataclass(frozen=True)
-class GuardTrigger(_Dict):
+class GuardTrigger(Record):
     """One trigger on the target table; `mode` is set for tenant_guard's own, None for the application's."""
 
     name: str
@@ -100,7 +100,7 @@ class GuardTrigger(_Dict):
 
 
 @dataclass(frozen=True)
-class GuardLogEntry(_Dict):
+class GuardLogEntry(Record):
     """One NULL tenant a log-mode guard let in."""
 
     id: int
@@ -113,7 +113,7 @@ class GuardLogEntry(_Dict):
 
 
 @dataclass(frozen=True)
-class GuardStatus(_Dict):
+class GuardStatus(Record):
     """The guard of one spec's target table: installed triggers, the application's, and what log recorded."""
 
     spec: str
@@ -132,7 +132,7 @@ class GuardStatus(_Dict):
 
 
 @dataclass(frozen=True)
-class GuardChange(_Dict):
+class GuardChange(Record):
     """What an install or uninstall did (or, in a dry run, would do) and the guard's state after it."""
 
     spec: str
@@ -360,40 +360,17 @@ def _refuse_foreign_namesakes(spec: Spec, theirs: list[GuardTrigger]) -> None:
         )
 
 
-def _run_ddl(db: Database, spec: Spec, statements: list[str], lock_wait_timeout: int) -> None:
-    ddl.limit_wait(db, lock_wait_timeout)
-    done: list[str] = []
-    for statement in statements:
-        try:
-            db.execute(statement)
-        except MySQLdb.MySQLError as exc:
-            code = exc.args[0] if exc.args else None
-            applied = (
-                f" Already applied before it ({len(done)}): {'; '.join(_first_line(s) for s in done)}."
-                if done
-                else " Nothing was changed."
-            )
-            if code == ddl.LOCK_WAIT_TIMEOUT:
-                held = ddl.timed_out(db, spec.target.table, "the trigger DDL", lock_wait_timeout)
-                raise GuardLockTimeout(
-                    f"spec {spec.name!r}: {held}. Let it finish (or end it) and run the guard again.{applied}"
-                ) from exc
-            if code in PRIVILEGE_ERRORS:
-                raise GuardPrivilegeError(
-                    f"spec {spec.name!r}: the server refused the trigger DDL on {spec.target.table} "
-                    f"(error {code}: {exc.args[1]}). Installing a guard needs TRIGGER on the table (CREATE for "
-                    f"{LOG_TABLE} in log mode, and the rights the trigger body uses: SELECT on the parent and "
-                    f"tenant tables for fill, INSERT on {LOG_TABLE} for log); with binary logging on, a user "
-                    f"without SUPER also needs the server to set log_bin_trust_function_creators = 1.{applied}"
-                ) from exc
-            raise
-        done.append(statement)
-        log.info("applied: %s", _first_line(statement))
-
-
-def _first_line(statement: str) -> str:
-    lines = [line for line in statement.splitlines() if line.strip() and not line.lstrip().startswith("--")]
-    return lines[0].strip() if lines else statement
+def _refused(exc: MySQLdb.MySQLError, spec: Spec, applied: str) -> Exception | None:
+    code = exc.args[0] if exc.args else None
+    if code not in PRIVILEGE_ERRORS:
+        return None
+    return GuardPrivilegeError(
+        f"spec {spec.name!r}: the server refused the trigger DDL on {spec.target.table} "
+        f"(error {code}: {exc.args[1]}). Installing a guard needs TRIGGER on the table (CREATE for "
+        f"{LOG_TABLE} in log mode, and the rights the trigger body uses: SELECT on the parent and "
+        f"tenant tables for fill, INSERT on {LOG_TABLE} for log); with binary logging on, a user "
+        f"without SUPER also needs the server to set log_bin_trust_function_creators = 1.{applied}"
+    )
 
 
 def format_ddl(statements: list[str] | tuple[str, ...]) -> str:
@@ -414,7 +391,16 @@ def _change(
         if dry_run:
             log.info("dry run: tenant_guard %s would run\n%s", action, format_ddl(statements))
         elif statements:
-            _run_ddl(db, spec, statements, lock_wait_timeout)
+            ddl.run_ddl(
+                db,
+                spec,
+                statements,
+                seconds=lock_wait_timeout,
+                lock_timeout=GuardLockTimeout,
+                what="the trigger DDL",
+                again="run the guard again",
+                refused=lambda exc, applied: _refused(exc, spec, applied),
+            )
         after = read_status(db, spec)
     return GuardChange(
         spec=spec.name,

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from tenant_integrity.core import settings
 from tenant_integrity.core.errors import TenantIntegrityError
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,19 @@ class Signal:
         return f"{self.name} {value:.{self.digits}f}{self.unit} {sign} {bound}{self.unit}"
 
 
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How long the throttle waits, and how often it looks: the run's policy (settings), one value per throttle."""
+
+    poll_seconds: float = settings.THROTTLE_POLL_S  # between two looks while paused
+    max_wait_seconds: float = settings.THROTTLE_MAX_WAIT_S  # the longest pause before one chunk: then stop
+    critical_max_seconds: float = settings.CRITICAL_LOAD_MAX_S  # the longest critical spell: then stop
+    report_every: float = settings.PROGRESS_EVERY_S  # a "still throttled" line this often
+
+
 class Throttle:
     """Waits before a chunk while any signal says the server (or a replica) cannot take it now.
 
-    `Throttle(read, limit)` watches one signal (Threads_running, named `signal_name`); `signals` adds more.
     `before_check` runs before every check, pauses included (the run's heartbeat on the primary: a replica
     must see it move to measure its lag). Errors that `recovered_by_caller` accepts (the caller reconnects
     and calls again) pass through unwrapped; any other failure to read stops the run (fail closed).
@@ -123,49 +133,26 @@ class Throttle:
 
     def __init__(
         self,
-        read_signal: Callable[[], float | Reading | None] | None = None,
-        limit: float | None = None,
-        signal_name: str = "Threads_running",
-        poll_seconds: float = 1.0,
-        max_wait_seconds: float = 600.0,
+        signals: Sequence[Signal],
+        policy: ThrottlePolicy = ThrottlePolicy(),
+        *,
+        before_check: Callable[[], None] | None = None,
+        recovered_by_caller: Callable[[Exception], bool] = lambda exc: False,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        recovered_by_caller: Callable[[Exception], bool] = lambda exc: False,
-        *,
-        signals: Sequence[Signal] = (),
-        before_check: Callable[[], None] | None = None,
-        critical_max_seconds: float = 30.0,
-        report_every: float = 5.0,
     ):
-        self.signals: list[Signal] = []
-        if read_signal is not None:
-            if limit is None:
-                raise ValueError("a throttle signal needs a limit")
-            self.signals.append(Signal(signal_name, read_signal, limit))
-        self.signals += list(signals)
+        self.signals = list(signals)
         if not self.signals:
             raise ValueError("a throttle needs at least one signal")
+        self.policy = policy
         self.before_check = before_check
-        # read errors the caller recovers from itself (e.g. reconnects and calls again) pass through unwrapped
         self.recovered_by_caller = recovered_by_caller
-        self.poll = poll_seconds
-        self.max_wait = max_wait_seconds
-        self.critical_max = critical_max_seconds
-        self.report_every = report_every
         self.sleep = sleep
         self.clock = clock
         self.waited = 0.0
         self.pauses = 0
         self.unreadable_since: dict[str, float] = {}
         self.critical_since: float | None = None
-
-    @property
-    def limit(self) -> float:
-        return self.signals[0].limit
-
-    @property
-    def signal_name(self) -> str:
-        return self.signals[0].name
 
     def _unreadable(self, signal: Signal, problem: str, now: float, cause: Exception | None) -> str:
         since = self.unreadable_since.setdefault(signal.name, now)
@@ -209,7 +196,7 @@ class Throttle:
             self.critical_since = None
         else:
             self.critical_since = now if self.critical_since is None else self.critical_since
-            if now - self.critical_since >= self.critical_max:
+            if now - self.critical_since >= self.policy.critical_max_seconds:
                 raise ThrottleError(
                     f"critical load for {now - self.critical_since:.0f} s ({'; '.join(critical)}); stopping the run "
                     "between two chunks: every committed chunk is whole, a retry resumes after the last one"
@@ -228,12 +215,12 @@ class Throttle:
         while reason is not None:
             now = self.clock()
             waited = now - started
-            if waited >= self.max_wait:
+            if waited >= self.policy.max_wait_seconds:
                 raise ThrottleError(f"throttled for {waited:.0f} s, the most a pause may last ({reason}); stopping")
-            if now - told_at >= self.report_every:
+            if now - told_at >= self.policy.report_every:
                 log.info("throttled: %s; waiting %.0f s so far", reason, waited)
                 told_at = now
-            self.sleep(self.poll)
+            self.sleep(self.policy.poll_seconds)
             reason = self.should_throttle()
         waited = self.clock() - started
         self.waited += waited

@@ -25,12 +25,14 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tenant_integrity.core.records import Record
 from tenant_integrity.core.spec import Spec
-from tenant_integrity.repair.results import _Dict
+from tenant_integrity.repair.results import OlderMismatch
 from tenant_integrity.store import bookkeeping, sql
 from tenant_integrity.store.db import Database, DbTarget
 
 log = logging.getLogger(__name__)
+MismatchesBefore = dict[str, OlderMismatch]  # child table -> the mismatches preflight listed before the run
 
 WATCH_HOURS = 48
 NEW_NULL = "new_null_tenant"
@@ -46,7 +48,7 @@ DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
-class Finding(_Dict):
+class Finding(Record):
     """One row a check found; `row_ref` is its key as text (for a mismatch: the child row's key)."""
 
     row_ref: str
@@ -62,7 +64,7 @@ class Finding(_Dict):
 
 
 @dataclass(frozen=True)
-class CheckOutcome(_Dict):
+class CheckOutcome(Record):
     check: str
     table: str
     description: str
@@ -76,7 +78,7 @@ class CheckOutcome(_Dict):
 
 
 @dataclass(frozen=True)
-class WatchedRun(_Dict):
+class WatchedRun(Record):
     run_no: int
     run_id: str
     table: str
@@ -92,7 +94,7 @@ class WatchedRun(_Dict):
 
 
 @dataclass(frozen=True)
-class SpecWatch(_Dict):
+class SpecWatch(Record):
     """One spec in one watch hour: watched (with its checks) or skipped (with the reason)."""
 
     spec: str
@@ -116,7 +118,7 @@ class SpecWatch(_Dict):
 
 
 @dataclass(frozen=True)
-class PageResult(_Dict):
+class PageResult(Record):
     """What a watch run told on-call: one mail (or none) naming `new` findings."""
 
     mailed: bool
@@ -145,8 +147,9 @@ def watch_hour_of(moment: dt.datetime | None = None) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def last_backfill_run(db: Database, spec: Spec) -> tuple[WatchedRun, dict] | None:
-    """The spec's newest succeeded real tenant_backfill run and its summary, or None if it never had one."""
+def last_backfill_run(db: Database, spec: Spec) -> tuple[WatchedRun, MismatchesBefore] | None:
+    """The spec's newest succeeded real tenant_backfill run and the mismatches its preflight listed (its summary's
+    relation_mismatches_before_run), or None if it never had one."""
     if not db.scalar(sql.render("watch/runs_table_exists.sql")):
         db.commit()
         return None
@@ -163,7 +166,9 @@ def last_backfill_run(db: Database, spec: Spec) -> tuple[WatchedRun, dict] | Non
         finished_at=_text(r["finished_at"]),
         hours_since=round(int(r["seconds_since"]) / 3600, 2),
     )
-    return run, json.loads(r["summary"]) if r["summary"] else {}
+    summary = json.loads(r["summary"]) if r["summary"] else {}
+    before = summary.get("relation_mismatches_before_run") or {}
+    return run, {table: OlderMismatch.from_dict(older) for table, older in before.items()}
 
 
 def skipped_watch(spec: Spec, watch_run_id: str, hour: dt.datetime, reason: str) -> SpecWatch:
@@ -171,13 +176,13 @@ def skipped_watch(spec: Spec, watch_run_id: str, hour: dt.datetime, reason: str)
     return SpecWatch(spec.name, watch_run_id, hour.strftime(HOUR_FORMAT), skipped=reason)
 
 
-def watched_run(target: DbTarget, spec: Spec) -> tuple[WatchedRun | None, dict, str | None]:
-    """(run, its summary, None) when the spec is inside its watch; (run or None, {}, why not) otherwise."""
+def watched_run(target: DbTarget, spec: Spec) -> tuple[WatchedRun | None, MismatchesBefore, str | None]:
+    """(run, the mismatches before it, None) when the spec is inside its watch; (run or None, {}, why not) otherwise."""
     with target.connect() as db:
         found = last_backfill_run(db, spec)
     if found is None:
         return None, {}, "no succeeded tenant_backfill run of this spec"
-    run, summary = found
+    run, before = found
     if run.hours_since >= WATCH_HOURS:
         return (
             run,
@@ -185,7 +190,7 @@ def watched_run(target: DbTarget, spec: Spec) -> tuple[WatchedRun | None, dict, 
             f"its last succeeded tenant_backfill run {run.run_id} (run_no {run.run_no}) ended {run.finished_at} UTC, "
             f"{run.hours_since:.1f} h ago: the watch covers the first {WATCH_HOURS} h",
         )
-    return run, summary, None
+    return run, before, None
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -227,22 +232,22 @@ def _child_keys(db: Database, spec: Spec) -> dict[str, str]:
     return {_text(r["table_name"]): _text(r["column_name"]) for r in rows}
 
 
-def _before_run(summary: dict, table: str) -> set[str]:
+def _before_run(before: MismatchesBefore, table: str) -> set[str]:
     """Parent ids preflight listed as mismatched on `table` before the run (its sample: the first 20)."""
-    older = (summary.get("relation_mismatches_before_run") or {}).get(table) or {}
-    listed = {str(i) for i in older.get("sample_ids") or ()}
-    if int(older.get("rows") or 0) > len(listed):
+    older = before.get(table) or OlderMismatch(rows=0)
+    listed = {str(i) for i in older.sample_ids}
+    if older.rows > len(listed):
         log.warning(
             "relation %s: %s mismatches existed before the run, preflight listed %s: the watch cannot tell the "
             "others from new ones and reports them (the daily validation fails on all of them anyway)",
             table,
-            older.get("rows"),
+            older.rows,
             len(listed),
         )
     return listed
 
 
-def _mismatches(db: Database, spec: Spec, summary: dict) -> dict[str, tuple[str, list[_Found]]]:
+def _mismatches(db: Database, spec: Spec, before: MismatchesBefore) -> dict[str, tuple[str, list[_Found]]]:
     """relation check name -> (child table, its new mismatches)."""
     child_keys = _child_keys(db, spec)
     context = sql.spec_context(spec)
@@ -255,7 +260,7 @@ def _mismatches(db: Database, spec: Spec, summary: dict) -> dict[str, tuple[str,
             relation=rendered,
             child_key=sql.quote(child_key) if child_key else None,
         )
-        known = _before_run(summary, relation.table)
+        known = _before_run(before, relation.table)
         found = []
         for r in db.rows(statement):
             parent = _text(r["parent_id"])
@@ -352,7 +357,7 @@ def _record(
 
 
 def check_run(
-    target: DbTarget, spec: Spec, run: WatchedRun, summary: dict, watch_run_id: str, hour: dt.datetime
+    target: DbTarget, spec: Spec, run: WatchedRun, before: MismatchesBefore, watch_run_id: str, hour: dt.datetime
 ) -> SpecWatch:
     """Run the watch's checks on one spec's watched run and record them (tables created if missing)."""
     with target.connect() as db:
@@ -362,7 +367,7 @@ def check_run(
         db.commit()
         with db.transaction(read_only=True):
             found = {NEW_NULL: (spec.target.table, _new_null_rows(db, spec, run))}
-            found.update(_mismatches(db, spec, summary))
+            found.update(_mismatches(db, spec, before))
             found[AUDIT] = (spec.target.table, _audit_changed(db, spec, run))
         checks = tuple(
             _record(db, spec, run, check, table, rows, watch_run_id, hour) for check, (table, rows) in found.items()
@@ -375,10 +380,10 @@ def check_run(
 def watch_spec(target: DbTarget, spec: Spec, watch_run_id: str, hour: dt.datetime | None = None) -> SpecWatch:
     """One spec in one watch hour: skipped outside its watch, else checked and recorded."""
     hour = watch_hour_of(hour)
-    run, summary, skipped = watched_run(target, spec)
+    run, before, skipped = watched_run(target, spec)
     if skipped:
         return skipped_watch(spec, watch_run_id, hour, skipped)
-    return check_run(target, spec, run, summary, watch_run_id, hour)
+    return check_run(target, spec, run, before, watch_run_id, hour)
 
 
 # --- paging -----------------------------------------------------------------------------------
@@ -414,7 +419,7 @@ def page(
             if found:
                 log.info("%s finding(s), every one mailed by an earlier watch run: no mail", found)
             return PageResult(mailed=False, new=0, found=found)
-        subject, body = alert_subject(unmailed), alert_body(unmailed, log_url)
+        subject, body = watch_mail_subject(unmailed), watch_mail_body(unmailed, log_url)
         send(subject, body)
         for db, w in connections:
             db.execute(
@@ -435,7 +440,7 @@ def _by_check(rows: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def alert_subject(unmailed: list[tuple[SpecWatch, list[dict]]]) -> str:
+def watch_mail_subject(unmailed: list[tuple[SpecWatch, list[dict]]]) -> str:
     parts = [
         f"{w.spec}: " + ", ".join(f"{check} ({len(rows)})" for check, rows in _by_check(found).items())
         for w, found in unmailed
@@ -458,7 +463,7 @@ def _hour_groups(rows: list[dict]) -> list[tuple[str, list[str]]]:
     return sorted(groups.items())
 
 
-def alert_body(unmailed: list[tuple[SpecWatch, list[dict]]], log_url: str | None = None) -> str:
+def watch_mail_body(unmailed: list[tuple[SpecWatch, list[dict]]], log_url: str | None = None) -> str:
     """The on-call mail (HTML): per spec and check the new rows, grouped by the hour they appeared, up to 20 each."""
     from html import escape
 

@@ -22,6 +22,9 @@ from tenant_integrity.core.errors import TenantIntegrityError
 from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import Spec
 from tenant_integrity.engine import runner
+from tenant_integrity.engine.chunk_log import chunk_stats
+from tenant_integrity.engine.recipe import ChunkResult, Recipe
+from tenant_integrity.engine.write_step import ChunkWrite, ScratchStatements, scratch_statements, write_decided
 from tenant_integrity.repair import report
 from tenant_integrity.repair.formatting import format_plan, format_summary
 from tenant_integrity.repair.results import (
@@ -73,7 +76,7 @@ def profile(target: DbTarget, spec: Spec, ctx: RunContext) -> Profile:
     backfill = {e.name: [0, 0] for e in spec.evidence}
     reasons: dict[str, list[int]] = {}
     disagreeing = 0
-    read = runner.run(target, spec, dataclasses.replace(ctx, run_no=None), ProfileWalk(spec))
+    read = runner.run(target, spec, ctx, ProfileWalk(spec))
     for row in read.notes:
         state = 1 if row["soft_deleted"] else 0
         if row["outcome"] == "backfill":
@@ -101,6 +104,12 @@ def preflight(target: DbTarget, spec: Spec, ctx: RunContext) -> Plan:
 
     A dry run writes nothing to the database: the plan and a review preview go to files.
     A real run registers itself in tenant_runs (the numbers later gates compare against).
+
+    What a dry run cannot predict: what the application's UPDATE triggers on the target do to the rows the
+    run writes. It runs no UPDATE, so they never fire, and their bodies are arbitrary SQL. A BEFORE UPDATE
+    trigger that rewrites another column (a phone) of each row whose tenant changes leaves the dry run's plan
+    and its preflight gate as they are; only the real run's post_validation shows it
+    (written_rows_unchanged_beyond_tenant: each written row against its backup, named by id).
     """
     with target.connect() as db:
         columns = bookkeeping.validate_against_database(db, spec)
@@ -208,7 +217,7 @@ def record_range_checksums(db: Database, spec: Spec, run_no: int, columns: dict)
 # --- what the write phases walk --------------------------------------------------------------
 
 
-class NullRowWalk(runner.Recipe):
+class NullRowWalk(Recipe):
     """The target's NULL-tenant rows in key order, up to the run's scope end: what every backfill phase walks."""
 
     splittable = True
@@ -276,8 +285,19 @@ class ProfileWalk(NullRowWalk):
     def scope_end(self, db: Database, ctx: RunContext):
         return None  # a plan counts every NULL row there is
 
-    def process(self, db: Database, prepared, lo, hi, samples_wanted: int) -> runner.ChunkResult:
-        return runner.ChunkResult(rows=0, notes=db.rows(self.profile_sql, {"lo": lo, "hi": hi}))
+    def process(self, db: Database, prepared, lo, hi, samples_wanted: int) -> ChunkResult:
+        return ChunkResult(rows=0, notes=db.rows(self.profile_sql, {"lo": lo, "hi": hi}))
+
+
+@dataclasses.dataclass(frozen=True)
+class DecisionStatements:
+    """A decision walk's statements, rendered once per connection: lock a chunk's keys, decide its rows into the
+    scratch table, then write (or queue) them."""
+
+    scratch: ScratchStatements
+    lock: str
+    decide: str
+    chunk_write: ChunkWrite
 
 
 class DecisionWalk(NullRowWalk):
@@ -321,39 +341,41 @@ class DecisionWalk(NullRowWalk):
             **(params or {}),
         }
 
-    def prepare(self, db: Database) -> dict:
+    def prepare(self, db: Database) -> DecisionStatements:
         _read_committed_unless_statement_logging(db)
         spec = self.spec
-        shared = runner.scratch_statements(db, spec)
-        return {
-            **shared,
-            "lock": sql.render("backfill/lock_chunk.sql", spec),
-            "decide": sql.render(
+        scratch = scratch_statements(db, spec)
+        return DecisionStatements(
+            scratch=scratch,
+            lock=sql.render("backfill/lock_chunk.sql", spec),
+            decide=sql.render(
                 "backfill/decide_chunk.sql",
                 spec,
                 selection=sql.Ident(self.selection),
                 evidence=sql.spec_context(spec)["evidence"][: self.sources],
                 run_no=self.params["run_no"],
             ),
-            "audit": sql.render(self.audit, spec) if self.audit else None,
-            "write": bookkeeping.write_statement(self.write, spec, shared["auto_updated_columns"])
-            if self.write
-            else None,
-            "queue": sql.render("review/queue_chunk.sql", spec) if self.queue else None,
-            "audit_values_per_row": self.audit_values_per_row,
-        }
+            chunk_write=ChunkWrite(
+                audit=sql.render(self.audit, spec) if self.audit else None,
+                write=bookkeeping.write_statement(self.write, spec, scratch.auto_updated_columns)
+                if self.write
+                else None,
+                queue=sql.render("review/queue_chunk.sql", spec) if self.queue else None,
+                audit_values_per_row=self.audit_values_per_row,
+            ),
+        )
 
-    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> runner.ChunkResult:
+    def process(self, db: Database, st: DecisionStatements, lo, hi, samples_wanted: int) -> ChunkResult:
         if self.lock:
-            db.execute(st["lock"], {"lo": lo, "hi": hi})
-        db.execute(st["clear"])
-        decided = db.execute(st["decide"], {**self.params, "lo": lo, "hi": hi})  # rows put in the scratch table
+            db.execute(st.lock, {"lo": lo, "hi": hi})
+        db.execute(st.scratch.clear)
+        decided = db.execute(st.decide, {**self.params, "lo": lo, "hi": hi})  # rows put in the scratch table
         sample = []
         if decided and samples_wanted > 0:  # the phase names its first rows; later chunks skip the query
-            sample = [r["row_id"] for r in db.rows(st["sample_ids"])][:samples_wanted]
+            sample = [r["row_id"] for r in db.rows(st.scratch.sample_ids)][:samples_wanted]
         if decided:
-            runner.write_decided(db, self.spec, self.phase, st, self.params, decided, lo, hi)
-        return runner.ChunkResult(rows=decided, sample_ids=sample)
+            write_decided(db, self.spec, self.phase, st.scratch, st.chunk_write, self.params, decided, lo, hi)
+        return ChunkResult(rows=decided, sample_ids=sample)
 
 
 def _scope_end(db: Database, spec: Spec, ctx: RunContext):
@@ -433,7 +455,7 @@ def backup(target: DbTarget, spec: Spec, ctx: RunContext, plan: Plan) -> BackupR
         backup_table=spec.backup_table,
         columns=len(columns[spec.target.table]),
         planned_at_preflight=plan.planned_changes,
-        chunk_stats=runner.chunk_stats([]),
+        chunk_stats=chunk_stats([]),
     )
 
 

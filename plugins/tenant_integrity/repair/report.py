@@ -158,7 +158,7 @@ def _cells(fields: dict) -> str:
 
 def draw_charts(target: DbTarget, spec: Spec, run_id: str, before: list, folder: ObjectStoragePath) -> None:
     """The report's two PNGs in the run's folder: the tenant distribution before and now, and every chunk."""
-    from tenant_integrity.engine.runner import read_chunk_logs
+    from tenant_integrity.engine.chunk_log import read_chunk_logs
 
     with target.connect() as db:
         after = tenant_distribution(db, spec)

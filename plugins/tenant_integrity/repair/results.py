@@ -8,65 +8,17 @@ test calling the phases in one process.
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from tenant_integrity.checks.gates import CheckResult
-
-T = TypeVar("T")
+from tenant_integrity.core.records import Record
 
 REVIEW_REASONS = ("conflict", "no_tenant_evidence", "unknown_tenant")
 
 
-class _Dict:
-    """to_dict / from_dict for a frozen dataclass whose fields are plain values, dicts, tuples or such types."""
-
-    def to_dict(self) -> dict:
-        """JSON-shaped: nested results as dicts, tuples as lists (what an XCom or json.dumps keeps)."""
-        return _plain(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls: type[T], data: dict) -> T:
-        hints = typing.get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
-        return cls(**{name: _read(hints[name], value) for name, value in data.items()})
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _read(hint, value):
-    """Rebuild `value` (JSON-shaped) as `hint` says: nested results, dicts and tuples of them, optionals."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        kinds = [a for a in args if a is not type(None)]
-        return _read(kinds[0], value) if len(kinds) == 1 else value
-    if isinstance(hint, type) and issubclass(hint, _Dict):
-        return value if isinstance(value, hint) else hint.from_dict(value)
-    if dataclasses.is_dataclass(hint):
-        return value if isinstance(value, hint) else hint(**value)
-    if origin is dict:
-        return {k: _read(args[1], v) for k, v in value.items()}
-    if origin is tuple:
-        return tuple(_read(args[0], v) for v in value)
-    return value
-
-
 @dataclass(frozen=True)
-class Counts(_Dict):
+class Counts(Record):
     """Rows split by soft-delete state."""
 
     active: int = 0
@@ -78,7 +30,7 @@ class Counts(_Dict):
 
 
 @dataclass(frozen=True)
-class Profile(_Dict):
+class Profile(Record):
     """What the evidence says about every NULL-tenant row (preflight's read-only pass)."""
 
     backfill: dict[str, Counts]  # evidence source -> rows it decides
@@ -103,7 +55,7 @@ class Profile(_Dict):
 
 
 @dataclass(frozen=True)
-class OlderMismatch(_Dict):
+class OlderMismatch(Record):
     """Child rows of one relation that carried another tenant than their parent before the run."""
 
     rows: int
@@ -111,7 +63,7 @@ class OlderMismatch(_Dict):
 
 
 @dataclass(frozen=True)
-class Plan(_Dict):
+class Plan(Record):
     """Preflight's prediction of the run; a dry run ends with it, a real run is gated against it."""
 
     spec: str
@@ -136,7 +88,7 @@ class Plan(_Dict):
 
 
 @dataclass(frozen=True)
-class BackupResult(_Dict):
+class BackupResult(Record):
     backup_table: str
     columns: int
     planned_at_preflight: int
@@ -144,7 +96,7 @@ class BackupResult(_Dict):
 
 
 @dataclass(frozen=True)
-class BackfillResult(_Dict):
+class BackfillResult(Record):
     source: str
     backfilled: int
     sample_ids: tuple[Any, ...] = ()
@@ -155,14 +107,14 @@ class BackfillResult(_Dict):
 
 
 @dataclass(frozen=True)
-class Backfills(_Dict):
+class Backfills(Record):
     """The backfill task's value: each evidence source's result, in priority order."""
 
     sources: tuple[BackfillResult, ...]
 
 
 @dataclass(frozen=True)
-class ConflictsResult(_Dict):
+class ConflictsResult(Record):
     conflicts: int
     sample_ids: tuple[Any, ...] = ()
     chunk_stats: dict = field(default_factory=dict)
@@ -170,7 +122,7 @@ class ConflictsResult(_Dict):
 
 
 @dataclass(frozen=True)
-class ReviewExport(_Dict):
+class ReviewExport(Record):
     review_rows: int
     by_reason: dict[str, int]
     review_csv: str
@@ -178,7 +130,7 @@ class ReviewExport(_Dict):
 
 
 @dataclass(frozen=True)
-class OrphansResult(_Dict):
+class OrphansResult(Record):
     soft_deleted: int
     sample_ids: tuple[Any, ...] = ()
     deleted_at: str | None = None
@@ -188,7 +140,7 @@ class OrphansResult(_Dict):
 
 
 @dataclass(frozen=True)
-class PhaseResults(_Dict):
+class PhaseResults(Record):
     """The write phases' results, in DAG order."""
 
     backup: BackupResult
@@ -200,7 +152,7 @@ class PhaseResults(_Dict):
     def backfill(self, source: str) -> BackfillResult:
         return next(b for b in self.backfills if b.source == source)
 
-    def named(self) -> dict[str, _Dict]:
+    def named(self) -> dict[str, Record]:
         """Phase name (as the DAG's task names them) -> result, for tables in reports."""
         return {
             "backup": self.backup,
@@ -212,7 +164,7 @@ class PhaseResults(_Dict):
 
 
 @dataclass(frozen=True)
-class Summary(_Dict):
+class Summary(Record):
     """A finished real run: what it planned, did, audited and left, and its gate's verdict."""
 
     spec: str
@@ -238,7 +190,7 @@ class Summary(_Dict):
 
 
 @dataclass(frozen=True)
-class Outcome(_Dict):
+class Outcome(Record):
     """What post_validation hands on (its task's value): counts and where to read the rest, a few hundred bytes."""
 
     spec: str
@@ -269,7 +221,7 @@ class Outcome(_Dict):
 
 
 @dataclass(frozen=True)
-class ReviewImportResult(_Dict):
+class ReviewImportResult(Record):
     """tenant_review_import's value: the file's decisions, what the run applied (from the queue), its gate."""
 
     spec: str
@@ -287,7 +239,7 @@ class ReviewImportResult(_Dict):
 
 
 @dataclass(frozen=True)
-class RollbackResult(_Dict):
+class RollbackResult(Record):
     """tenant_rollback's value: what run `rolled_back_run` changed, what this rollback restored and left alone."""
 
     rolled_back_run: str
@@ -304,7 +256,7 @@ class RollbackResult(_Dict):
 
 
 @dataclass(frozen=True)
-class ArchiveResult(_Dict):
+class ArchiveResult(Record):
     """archive_orphans' value: the soft-deleted NULL-tenant rows it moved into the archive table."""
 
     archived: int
@@ -313,7 +265,7 @@ class ArchiveResult(_Dict):
 
 
 @dataclass(frozen=True)
-class AppliedStatement(_Dict):
+class AppliedStatement(Record):
     """One DDL statement tenant_constraints ran, and whether the server ran it online."""
 
     statement: str
@@ -322,7 +274,7 @@ class AppliedStatement(_Dict):
 
 
 @dataclass(frozen=True)
-class ConstraintsResult(_Dict):
+class ConstraintsResult(Record):
     """tenant_constraints' value: the DDL it planned, the orphans it archived, what it applied and the result."""
 
     spec: str

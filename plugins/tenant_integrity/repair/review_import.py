@@ -24,7 +24,9 @@ from tenant_integrity.core.errors import GateFailed, TenantIntegrityError
 from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import INTEGER_KEY, TEXT_KEY_MAX_LENGTH, Spec, TargetKey
 from tenant_integrity.engine import runner
-from tenant_integrity.engine.runner import apply_decided_rows, scratch_statements
+from tenant_integrity.engine.recipe import ChunkResult, Recipe
+from tenant_integrity.engine.session import SAMPLE_IDS
+from tenant_integrity.engine.write_step import ScratchStatements, apply_decided_rows, scratch_statements
 from tenant_integrity.repair.phases import close_run, post_validation_gate, register_run, registered_run
 from tenant_integrity.repair.results import ReviewImportResult
 from tenant_integrity.store import bookkeeping, sql, storage
@@ -303,13 +305,13 @@ def _apply(
             "spec %s: %s rows were settled meanwhile and left alone: %s",
             spec.name,
             len(decided["settled"]),
-            decided["settled"][: runner.SAMPLE_IDS],
+            decided["settled"][:SAMPLE_IDS],
         )
     return dataclasses.replace(
         read,
         applied=len(decided["applied"]),
         skipped=len(decided["skipped"]),
-        settled=tuple(decided["settled"][: runner.SAMPLE_IDS]),
+        settled=tuple(decided["settled"][:SAMPLE_IDS]),
         settled_rows=len(decided["settled"]),
         resumed_after=done.resumed_after,
         retries=done.retries,
@@ -319,7 +321,20 @@ def _apply(
 STATUSES = ("applied", "skipped", "settled")  # what an import records for each row it decided
 
 
-class DecisionFileWalk(runner.Recipe):
+@dataclass(frozen=True)
+class DecisionFileStatements:
+    """The review import's statements: lock the decided rows, put a group of decisions into the scratch table, drop
+    those the application settled meanwhile, apply the rest, and set each review row's status."""
+
+    scratch: ScratchStatements
+    lock: str
+    insert: str
+    settled: str
+    drop_settled: str
+    set_status: str
+
+
+class DecisionFileWalk(Recipe):
     """A review file's decisions, in key order: each chunk locks its rows, applies tenants and orphans
     (backed up and audited like a backfill), and records every row's queue status."""
 
@@ -340,16 +355,16 @@ class DecisionFileWalk(runner.Recipe):
             **sql.orphan_params(spec, _now_text()),  # one soft-delete time for the attempt
         }
 
-    def prepare(self, db: Database) -> dict:
+    def prepare(self, db: Database) -> DecisionFileStatements:
         spec = self.spec
-        return {
-            **scratch_statements(db, spec),
-            "lock": sql.render("review/lock_rows.sql", spec),
-            "insert": sql.render("review/insert_decision.sql"),
-            "settled": sql.render("review/settled_decisions.sql", spec),
-            "drop_settled": sql.render("review/drop_settled_decisions.sql", spec),
-            "set_status": sql.render("review/set_status.sql", spec),
-        }
+        return DecisionFileStatements(
+            scratch=scratch_statements(db, spec),
+            lock=sql.render("review/lock_rows.sql", spec),
+            insert=sql.render("review/insert_decision.sql"),
+            settled=sql.render("review/settled_decisions.sql", spec),
+            drop_settled=sql.render("review/drop_settled_decisions.sql", spec),
+            set_status=sql.render("review/set_status.sql", spec),
+        )
 
     def count(self, db: Database) -> int:
         return len(self.decisions)
@@ -362,19 +377,19 @@ class DecisionFileWalk(runner.Recipe):
         chunk = self.keys[start : start + size]
         return (chunk[-1], len(chunk)) if chunk else None
 
-    def process(self, db: Database, st: dict, lo, hi, samples_wanted: int) -> runner.ChunkResult:
+    def process(self, db: Database, st: DecisionFileStatements, lo, hi, samples_wanted: int) -> ChunkResult:
         chunk = self.decisions[bisect.bisect_right(self.keys, lo) : bisect.bisect_right(self.keys, hi)]
         status = {"applied": [], "settled": [], "skipped": [d.row_id for d in chunk if d.kind == "skip"]}
         to_lock = tuple(d.row_id for d in chunk if d.kind != "skip")
         if to_lock:
-            db.execute(st["lock"], {"ids": to_lock})
+            db.execute(st.lock, {"ids": to_lock})
         for kind, audit, write, per_row in self._kinds():
             group = [d for d in chunk if d.kind == kind]
             if not group:
                 continue
-            db.execute(st["clear"])
+            db.execute(st.scratch.clear)
             db.execute_many(
-                st["insert"],
+                st.insert,
                 [
                     {
                         "row_id": d.row_id,
@@ -385,13 +400,15 @@ class DecisionFileWalk(runner.Recipe):
                     for d in group
                 ],
             )
-            status["settled"] += [self.spec.target_key.parse(r["row_id"]) for r in db.rows(st["settled"])]
-            db.execute(st["drop_settled"])
-            status["applied"] += apply_decided_rows(db, self.spec, self.phase, st, self.params, audit, write, per_row)
+            status["settled"] += [self.spec.target_key.parse(r["row_id"]) for r in db.rows(st.settled)]
+            db.execute(st.drop_settled)
+            status["applied"] += apply_decided_rows(
+                db, self.spec, self.phase, st.scratch, self.params, audit, write, per_row
+            )
         for name, ids in status.items():
             if ids:
                 db.execute(
-                    st["set_status"],
+                    st.set_status,
                     {
                         "status": name,
                         "run_no": self.ctx.run_no,
@@ -400,7 +417,7 @@ class DecisionFileWalk(runner.Recipe):
                         "ids": tuple(ids),
                     },
                 )
-        return runner.ChunkResult(rows=len(status["applied"]), sample_ids=status["applied"][:samples_wanted])
+        return ChunkResult(rows=len(status["applied"]), sample_ids=status["applied"][:samples_wanted])
 
     def _kinds(self):
         spec = self.spec

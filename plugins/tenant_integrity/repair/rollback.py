@@ -4,9 +4,9 @@ A row is restored (every backed-up column, updated_at and the soft-delete column
 if it is exactly as the run left it: the columns the run wrote still hold what it wrote, and every
 other column still equals the backup. Any other row is left alone and listed. Each chunk is one
 transaction: lock, back up the current rows (under the rollback's own run id), audit every value
-about to change (action `rollback`, source = the run rolled back), restore, then compare a
-pt-table-checksum style checksum of the restored rows with the backup — a mismatch rolls the chunk
-back whole.
+about to change (action `rollback`, source = the run rolled back), restore, then compare every
+restored row with its backup, column by column — one that differs (an application trigger rewrote
+it on the restore's UPDATE) rolls the chunk back whole and fails the rollback naming the chunk.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from tenant_integrity.core.errors import ChunkError, ParamError, TenantIntegrity
 from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import Spec
 from tenant_integrity.engine import runner
-from tenant_integrity.engine.runner import scratch_statements
+from tenant_integrity.engine.recipe import ChunkResult, Recipe
+from tenant_integrity.engine.session import SAMPLE_IDS
+from tenant_integrity.engine.write_step import ScratchStatements, scratch_statements
 from tenant_integrity.repair.phases import close_run, register_run
 from tenant_integrity.repair.results import RollbackResult
 from tenant_integrity.store import bookkeeping, sql
@@ -73,7 +75,7 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
             spec.name,
             len(skipped),
             run_id,
-            [s["row_id"] for s in skipped[: runner.SAMPLE_IDS]],
+            [s["row_id"] for s in skipped[:SAMPLE_IDS]],
         )
     restored = done.rows if ctx.dry_run else _restored_by(target, spec, ctx, run_id)
     log.info("rollback of %s: %s restored, %s left alone", run_id, restored, len(skipped))
@@ -83,7 +85,7 @@ def rollback_run(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
         already_restored=already,
         restored=restored,
         skipped_rows=len(skipped),
-        skipped=tuple(skipped[: runner.SAMPLE_IDS]),
+        skipped=tuple(skipped[:SAMPLE_IDS]),
         chunks_verified=0 if ctx.dry_run else done.chunks,
         chunk_stats=done.chunk_stats,
         resumed_after=done.resumed_after,
@@ -103,7 +105,7 @@ def _restored_by(target: DbTarget, spec: Spec, ctx: RunContext, run_id: str) -> 
     return restored
 
 
-class RollbackWalk(runner.Recipe):
+class RollbackWalk(Recipe):
     """The rows a run changed, walked over its audit rows in the audit's key order (not yet restored ones only)."""
 
     phase = "rollback"
@@ -135,13 +137,15 @@ class RollbackWalk(runner.Recipe):
             return None
         return self.spec.target_key.parse(row["chunk_end"]), int(row["chunk_rows"])
 
-    def process(self, db, statements, lo, hi, samples_wanted: int) -> runner.ChunkResult:
+    def process(self, db, statements, lo, hi, samples_wanted: int) -> ChunkResult:
         chunk = {**self.params, "lo": lo, "hi": hi}
         restored, skipped = _chunk(db, self.spec, self.ctx, statements, self.render, chunk)
-        return runner.ChunkResult(rows=restored, notes=skipped)
+        return ChunkResult(rows=restored, notes=skipped)
 
 
-def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chunk: dict) -> tuple[int, list[dict]]:
+def _chunk(
+    db, spec: Spec, ctx: RunContext, statements: ScratchStatements, render: dict, chunk: dict
+) -> tuple[int, list[dict]]:
     if not ctx.dry_run:
         db.execute(sql.render("rollback/lock_chunk.sql", spec), chunk)
     skipped = [
@@ -154,15 +158,15 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
     if ctx.dry_run:  # read-only: count what would be restored, write nothing (not even the scratch table)
         count = int(db.scalar(sql.render("rollback/count_chunk_rows.sql", spec, **render), chunk))
         return count - len(skipped), skipped
-    db.execute(statements["clear"])
+    db.execute(statements.clear)
     db.execute(sql.render("rollback/decide_chunk.sql", spec, **render), chunk)
-    decided = int(db.scalar(statements["count"]))
+    decided = int(db.scalar(statements.count))
     if not decided:
         return 0, skipped
     # the rollback's own backup: the rows as they are now, before they are restored
     own = {**chunk, "run_id": ctx.run_id}
-    db.execute(statements["backup"], own)
-    if int(db.scalar(statements["backed_up_rows"], own)) != decided:
+    db.execute(statements.backup, own)
+    if int(db.scalar(statements.backed_up_rows, own)) != decided:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', keys ({chunk['lo']}, {chunk['hi']}]: backup count differs"
         )
@@ -172,10 +176,11 @@ def _chunk(db, spec: Spec, ctx: RunContext, statements: dict, render: dict, chun
         )
     db.execute(sql.render("rollback/restore_chunk.sql", spec, **render), chunk)
     db.execute(sql.render("rollback/reopen_review_rows.sql", spec), chunk)
-    sums = db.rows(sql.render("rollback/checksum_chunk.sql", spec, **render), chunk)[0]
-    if sums["live_checksum"] != sums["backup_checksum"]:
+    differing = [r["row_id"] for r in db.rows(sql.render("rollback/compare_chunk.sql", spec, **render), chunk)]
+    if differing:
         raise ChunkError(
             f"spec {spec.name!r}, phase 'rollback', table {spec.target.table!r}, keys ({chunk['lo']}, {chunk['hi']}]: "
-            f"restored rows do not match the backup (checksum {sums['live_checksum']} != {sums['backup_checksum']}); chunk rolled back"
+            f"{len(differing)} restored row(s) do not match the backup (ids {differing[:SAMPLE_IDS]}); "
+            "chunk rolled back"
         )
     return decided, skipped

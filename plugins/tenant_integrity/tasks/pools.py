@@ -27,7 +27,6 @@ from tenant_integrity.core import settings
 
 log = logging.getLogger(__name__)
 
-BACKFILL_DAG = "tenant_backfill"
 SLOTS_ENV = "TENANT_WRITER_POOL_SLOTS"
 # the pools tenant_backfill's writing tasks take a slot of (dags/tenant_backfill.py: WRITERS)
 WRITER_POOLS = (settings.writer_pool(settings.TENANT_CONN_ID),)
@@ -127,7 +126,7 @@ class PoolGuard:
 
     @hookimpl
     def on_dag_run_running(self, dag_run, msg: str) -> None:
-        if dag_run.dag_id != BACKFILL_DAG or (dag_run.conf or {}).get("dry_run", True) is not False:
+        if dag_run.dag_id != settings.BACKFILL_DAG or (dag_run.conf or {}).get("dry_run", True) is not False:
             return  # a dry run writes nothing: its writing tasks are skipped, no pool slot needed
         from airflow.utils.state import DagRunState
         from sqlalchemy.orm import object_session

@@ -222,7 +222,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
     """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from tenant_integrity.monitoring import mail, validation
+    from tenant_integrity.monitoring import mail, paging, validation
 
     if not recipients:  # check_alerting failed: its error already says what is missing
         raise AirflowFailException("no alert sent: on-call alerting is not configured (see task check_alerting)")
@@ -230,7 +230,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
     link = mail.run_url(ti.dag_id, context["run_id"])
     if reports is None:
         subject = "[tenant_integrity] validation could not run"
-        body = validation.alert_body([], link, error="the validate task failed; see its log")
+        body = paging.validation_mail_body([], link, error="the validate task failed; see its log")
         mail.send_mail(context, recipients, subject, body)
         mail.mark_alerted(ti, "paged: the validation could not run")
         raise AirflowFailException(f"validate failed; one mail sent to {', '.join(recipients)}")
@@ -241,20 +241,20 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
         try:
             conn_id = GRAPH_CONN_ID if report.spec == validation.GRAPH else load_spec(report.spec).conn_id
             target = DbTarget.from_airflow(conn_id)
-            decided.append((report, target, validation.assess(target, report)))
+            decided.append((report, target, paging.assess(target, report)))
         except Exception as exc:  # no history, no comparison: page rather than stay silent
             log.exception("could not read the validation history of %s: paging every failure", report.spec)
             why = f"the validation history could not be read ({type(exc).__name__}): paged without comparing"
-            decided.append((report, target, validation.page_everything(report, why)))
+            decided.append((report, target, paging.page_everything(report, why)))
     every = [a for _, _, found in decided for a in found]
-    message = validation.alert_mail(objects, every, link)
+    message = paging.alert_mail(objects, every, link)
     if message:
         mail.send_mail(context, recipients, *message)
         log.info("one mail sent to %s: %s", ", ".join(recipients), message[0])
     for report, target, found in decided:
         if target is not None:
             try:
-                validation.record_alerts(target, report, found, mailed=message is not None)
+                paging.record_alerts(target, report, found, mailed=message is not None)
             except Exception:  # the mail is out; a missing record only means the next run pages again
                 log.exception("could not record the alert decisions of %s", report.spec)
     if all(r.passed for r in objects):
@@ -262,7 +262,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
             return f"clean: {message[0]} (one mail sent to {', '.join(recipients)})"
         log.info("validation clean for %s: no mail sent", ", ".join(r.spec for r in objects))
         return "clean: no mail sent"
-    known = validation.known_summary(every)
+    known = paging.known_summary(every)
     if any(a.pages for a in every):
         mail.mark_alerted(ti, "paged")
         also = f"; known, not paged again: {known}" if known else ""

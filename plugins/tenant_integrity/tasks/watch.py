@@ -36,15 +36,15 @@ def watch_for_airflow(params: dict, watch_run_id: str, hour: dt.datetime) -> lis
     for name in _names(params):
         spec = load_spec(name)
         target = DbTarget.from_airflow(spec.conn_id)
-        run, summary, skipped = watched_run(target, spec)
+        run, before, skipped = watched_run(target, spec)
         if skipped:
             results.append(skipped_watch(spec, watch_run_id, hour, skipped))
         else:
-            todo.append((target, spec, run, summary))
+            todo.append((target, spec, run, before))
     if todo:
         mail.check_alerting_configured()  # a leak found with nobody to tell fails now, not silently
-    for target, spec, run, summary in todo:
-        results.append(check_run(target, spec, run, summary, watch_run_id, hour))
+    for target, spec, run, before in todo:
+        results.append(check_run(target, spec, run, before, watch_run_id, hour))
     return [r.to_dict() for r in results]
 
 

@@ -26,57 +26,68 @@ turned into links to /data-docs/ here.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jinja2
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from airflow.sdk import ObjectStoragePath
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from tenant_integrity.core import settings
-from tenant_integrity.core.spec import SPEC_NAME, load_spec
-from tenant_integrity.store import sql, storage
-from tenant_integrity.store.bookkeeping import read_schema
-from tenant_integrity.store.db import Database, DbTarget
-
-CONN_ID = settings.TENANT_CONN_ID  # the connection whose bookkeeping tables the page reads
-URL_PREFIX = "/tenant-integrity"  # where the plugin mounts the app on Airflow's API server
-BACKFILL_DAG = "tenant_backfill"
-ROLLBACK_DAG = "tenant_rollback"
-ROLLBACK_FROM = ("tenant_backfill", "tenant_review_import")  # the runs tenant_rollback can undo
-RUNS_LISTED = 100
-REVIEW_ROWS_LISTED = 500
-VALIDATIONS_LISTED = 50
-RATE_WINDOW_S = 60  # the write rate is measured over the audit rows of this many recent seconds
-REFRESH_S = 10  # the overview and a running run's page reload themselves this often
-BOOKKEEPING = (
-    "tenant_runs",
-    "tenant_checkpoints",
-    "tenant_audit_log",
-    "tenant_review_queue",
-    "tenant_validation_runs",
-    "tenant_validation_history",
-    "tenant_run_controls",
+from tenant_integrity.core.spec import load_spec
+from tenant_integrity.store import storage
+from tenant_integrity.store.db import DbTarget
+from tenant_integrity.ui.airflow_client import (
+    airflow_api_base,
+    airflow_dag_paused,
+    airflow_dag_run,
+    answer_detail,
+    caller_token,
+    may_edit_dag,
+    require_same_origin,
+    triggered_dag,
 )
-FINISHED_AIRFLOW_STATES = {"success", "failed"}
-# what a run folder may serve: plain file names (the report's charts, its CSVs, plan.json), never a path
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+from tenant_integrity.ui.files import (
+    DATA_DOCS_POLICY,
+    RUN_FILE_POLICY,
+    child_of,
+    folder_files,
+    run_file,
+    run_folder,
+    served,
+)
+from tenant_integrity.ui.queries import (
+    CONN_ID,
+    RATE_WINDOW_S,
+    REVIEW_ROWS_LISTED,
+    Run,
+    bookkeeping_rows,
+    existing_tables,
+    get_run,
+    list_runs,
+    open_controls,
+    review_counts,
+    review_rows,
+    tenant_db,
+    validations,
+)
+
+OPERATOR_PAGE_PREFIX = "/tenant-integrity"  # where the plugin mounts the app on Airflow's API server
+ROLLBACK_FROM = ("tenant_backfill", "tenant_review_import")  # the runs tenant_rollback can undo
+REFRESH_S = 10  # the overview and a running run's page reload themselves this often
 
 # Airflow's FastAPI security dependencies: a request without a valid session cookie or bearer token gets
 # 401 (none) or 403 (invalid, or a user without the permission)
-can_read = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=BACKFILL_DAG))
-can_trigger_rollback = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=ROLLBACK_DAG))
+can_read = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=settings.BACKFILL_DAG))
+can_trigger_rollback = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=settings.ROLLBACK_DAG))
 # pausing, resuming and cancelling a backfill's writers edits its runs
-can_control = Depends(requires_access_dag("PUT", DagAccessEntity.RUN, param_dag_id=BACKFILL_DAG))
+can_control = Depends(requires_access_dag("PUT", DagAccessEntity.RUN, param_dag_id=settings.BACKFILL_DAG))
 
 app = FastAPI(
     title="Tenant integrity",
@@ -85,12 +96,6 @@ app = FastAPI(
     openapi_url=None,
     dependencies=[can_read],  # every route
 )
-
-# files of a run folder are ours and carry no script: none may run in them, whatever a cell of a CSV or a name says
-RUN_FILE_POLICY = "script-src 'none'; object-src 'none'; base-uri 'none'"
-# GX Data Docs load scripts from public CDNs: served here they run in an opaque origin (a sandbox), so those
-# scripts cannot reach Airflow's origin, its session or the UI around the frame
-DATA_DOCS_POLICY = "sandbox allow-scripts allow-popups"
 
 
 @app.middleware("http")
@@ -107,414 +112,6 @@ _templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-# --- what the page shows -------------------------------------------------------------------------
-
-
-@dataclass
-class PhaseProgress:
-    """One phase of a run as the engine's checkpoints record it (its worker shares added up)."""
-
-    phase: str
-    shares: int
-    chunks: int
-    rows_done: int
-    last_chunk_at: dt.datetime
-    seconds_ago: float
-
-
-@dataclass
-class RunProgress:
-    """A run that has not finished: its phases, and its writes against the changes planned at preflight."""
-
-    phases: list[PhaseProgress]
-    rows_written: int
-    planned_changes: int | None
-    percent: float | None = None  # of the planned changes, when the plan's number is recorded
-    rows_per_s: float | None = None  # audited rows of the last RATE_WINDOW_S seconds, when there were any
-    window_s: float | None = None  # the seconds that rate is measured over (shorter when the writes began later)
-    eta_s: float | None = None  # the remaining planned changes at that rate
-
-
-@dataclass
-class Run:
-    run_no: int
-    run_id: str
-    spec: str
-    dag_id: str
-    table_name: str
-    status: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    planned_changes: int | None
-    rows_changed: int = 0
-    review_rows: int = 0
-    airflow_state: str | None = None  # None: no such run in this Airflow's metadata database
-    summary: dict | None = None
-    progress: RunProgress | None = None
-    folder_files: list[str] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float | None:
-        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
-
-    @property
-    def live(self) -> bool:
-        """Not finished by its own record, and not finished in Airflow (when Airflow knows the run)."""
-        return self.finished_at is None and self.airflow_state not in FINISHED_AIRFLOW_STATES
-
-
-@contextlib.contextmanager
-def tenant_db():
-    """The connection `tenant_db` as Airflow resolves it (environment, secrets backend or metadata database)."""
-    try:
-        db = DbTarget.from_airflow(CONN_ID).connect()
-    except Exception as exc:  # not defined, or the server does not answer: say which (messages carry no password)
-        raise HTTPException(503, f"connection {CONN_ID}: {exc}") from exc
-    with db:
-        yield db
-
-
-def _rows(db: Database, template: str, params: dict | None = None, **render) -> list[dict]:
-    with db.transaction(read_only=True):
-        return db.rows(sql.render(f"operator_page/{template}", **render), params)
-
-
-def existing_tables(db: Database) -> set[str]:
-    return {r["table_name"] for r in _rows(db, "bookkeeping_tables.sql", {"tables": BOOKKEEPING})}
-
-
-def db_now(db: Database) -> dt.datetime:
-    return _rows(db, "now.sql")[0]["now"]
-
-
-def _run(row: dict) -> Run:
-    return Run(
-        run_no=int(row["run_no"]),
-        run_id=row["run_id"],
-        spec=row["spec"],
-        dag_id=row["dag_id"],
-        table_name=row["table_name"],
-        status=row["status"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        planned_changes=None if row["planned_changes"] is None else int(row["planned_changes"]),
-        summary=json.loads(row["summary"]) if row.get("summary") else None,
-    )
-
-
-def list_runs(db: Database, tables: set[str], spec: str | None = None, limit: int = RUNS_LISTED) -> list[Run]:
-    """The newest runs with what they changed, what they left for review and their state in Airflow."""
-    if "tenant_runs" not in tables:
-        return []
-    runs = [_run(r) for r in _rows(db, "runs.sql", {"spec": spec, "limit": limit})]
-    complete(db, tables, runs)
-    for run in runs:
-        run.folder_files = folder_files(run.spec, run.run_id)
-    return runs
-
-
-def get_run(db: Database, tables: set[str], spec: str, run_id: str) -> Run | None:
-    """The newest registration of run_id for the spec (a run id used by two DAGs has two), completed."""
-    if "tenant_runs" not in tables:
-        return None
-    found = [_run(r) for r in _rows(db, "run.sql", {"spec": spec, "run_id": run_id})]
-    if not found:
-        return None
-    complete(db, tables, found[:1])
-    return found[0]
-
-
-def complete(db: Database, tables: set[str], runs: list[Run]) -> None:
-    """Add rows changed, rows left for review, the Airflow state and, for live runs, their progress."""
-    if not runs:
-        return
-    if "tenant_audit_log" in tables:
-        changed = {
-            (r["run_id"], r["spec"], r["table_name"]): int(r["rows_changed"])
-            for r in _rows(db, "rows_changed.sql", {"run_ids": tuple({run.run_id for run in runs})})
-        }
-        for run in runs:
-            run.rows_changed = changed.get((run.run_id, run.spec, run.table_name), 0)
-    if "tenant_review_queue" in tables:
-        left = {
-            int(r["run_no"]): int(r["review_rows"])
-            for r in _rows(db, "review_left.sql", {"run_nos": tuple(run.run_no for run in runs)})
-        }
-        for run in runs:
-            run.review_rows = left.get(run.run_no, 0)
-    states = airflow_run_states({(run.dag_id, run.run_id) for run in runs})
-    for run in runs:
-        run.airflow_state = states.get((run.dag_id, run.run_id))
-    live = [run for run in runs if run.live]
-    if live and "tenant_checkpoints" in tables:
-        add_progress(db, tables, live)
-
-
-def add_progress(db: Database, tables: set[str], runs: list[Run]) -> None:
-    """Progress of unfinished runs from what the engine records; a rate and an ETA only where measured."""
-    now = db_now(db)
-    shares: dict[int, dict[str, list[dict]]] = {}
-    for r in _rows(db, "checkpoints.sql", {"run_nos": tuple(run.run_no for run in runs)}):
-        # "backfill_appointments:2/3" is worker 2 of 3 of phase backfill_appointments
-        shares.setdefault(int(r["run_no"]), {}).setdefault(r["phase"].split(":", 1)[0], []).append(r)
-    for run in runs:
-        phases = [
-            PhaseProgress(
-                phase=phase,
-                shares=len(rows),
-                chunks=sum(int(r["chunks"]) for r in rows),
-                rows_done=sum(int(r["rows_done"]) for r in rows),
-                last_chunk_at=max(r["updated_at"] for r in rows),
-                seconds_ago=max((now - max(r["updated_at"] for r in rows)).total_seconds(), 0.0),
-            )
-            for phase, rows in shares.get(run.run_no, {}).items()
-        ]
-        phases.sort(key=lambda p: p.last_chunk_at)
-        progress = RunProgress(phases=phases, rows_written=run.rows_changed, planned_changes=run.planned_changes)
-        if run.planned_changes:
-            progress.percent = min(100.0, 100.0 * run.rows_changed / run.planned_changes)
-        if "tenant_audit_log" in tables:
-            since = now - dt.timedelta(seconds=RATE_WINDOW_S)
-            recent = _rows(
-                db,
-                "recent_writes.sql",
-                {"since": since, "run_id": run.run_id, "spec": run.spec, "table_name": run.table_name},
-            )[0]
-            first = recent["first_write_at"]
-            # the window starts at the run's first audited write if that is more recent than a minute ago
-            window = (now - max(since, first)).total_seconds() if first else 0.0
-            if recent["recent_rows"] and window > 0:
-                progress.rows_per_s, progress.window_s = int(recent["recent_rows"]) / window, window
-                remaining = (run.planned_changes or 0) - run.rows_changed
-                if remaining > 0:
-                    progress.eta_s = remaining / progress.rows_per_s
-        run.progress = progress
-
-
-def airflow_run_states(runs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(dag_id, run_id) -> the DAG run's state in this Airflow's metadata database (missing: unknown here)."""
-    if not runs:
-        return {}
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select, tuple_
-
-    with create_session() as session:
-        found = session.execute(
-            select(DagRun.dag_id, DagRun.run_id, DagRun.state).where(
-                tuple_(DagRun.dag_id, DagRun.run_id).in_(sorted(runs))
-            )
-        )
-        return {(d, r): str(getattr(s, "value", s)) for d, r, s in found}
-
-
-def airflow_dag_run(dag_id: str, run_id: str) -> dict | None:
-    """A DAG run as this Airflow's metadata database has it: state, conf, who triggered it; None if unknown."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        found = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
-        if found is None:
-            return None
-        return {
-            "dag_run_id": found.run_id,
-            "state": str(getattr(found.state, "value", found.state)),
-            "conf": dict(found.conf or {}),
-            "triggering_user_name": found.triggering_user_name,
-        }
-
-
-def airflow_dag_paused(dag_id: str) -> bool | None:
-    """Whether the DAG is paused in this Airflow (a run of a paused DAG waits in `queued`); None: no such DAG here."""
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        return session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id))
-
-
-def may_edit_dag(user, dag_id: str) -> bool:
-    """Whether the user may edit the DAG (pause, unpause): Airflow's auth manager decides, as for the REST API's PATCH."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
-    from airflow.models.dag import DagModel
-
-    details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
-    return get_auth_manager().is_authorized_dag(method="PUT", details=details, user=user)
-
-
-@dataclass
-class TriggeredDag:
-    """A DAG the page triggers, as the form shows it: paused (its run would wait in `queued`), and may the user
-    unpause it."""
-
-    dag_id: str
-    paused: bool | None  # None: no such DAG in this Airflow (the REST API says so when triggered)
-    may_unpause: bool
-
-
-def triggered_dag(dag_id: str, user) -> TriggeredDag:
-    paused = airflow_dag_paused(dag_id)
-    return TriggeredDag(dag_id, paused, bool(paused) and may_edit_dag(user, dag_id))
-
-
-# --- the review queue with tenant names ----------------------------------------------------------
-
-
-@dataclass
-class Candidate:
-    tenant_id: str
-    rows: int | None  # how many related rows named it (None: a relation's tenant, not counted)
-    name: str | None = None
-    known: bool = False  # the tenant table has this id
-
-
-def parse_candidates(text: str | None) -> list[Candidate]:
-    """The queue's candidates: "1:2;15:1" (tenant:rows naming it) or "1;15" (tenants of relation rows)."""
-    found = []
-    for part in (text or "").split(";"):
-        if not part:
-            continue
-        tenant, _, rows = part.rpartition(":")
-        if tenant and rows.isdigit():
-            found.append(Candidate(tenant, int(rows)))
-        else:
-            found.append(Candidate(part, None))
-    return found
-
-
-def review_rows(
-    db: Database, tables: set[str], spec: str | None = None, run_no: int | None = None, limit: int = REVIEW_ROWS_LISTED
-) -> list[dict]:
-    """Open review rows, each with its candidates named from the spec's tenant table."""
-    if "tenant_review_queue" not in tables:
-        return []
-    rows = _rows(db, "review_queue.sql", {"spec": spec, "run_no": run_no, "limit": limit})
-    for row in rows:
-        row["key"] = row["row_key"] if row["row_key"] and not row["row_id"] else row["row_id"]
-        row["candidate_list"] = parse_candidates(row["candidates"])
-    for spec_name in {r["spec"] for r in rows}:
-        candidates = [c for r in rows if r["spec"] == spec_name for c in r["candidate_list"]]
-        names = tenant_names(db, spec_name, {c.tenant_id for c in candidates})
-        for c in candidates:
-            c.known = c.tenant_id in names
-            c.name = names.get(c.tenant_id)
-    return rows
-
-
-def review_counts(db: Database, tables: set[str]) -> list[dict]:
-    return _rows(db, "review_counts.sql") if "tenant_review_queue" in tables else []
-
-
-def tenant_names(db: Database, spec_name: str, ids: set[str]) -> dict[str, str | None]:
-    """tenant id (as text) -> its name (None: the table has no `name` column); ids not in the table are left out."""
-    if not ids:
-        return {}
-    try:
-        tenant = load_spec(spec_name).tenant_table
-    except Exception:  # a spec file removed since: its ids are shown without names
-        return {}
-    columns, _ = read_schema(db, [tenant.table])
-    if tenant.table not in columns:
-        return {}
-    name_column = sql.quote("name") if "name" in columns[tenant.table] else None
-    rows = _rows(
-        db,
-        "tenant_names.sql",
-        {"ids": tuple(sorted(ids))},
-        table=sql.quote(tenant.table),
-        key=sql.quote(tenant.key),
-        name_column=name_column,
-    )
-    return {str(r["tenant_id"]): r["tenant_name"] for r in rows}
-
-
-# --- the validation history -------------------------------------------------------------------------
-
-
-def validations(db: Database, tables: set[str], limit: int = VALIDATIONS_LISTED) -> list[dict]:
-    if not {"tenant_validation_runs", "tenant_validation_history"} <= tables:
-        return []
-    rows = _rows(db, "validations.sql", {"limit": limit})
-    for row in rows:
-        row["data_docs_path"] = data_docs_relative(row["data_docs"])
-    return rows
-
-
-def data_docs_dir() -> ObjectStoragePath:
-    """The Data Docs' base: <storage base>/data-docs/, or $TENANT_DATA_DOCS_DIR without $TENANT_STORAGE_URL."""
-    return storage.data_docs_base()
-
-
-def data_docs_relative(stored: str | None) -> str | None:
-    """The key under the Data Docs' base of the page a validation recorded (its file:// or storage URL), or None
-    if it is elsewhere."""
-    return storage.data_docs_key(stored)
-
-
-# --- files: only inside the storage base (tenant_integrity.store.storage) ----------------------------------------
-
-
-def _inside(path: ObjectStoragePath, root: ObjectStoragePath) -> ObjectStoragePath:
-    """`path`, 404 unless it is `root` or below it (by key; on the local filesystem with links resolved)."""
-    if not storage.inside(path, root):
-        raise HTTPException(404, "not found")
-    return path
-
-
-def _child(root: ObjectStoragePath, *keys: str) -> ObjectStoragePath:
-    """root/keys inside root; 404 for a key that is empty, absolute, climbs (..) or leaves it."""
-    try:
-        return _inside(storage.child(root, *keys), root)
-    except storage.UnsafeKey:
-        raise HTTPException(404, "not found") from None
-
-
-def run_folder(spec: str, run_id: str) -> ObjectStoragePath:
-    """<base>/<spec>/<run_id>/ of a run; the spec must be a spec name, the folder inside the base."""
-    if not SPEC_NAME.match(spec):
-        raise HTTPException(404, f"no spec named {spec!r}")
-    try:
-        folder = storage.run_path(spec, run_id)
-    except storage.UnsafeKey:
-        raise HTTPException(404, "not found") from None
-    return _inside(folder, storage.base())
-
-
-def run_file(spec: str, run_id: str, name: str) -> ObjectStoragePath:
-    """A file directly in a run's folder: a plain name, inside that folder, existing."""
-    if not FILE_NAME.match(name):
-        raise HTTPException(404, "not found")
-    folder = run_folder(spec, run_id)
-    path = _child(folder, name)
-    if not storage.is_file(path):
-        raise HTTPException(404, f"{name} is not in the folder of run {run_id} of spec {spec}")
-    return path
-
-
-def folder_files(spec: str, run_id: str) -> list[str]:
-    try:
-        folder = run_folder(spec, run_id)
-    except HTTPException:
-        return []
-    return storage.files_in(folder)
-
-
-def _served(
-    path: ObjectStoragePath, policy: str, media_type: str | None = None, filename: str | None = None
-) -> StreamingResponse:
-    """A stored file as the answer, streamed from storage, under the Content-Security-Policy `policy`."""
-    headers = {"Content-Security-Policy": policy}
-    if filename:  # a plain name (the callers make it so), as Starlette's FileResponse sends it
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return StreamingResponse(
-        storage.chunks(path), media_type=media_type or storage.media_type(path.name), headers=headers
-    )
 
 
 # --- helpers for the templates ---------------------------------------------------------------------------
@@ -538,7 +135,7 @@ def _utc(value: dt.datetime | None) -> str:
 
 def _render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     page = request.scope.get("root_path", "").rstrip("/")  # /tenant-integrity (after Airflow's own root path)
-    airflow = page.removesuffix(URL_PREFIX)  # Airflow's UI and REST API
+    airflow = page.removesuffix(OPERATOR_PAGE_PREFIX)  # Airflow's UI and REST API
     html = _templates.get_template(template).render(
         page=page,
         airflow=airflow,
@@ -618,7 +215,7 @@ def run_page(request: Request, spec: str, run_id: str, user: GetUserDep) -> HTML
         summary_text=summary_text,
         plan_text=plan_text,
         controls=requests,
-        rollback_dag=triggered_dag(ROLLBACK_DAG, user),
+        rollback_dag=triggered_dag(settings.ROLLBACK_DAG, user),
     )
 
 
@@ -647,7 +244,7 @@ def _summary_and_plan(spec: str, summary: dict | None, files: list[str], spec_ru
 @app.get("/runs/{spec}/{run_id}/report", response_class=HTMLResponse)
 def run_report(spec: str, run_id: str) -> StreamingResponse:
     """report.html of a real run; its charts and review.csv link load relative to this URL."""
-    return _served(run_file(spec, run_id, "report.html"), RUN_FILE_POLICY, "text/html; charset=utf-8")
+    return served(run_file(spec, run_id, "report.html"), RUN_FILE_POLICY, "text/html; charset=utf-8")
 
 
 @app.get("/runs/{spec}/{run_id}/review.csv")
@@ -656,14 +253,14 @@ def review_csv(spec: str, run_id: str) -> StreamingResponse:
     name = "review.csv" if "review.csv" in folder_files(spec, run_id) else "review_preview.csv"
     path = run_file(spec, run_id, name)
     download = re.sub(r"[^A-Za-z0-9._-]", "_", f"{spec}_{path.parent.name}_{name}")  # a plain name for any browser
-    return _served(path, RUN_FILE_POLICY, "text/csv; charset=utf-8", filename=download)
+    return served(path, RUN_FILE_POLICY, "text/csv; charset=utf-8", filename=download)
 
 
 @app.get("/runs/{spec}/{run_id}/plan.json")
 def plan_json(spec: str, run_id: str) -> Response:
     """A dry run's plan.json; a real run's plan as recorded in its summary."""
     if "plan.json" in folder_files(spec, run_id):
-        return _served(run_file(spec, run_id, "plan.json"), RUN_FILE_POLICY, "application/json")
+        return served(run_file(spec, run_id, "plan.json"), RUN_FILE_POLICY, "application/json")
     run = _registered(spec, run_id)
     if not run.summary or "planned" not in run.summary:
         raise HTTPException(404, f"run {run_id} of spec {spec} has no plan yet (it is recorded when the run finishes)")
@@ -678,9 +275,11 @@ def run_data_docs(request: Request, spec: str, run_id: str) -> Response:
     with tenant_db() as db:
         if "tenant_validation_runs" in existing_tables(db):
             if run.finished_at:
-                first = next(iter(_rows(db, "data_docs_after.sql", {"spec": spec, "after": run.finished_at})), None)
-            latest = next(iter(_rows(db, "data_docs_latest.sql", {"spec": spec})), None)
-    after = first and data_docs_relative(first["data_docs"])
+                first = next(
+                    iter(bookkeeping_rows(db, "data_docs_after.sql", {"spec": spec, "after": run.finished_at})), None
+                )
+            latest = next(iter(bookkeeping_rows(db, "data_docs_latest.sql", {"spec": spec})), None)
+    after = first and storage.data_docs_key(first["data_docs"])
     if after:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/data-docs/{quote(after)}", status_code=303)
     return _render(
@@ -689,51 +288,14 @@ def run_data_docs(request: Request, spec: str, run_id: str) -> Response:
         status_code=404,
         run=run,
         latest=latest,
-        latest_path=latest and data_docs_relative(latest["data_docs"]),
+        latest_path=latest and storage.data_docs_key(latest["data_docs"]),
     )
 
 
 @app.get("/runs/{spec}/{run_id}/rollback", response_class=HTMLResponse)
 def rollback_form(request: Request, spec: str, run_id: str, user: GetUserDep) -> HTMLResponse:
     run = _registered(spec, run_id)
-    return _render(request, "rollback.html", run=run, rollback_dag=triggered_dag(ROLLBACK_DAG, user))
-
-
-def _caller_token(request: Request) -> str:
-    """The caller's own Airflow token: the REST API decides with the caller's permissions, not the page's."""
-    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
-
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.cookies.get(COOKIE_NAME_JWT_TOKEN, "")
-
-
-def _same_origin(request: Request) -> None:
-    """A form post from another site is refused (the session cookie is SameSite=Lax; this checks Origin too)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise HTTPException(403, "cross-site request refused")
-
-
-def airflow_api_base(request: Request) -> str:
-    """Where this server's REST API answers: [api] base_url, else the host the request came to."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    if base:
-        return base
-    root = request.scope.get("root_path", "").removesuffix(URL_PREFIX)
-    return f"{request.url.scheme}://{request.url.netloc}{root}"
-
-
-def _detail(answer) -> str:
-    """What Airflow's REST API said about a refused request."""
-    try:
-        detail = answer.json().get("detail", answer.text)
-    except (ValueError, AttributeError):
-        detail = answer.text
-    return detail if isinstance(detail, str) else json.dumps(detail, indent=2)
+    return _render(request, "rollback.html", run=run, rollback_dag=triggered_dag(settings.ROLLBACK_DAG, user))
 
 
 def unpaused_or_refused(request: Request, dag_id: str, unpause: bool, user) -> Response | None:
@@ -762,11 +324,11 @@ def unpaused_or_refused(request: Request, dag_id: str, unpause: bool, user) -> R
         f"{airflow_api_base(request)}/api/v2/dags/{quote(dag_id, safe='')}",
         params={"update_mask": "is_paused"},
         json={"is_paused": False},
-        headers={"Authorization": f"Bearer {_caller_token(request)}"},
+        headers={"Authorization": f"Bearer {caller_token(request)}"},
         timeout=30,
     )
     if answer.status_code != 200:
-        text = f"{dag_id} is paused and Airflow did not unpause it ({answer.status_code}): {_detail(answer)}"
+        text = f"{dag_id} is paused and Airflow did not unpause it ({answer.status_code}): {answer_detail(answer)}"
         return _render(request, "message.html", status_code=answer.status_code, title=title, text=text)
     return None
 
@@ -789,19 +351,19 @@ def trigger_rollback(
     """
     import httpx
 
-    _same_origin(request)
+    require_same_origin(request)
     run = _registered(spec, run_id)
     if run.dag_id not in ROLLBACK_FROM:
         raise HTTPException(400, f"{run.dag_id} runs are not rolled back by tenant_rollback")
-    refused = unpaused_or_refused(request, ROLLBACK_DAG, unpause == "true", user)
+    refused = unpaused_or_refused(request, settings.ROLLBACK_DAG, unpause == "true", user)
     if refused is not None:
         return refused
     conf = {"spec": spec, "backfill_run_id": run_id, "dry_run": dry_run == "true"}
     base = airflow_api_base(request)
     answer = httpx.post(
-        f"{base}/api/v2/dags/{ROLLBACK_DAG}/dagRuns",
+        f"{base}/api/v2/dags/{settings.ROLLBACK_DAG}/dagRuns",
         json={"logical_date": None, "conf": conf, "note": f"from the Tenant integrity page: undo {spec} run {run_id}"},
-        headers={"Authorization": f"Bearer {_caller_token(request)}"},
+        headers={"Authorization": f"Bearer {caller_token(request)}"},
         timeout=30,
     )
     if answer.status_code != 200:
@@ -810,7 +372,7 @@ def trigger_rollback(
             "message.html",
             status_code=answer.status_code,
             title="tenant_rollback not triggered",
-            text=_detail(answer),
+            text=answer_detail(answer),
         )
     # Post/Redirect/Get: the UI mirrors the frame's address in its own and may load it again
     page = request.scope.get("root_path", "")
@@ -825,7 +387,7 @@ def _controlled(request: Request, action: str, scope: str, run_id: str, user) ->
     from tenant_integrity.core.errors import ParamError
     from tenant_integrity.engine import controls
 
-    _same_origin(request)
+    require_same_origin(request)
     target = DbTarget.from_airflow(CONN_ID)
     who = f"{user.get_name()} (Tenant integrity page)"
     try:
@@ -862,20 +424,11 @@ def control_every_run(
     return _controlled(request, action, EVERY_RUN, "", user)
 
 
-def open_controls(db: Database, tables: set[str]) -> list[dict]:
-    """The open pause and cancel requests, for the pages."""
-    if "tenant_run_controls" not in tables:
-        return []
-    rows = db.rows(sql.render("controls/list_requests.sql"))
-    db.commit()
-    return rows
-
-
 @app.get("/runs/{spec}/{run_id}/rollbacks/{rollback_run_id}", response_class=HTMLResponse)
 def rollback_triggered(request: Request, spec: str, run_id: str, rollback_run_id: str) -> HTMLResponse:
     """A tenant_rollback run of this run, as Airflow's metadata database has it."""
     run = _registered(spec, run_id)
-    found = airflow_dag_run(ROLLBACK_DAG, rollback_run_id)
+    found = airflow_dag_run(settings.ROLLBACK_DAG, rollback_run_id)
     conf = (found or {}).get("conf") or {}
     if not found or conf.get("backfill_run_id") != run_id or conf.get("spec") != spec:
         raise HTTPException(404, f"no tenant_rollback run {rollback_run_id!r} of run {run_id!r} of spec {spec}")
@@ -886,14 +439,14 @@ def rollback_triggered(request: Request, spec: str, run_id: str, rollback_run_id
         new_run=found,
         conf=conf,
         conf_json=json.dumps(conf),
-        paused=bool(airflow_dag_paused(ROLLBACK_DAG)),
+        paused=bool(airflow_dag_paused(settings.ROLLBACK_DAG)),
     )
 
 
 @app.get("/runs/{spec}/{run_id}/{name}")
 def run_folder_file(spec: str, run_id: str, name: str) -> StreamingResponse:
     """Any other file of the run's folder by its plain name: the report's charts, report.html, CSVs, plan.json."""
-    return _served(run_file(spec, run_id, name), RUN_FILE_POLICY)
+    return served(run_file(spec, run_id, name), RUN_FILE_POLICY)
 
 
 @app.get("/validations/{validation_no}", response_class=HTMLResponse)
@@ -901,7 +454,9 @@ def validation_page(request: Request, validation_no: int) -> HTMLResponse:
     with tenant_db() as db:
         tables = existing_tables(db)
         rows = (
-            _rows(db, "validation.sql", {"validation_no": validation_no}) if "tenant_validation_runs" in tables else []
+            bookkeeping_rows(db, "validation.sql", {"validation_no": validation_no})
+            if "tenant_validation_runs" in tables
+            else []
         )
     if not rows:
         raise HTTPException(404, f"no validation {validation_no}")
@@ -910,18 +465,18 @@ def validation_page(request: Request, validation_no: int) -> HTMLResponse:
         "validation.html",
         validation=rows[0],
         checks=[r for r in rows if r["check_name"] is not None],
-        data_docs_path=data_docs_relative(rows[0]["data_docs"]),
+        data_docs_path=storage.data_docs_key(rows[0]["data_docs"]),
     )
 
 
 @app.get("/data-docs/{path:path}")
 def data_docs(path: str) -> StreamingResponse:
     """GX Data Docs from the Data Docs' base (their pages link each other relatively, so they work from here)."""
-    root = data_docs_dir()
-    target = _child(root, path)
+    root = storage.data_docs_base()
+    target = child_of(root, path)
     if not storage.is_file(target):
         raise HTTPException(404, "not found")
-    return _served(target, DATA_DOCS_POLICY)
+    return served(target, DATA_DOCS_POLICY)
 
 
 @app.get("/icon.svg")
