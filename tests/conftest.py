@@ -10,17 +10,21 @@ import pytest
 
 from tenant_integrity.cli import demo
 from tenant_integrity.store.db import DbTarget
+from tests.helpers import xdist_worker
 
 # Airflow reads its configuration once, at first import: point it at the project before any test imports it.
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(Path(__file__).resolve().parents[1] / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Under pytest-xdist each worker gets its own Airflow metadata database and review/Data Docs folders (the package
+# reads their variables when it uses them, Airflow at its first import, below).
+xdist_worker.isolate()
 
 # Importing Airflow configures logging (its structlog handlers). The package imports it lazily, e.g. the storage
 # module's ObjectStoragePath during a run; imported there, mid-test, it would drop the handler a test's caplog
 # added. So it is imported once here, before any test, whatever test runs first.
-import airflow.sdk  # noqa: F401
+import airflow.sdk  # noqa: E402, F401 - after the environment above
 
 SERVER_URL = os.environ.get("TENANT_TEST_SERVER_URL", "mysql://root@127.0.0.1:3306")
 PROJECT = Path(__file__).resolve().parents[1]
@@ -89,3 +93,13 @@ def inbox():
 
     with smtp_server() as served:
         yield served
+
+
+def pytest_collection_modifyitems(items):
+    xdist_worker.order(items)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadgroup":
+        return xdist_worker.GroupedScheduling(config, log)
+    return None

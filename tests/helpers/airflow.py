@@ -22,6 +22,8 @@ def airflow_env(target, review_dir: Path, extra_env: dict | None = None) -> dict
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_TENANT_DB": url_of(target),
         "TENANT_REVIEW_DIR": str(review_dir),
+        # set only under pytest-xdist: the worker's own metadata database (tests/helpers/xdist_worker.py)
+        **{k: os.environ[k] for k in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",) if k in os.environ},
         **(extra_env or {}),
     }
 
