@@ -279,7 +279,13 @@ def _checkpoint(target: DbTarget, spec: Spec, suite_name: str, expectations: lis
     )
 
     def run() -> GateRun:
-        outcome = checkpoint.run()  # the caller holds stdout (run_expectations)
+        try:
+            outcome = checkpoint.run()  # the caller holds stdout (run_expectations)
+        finally:
+            # GX keeps the datasource's SQLAlchemy engine, whose pool holds its connections open after the run:
+            # every gate left a few idle connections until its process ended (a worker running many gates, or
+            # four test workers, reached the server's max_connections). The gate is done with them.
+            _close_connections(context)
         results: list[CheckResult] = []
         docs: list[str] = []
         for identifier, suite_result in outcome.run_results.items():
@@ -294,6 +300,17 @@ def _checkpoint(target: DbTarget, spec: Spec, suite_name: str, expectations: lis
         return GateRun(results=results, data_docs=docs)
 
     return run
+
+
+def _close_connections(context) -> None:
+    """Close the pooled connections of every SQLAlchemy engine the context's data sources made (the data source's
+    own and its execution engine's, which GX builds apart)."""
+    for datasource in context.data_sources.all().values():
+        engines = [datasource.get_engine(), getattr(getattr(datasource, "_execution_engine", None), "engine", None)]
+        for engine in engines:
+            if engine is not None:
+                with contextlib.suppress(Exception):
+                    engine.dispose()
 
 
 def _in_suite_order(outcome, chosen: list[dict]):
