@@ -10,7 +10,7 @@ with open_transactions as (
     left join information_schema.processlist as p on p.id = x.trx_mysql_thread_id
     where x.trx_mysql_thread_id <> connection_id()
 )
-select thread_id, started, state
-from open_transactions
-order by on_this_database desc, started
+select o.thread_id as thread_id, o.started as started, o.state as state
+from open_transactions as o
+order by o.on_this_database desc, o.started
 limit 5

@@ -268,7 +268,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
         also = f"; known, not paged again: {known}" if known else ""
         raise AirflowFailException(f"{message[0]} (one mail sent to {', '.join(recipients)}){also}")
     mail.mark_alerted(ti, "known failures: not paged again")
-    sent = f"; {mail[0]} (one mail sent)" if mail else "; no mail sent"
+    sent = f"; {message[0]} (one mail sent)" if message else "; no mail sent"
     raise AirflowFailException(
         f"known failure(s), not paged again: {known}{sent}. The data is still wrong, so the run fails."
     )
