@@ -306,7 +306,11 @@ def _close_connections(context) -> None:
     """Close the pooled connections of every SQLAlchemy engine the context's data sources made (the data source's
     own and its execution engine's, which GX builds apart)."""
     for datasource in context.data_sources.all().values():
-        engines = [datasource.get_engine(), getattr(getattr(datasource, "_execution_engine", None), "engine", None)]
+        # the engines it made, read as they are: get_engine() would build one only to close it
+        engines = [
+            getattr(datasource, "_engine", None),
+            getattr(getattr(datasource, "_execution_engine", None), "engine", None),
+        ]
         for engine in engines:
             if engine is not None:
                 with contextlib.suppress(Exception):
