@@ -117,10 +117,11 @@ def wait_until(what: str, check: Callable[[], object], timeout: float = WAIT_S, 
     pytest.fail(f"not after {timeout} s: {what}")
 
 
-def generated(database) -> None:
+def generated(airflow, database) -> None:
     """The generated data set, freshly loaded (a dropped and recreated database: no bookkeeping tables), on a
     slow server: a trigger (of the test, not of the application) makes every update of a customer sleep."""
     started = time.monotonic()
+    airflow.wait_until_no_run_is_active()
     demo.recreate_database(database, "schema_only")
     demo.generate_dataset(database, customers=CUSTOMERS, companies=1000)
     with database.connect() as db:
@@ -226,7 +227,7 @@ def click_control(frame, label: str) -> None:
 def test_pause_holds_the_writers_while_the_task_runs_and_resume_finishes_the_run(airflow, database, page):
     from playwright.sync_api import expect
 
-    generated(database)
+    generated(airflow, database)
     started = time.monotonic()
     run_id = trigger(airflow, SLOW)
     backfill_writing(airflow, database, run_id)
@@ -292,7 +293,7 @@ def test_pause_holds_the_writers_while_the_task_runs_and_resume_finishes_the_run
 def test_cancel_fails_the_task_and_clearing_it_resumes_from_the_checkpoint(airflow, database, page):
     from playwright.sync_api import expect
 
-    generated(database)
+    generated(airflow, database)
     started = time.monotonic()
     run_id = trigger(airflow, SLOW)
     backfill_writing(airflow, database, run_id)
@@ -368,6 +369,7 @@ def test_cancel_fails_the_task_and_clearing_it_resumes_from_the_checkpoint(airfl
 def test_approval_in_required_actions(airflow, database, page):
     from playwright.sync_api import expect
 
+    airflow.wait_until_no_run_is_active()
     demo.recreate_database(database, "seed_incident")
     started = time.monotonic()
     run_id = trigger(airflow, {"spec": SPEC, "dry_run": False, "approval": True})

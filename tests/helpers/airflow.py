@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import PROJECT, url_of
+from tests.helpers import preloaded_airflow
 
 AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow")
 
@@ -29,11 +30,17 @@ def airflow_env(target, review_dir: Path, extra_env: dict | None = None) -> dict
 
 
 def dags_test(target, review_dir: Path, conf: dict | None = None, dag_id: str = "tenant_backfill", extra_env=None):
+    """`airflow dags test dag_id -c conf` with only the documented environment: (exit code, stdout + stderr).
+
+    The command line runs in a process of its own, forked from a parent that has imported Airflow and GX
+    (tests/helpers/preloaded_airflow.py) when the environment allows it; else as a plain `airflow` process."""
     env = airflow_env(target, review_dir, extra_env)
-    command = [AIRFLOW, "dags", "test", dag_id]
+    argv = ["dags", "test", dag_id]
     if conf is not None:
-        command += ["-c", json.dumps(conf)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+        argv += ["-c", json.dumps(conf)]
+    if preloaded_airflow.can_run(env):
+        return preloaded_airflow.run(argv, env, timeout=600)
+    done = subprocess.run([AIRFLOW, *argv], env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
     return done.returncode, done.stdout + done.stderr
 
 

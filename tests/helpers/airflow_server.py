@@ -149,11 +149,22 @@ class Airflow:
     def wait_for_run(self, run_id: str, dag_id: str = DAG_ID) -> dict:
         deadline = time.monotonic() + RUN_TIMEOUT
         while time.monotonic() < deadline:
-            run = self.api("GET", self.run_path(run_id, dag_id))
+            try:
+                run = self.api("GET", self.run_path(run_id, dag_id))
+            except (TimeoutError, urllib.error.URLError):
+                # an API server slow to answer one poll (2 busy cores) says nothing about the run: poll again
+                continue
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(3)
         pytest.fail(f"run {run_id} not finished after {RUN_TIMEOUT} s: {self.task_states(run_id, dag_id)}")
+
+    def wait_until_no_run_is_active(self, dag_id: str = DAG_ID) -> None:
+        """Wait for every queued or running run of `dag_id` to end: a test that recreates the database must not
+        share it with a run an earlier (failed) test left behind."""
+        runs = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]
+        for run in runs:
+            self.wait_for_run(run["dag_run_id"], dag_id)
 
     def task_states(self, run_id: str, dag_id: str = DAG_ID) -> dict[str, str]:
         tis = self.api("GET", self.run_path(run_id, dag_id) + "/taskInstances")["task_instances"]
