@@ -8,6 +8,7 @@ import pytest
 
 from tenant_integrity.checks import gates
 from tenant_integrity.core.errors import GateFailed, SpecError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import formatting, phases, rollback
 from tenant_integrity.repair.results import OlderMismatch
@@ -24,7 +25,7 @@ def test_post_validation_names_older_mismatches_as_warnings_and_passes(seed_db):
         db.execute("update appointments set company_id = 15 where customer_id = 5")
         db.execute("update calls set company_id = 83 where customer_id = 7")
 
-    summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
+    summary = phases.run_all(seed_db, SPEC, RunContext(run_id="mismatch", dry_run=False))
 
     assert summary.status == "succeeded"
     assert summary.planned.relation_mismatches_before_run == {
@@ -54,7 +55,7 @@ def test_post_validation_fails_on_a_mismatch_the_run_created_naming_the_ids(seed
     move_children_when_the_run_writes(seed_db, customer_id=30, company=moved_to)
 
     with pytest.raises(GateFailed) as failure:
-        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="mismatch", dry_run=False))
+        phases.run_all(seed_db, SPEC, RunContext(run_id="mismatch", dry_run=False))
 
     error = failure.value
     assert error.phase == "post_validation"
@@ -77,11 +78,11 @@ def test_a_trigger_rewriting_another_column_of_the_written_rows_fails_the_gate_n
     before = customers(seed_db)
     # a dry run runs no UPDATE, so the trigger never fires: its plan and gate are those of any seed run
     # (what the trigger does cannot be predicted: phases.preflight says so)
-    plan = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="dry", dry_run=True))
+    plan = phases.run_all(seed_db, SPEC, RunContext(run_id="dry", dry_run=True))
     assert (plan.planned_changes, plan.outcomes.backfill["appointments"].active) == (31, 28)
 
     with pytest.raises(GateFailed) as failure:
-        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="trigger", dry_run=False))
+        phases.run_all(seed_db, SPEC, RunContext(run_id="trigger", dry_run=False))
 
     error = failure.value
     assert error.phase == "post_validation"
@@ -104,14 +105,14 @@ def test_a_trigger_rewriting_another_column_of_the_written_rows_fails_the_gate_n
     assert [i for i in after if after[i]["company_id"] != before[i]["company_id"]] == list(range(30, 58))
 
     # and tenant_rollback leaves those 28 alone (they differ from their backup), restoring the 3 orphans
-    undone = rollback.rollback_run(seed_db, SPEC, phases.RunContext(run_id="undo", dry_run=False), "trigger")
+    undone = rollback.rollback_run(seed_db, SPEC, RunContext(run_id="undo", dry_run=False), "trigger")
     assert (undone.changed_rows, undone.restored, undone.skipped_rows) == (31, 3, 28)
     assert {s["reason"] for s in undone.skipped} == {"changed since the run"}
 
 
 def test_more_audit_rows_than_values_changed_fail_the_audit_gate(seed_db):
     # a value audited twice (one backfilled row, one changed value): more audit rows than changes is as wrong as fewer
-    ctx = phases.RunContext(run_id="audit-twice", dry_run=False)
+    ctx = RunContext(run_id="audit-twice", dry_run=False)
     plan = phases.preflight(seed_db, SPEC, ctx)
     results = phases.run_writes(seed_db, SPEC, ctx, plan)
     with seed_db.connect() as db, db.transaction():
@@ -132,7 +133,7 @@ def test_preflight_gate_fails_on_an_empty_tenant_table_before_any_write(seed_db)
     with seed_db.connect() as db, db.transaction():
         db.execute("delete from companies")
     with pytest.raises(GateFailed) as failure:
-        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="no-tenants", dry_run=False))
+        phases.run_all(seed_db, SPEC, RunContext(run_id="no-tenants", dry_run=False))
     assert [f["check"] for f in failure.value.failures] == ["tenant_table_not_empty"]
     assert failure.value.failures[0]["observed"] == 0
     assert not {"tenant_runs", "tenant_audit_log", "tenant_backup_customers"} & tables(seed_db)
@@ -149,14 +150,14 @@ def test_duplicate_keys_stop_the_run_at_the_live_check_before_any_write(seed_db)
         db.execute("insert into customers (id, name, email) values (30, 'Dup', 'dup@example.org')")
         db.commit()
     with pytest.raises(SpecError) as failure:
-        phases.run_all(seed_db, SPEC, phases.RunContext(run_id="duplicates", dry_run=False))
+        phases.run_all(seed_db, SPEC, RunContext(run_id="duplicates", dry_run=False))
     assert "target.key: customers.id is not a primary key or unique index" in str(failure.value)
     assert not {"tenant_runs", "tenant_audit_log", "tenant_backup_customers"} & tables(seed_db)
     assert query(seed_db, "select count(*) as n from customers where id = 30")[0]["n"] == 2
 
 
 def test_the_backup_table_follows_a_column_added_to_the_target_after_preflight(seed_db):
-    ctx = phases.RunContext(run_id="backup-columns", dry_run=False)
+    ctx = RunContext(run_id="backup-columns", dry_run=False)
     plan = phases.preflight(seed_db, SPEC, ctx)
     with seed_db.connect() as db:  # the application's migration runs in between
         db.execute("alter table customers add column vip tinyint not null default 0")
@@ -170,7 +171,7 @@ def test_the_backup_table_follows_a_column_added_to_the_target_after_preflight(s
 
 
 def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_naming_the_range(edge_db):
-    ctx = phases.RunContext(run_id="checksum", dry_run=False)
+    ctx = RunContext(run_id="checksum", dry_run=False)
     plan = phases.preflight(edge_db, SPEC, ctx)
     results = phases.run_writes(edge_db, SPEC, ctx, plan)
     with edge_db.connect() as db, db.transaction():  # someone edits a column no run may touch
@@ -193,7 +194,7 @@ def test_a_column_the_run_may_not_change_that_changed_fails_the_checksum_gate_na
 
 def test_a_row_deleted_during_the_run_fails_the_row_count_gate(seed_db):
     # the application hard-deletes a customer between the writes and the gate: one row fewer than at preflight
-    ctx = phases.RunContext(run_id="deleted", dry_run=False)
+    ctx = RunContext(run_id="deleted", dry_run=False)
     plan = phases.preflight(seed_db, SPEC, ctx)
     results = phases.run_writes(seed_db, SPEC, ctx, plan)
     with seed_db.connect() as db, db.transaction():
@@ -210,7 +211,7 @@ def test_a_row_deleted_during_the_run_fails_the_row_count_gate(seed_db):
 
 def test_the_task_log_shows_plan_gates_and_progress_not_gx_start_up(seed_db, caplog):
     caplog.set_level("INFO")
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="quiet", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="quiet", dry_run=False))
     chatter = [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < 30]
     assert chatter == []
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("tenant_integrity")]

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.conftest import PROJECT, url_of
@@ -29,7 +30,7 @@ def cli(target, *args, tmp_path):
 
 @pytest.fixture
 def repaired(seed_db):
-    phases.run_all(seed_db, load_spec("customers_company"), phases.RunContext(run_id="b", dry_run=False))
+    phases.run_all(seed_db, load_spec("customers_company"), RunContext(run_id="b", dry_run=False))
     return seed_db
 
 

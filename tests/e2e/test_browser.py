@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
 
 from tenant_integrity.cli import demo
-from tests.conftest import drop, new_target, url_of
 from tests.helpers.airflow_server import (
-    CHROMIUM,
     DAG_ID,
     UI_TIMEOUT,
     VERDICT,
@@ -48,29 +45,10 @@ REQUIRED_TITLES = {"spec": "Spec", "dry_run": "Dry run", "batch_size": "Batch si
 timings: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module")
-def database():
-    target = new_target("ti_browser")
-    yield target  # airflow_local.sh loads data set 'all' into it (the database does not exist yet)
-    drop(target)
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory, database):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (scripts/setup.sh does)")
-    home = tmp_path_factory.mktemp("airflow_home")
-    server = Airflow(home, tmp_path_factory.mktemp("review"), url_of(database))
-    try:
-        timings["airflow db migrate (fresh SQLite)"] = server.migrate()
-        started = time.monotonic()
-        server.start()
-        server.wait_until_ready()
-        timings["airflow_local.sh start until ready"] = time.monotonic() - started
-        yield server
-    finally:
-        timings["shutdown (process group)"] = server.stop()
-        print("\nbrowser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
+@pytest.fixture(scope="module", autouse=True)
+def report_timings():
+    yield
+    print("\nbrowser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
 
 
 @pytest.fixture

@@ -30,14 +30,12 @@ import re
 import time
 import urllib.error
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from tenant_integrity.cli import demo
-from tests.conftest import drop, new_target, url_of
-from tests.helpers.airflow_server import CHROMIUM, DAG_ID, UI_TIMEOUT, VERDICT, Airflow, log_in, screenshot
+from tests.helpers.airflow_server import DAG_ID, UI_TIMEOUT, VERDICT, Airflow, log_in, screenshot
 from tests.helpers.dbcheck import query
 
 pytestmark = pytest.mark.e2e
@@ -68,28 +66,16 @@ timings: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
-def database():
-    target = new_target("ti_controls")
-    yield target  # airflow_local.sh loads data set 'all' into it; each test reloads what it needs
-    drop(target)
+def airflow(airflow):
+    """The shared Airflow (tests/e2e/conftest.py) with tenant_backfill unpaused: these tests trigger through the API."""
+    airflow.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    return airflow
 
 
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory, database):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (scripts/setup.sh does)")
-    server = Airflow(tmp_path_factory.mktemp("airflow_home"), tmp_path_factory.mktemp("review"), url_of(database))
-    try:
-        timings["airflow db migrate"] = server.migrate()
-        started = time.monotonic()
-        server.start()
-        server.wait_until_ready()
-        timings["airflow_local.sh until ready"] = time.monotonic() - started
-        server.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-        yield server
-    finally:
-        timings["shutdown"] = server.stop()
-        print("\noperator controls browser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
+@pytest.fixture(scope="module", autouse=True)
+def report_timings():
+    yield
+    print("\noperator controls browser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.airflow import dags_test, final_state
@@ -15,7 +16,7 @@ SPEC = load_spec("customers_company")
 
 def test_review_import_rollback_and_constraints_through_airflow(edge_db, review_dir):
     before = checksum(edge_db, "customers")
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="b1", dry_run=False))
     exported = (review_dir / "customers_company" / "b1" / "review.csv").read_bytes().decode("utf-8")
     decided = exported.replace(",+491710000103,2025-09-27 10:01:00,\r\n", ",+491710000103,2025-09-27 10:01:00,83\r\n")
     lines = decided.split("\r\n")

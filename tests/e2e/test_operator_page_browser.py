@@ -22,8 +22,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.conftest import drop, new_target, url_of
-from tests.helpers.airflow_server import CHROMIUM, CHROMIUM_ARGS, DAG_ID, UI_TIMEOUT, Airflow, log_in, screenshot
+from tests.helpers.airflow_server import CHROMIUM, CHROMIUM_ARGS, DAG_ID, UI_TIMEOUT, log_in, screenshot
 from tests.helpers.dbcheck import query
 
 pytestmark = pytest.mark.e2e
@@ -35,33 +34,10 @@ ROWS_CHANGED, LEFT_FOR_REVIEW = 37, 7
 timings: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module")
-def database():
-    target = new_target("ti_page")
-    yield target  # airflow_local.sh loads data set 'all' into it (the database does not exist yet)
-    drop(target)
-
-
-@pytest.fixture(scope="module")
-def review(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("review")
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory, database, review):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (scripts/setup.sh does)")
-    server = Airflow(tmp_path_factory.mktemp("airflow_home"), review, url_of(database))
-    try:
-        timings["airflow db migrate"] = server.migrate()
-        started = time.monotonic()
-        server.start()
-        server.wait_until_ready()
-        timings["airflow_local.sh until ready"] = time.monotonic() - started
-        yield server
-    finally:
-        timings["shutdown"] = server.stop()
-        print("\noperator page browser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
+@pytest.fixture(scope="module", autouse=True)
+def report_timings():
+    yield
+    print("\noperator page browser test timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
 
 
 def status_without_session(url: str) -> int:

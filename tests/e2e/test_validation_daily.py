@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.conftest import PROJECT
@@ -50,7 +51,7 @@ def run_daily(target, review_dir, port: int, docs) -> str:
 
 @pytest.fixture
 def repaired(seed_db):
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="backfill", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="backfill", dry_run=False))
     return seed_db
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.airflow import dags_test, final_state
@@ -16,7 +17,7 @@ SPEC = load_spec("customers_company")
 
 def test_a_leak_after_a_backfill_pages_on_call_exactly_once(seed_db, review_dir, inbox):
     handler, port = inbox
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="backfill", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="backfill", dry_run=False))
     with seed_db.connect() as db, db.transaction():
         db.execute(
             "insert into customers (id, company_id, name, created_at, updated_at) "

@@ -8,6 +8,7 @@ import json
 import MySQLdb
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.enforce import constraints, ddl
 from tenant_integrity.enforce.constraints import ConstraintsLockTimeout, ConstraintsRefused
@@ -20,13 +21,13 @@ SPEC = load_spec("customers_company")
 
 
 def run(target, dry_run=False, archive=False, clean_days=7, run_id="c1"):
-    ctx = phases.RunContext(run_id=run_id, dry_run=dry_run, dag_id="tenant_constraints")
+    ctx = RunContext(run_id=run_id, dry_run=dry_run, dag_id="tenant_constraints")
     return constraints.apply_constraints(target, SPEC, ctx, clean_days, archive)
 
 
 @pytest.fixture
 def repaired(seed_db):
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="b1", dry_run=False))
     return seed_db
 
 
@@ -47,7 +48,7 @@ def test_refused_with_soft_deleted_null_rows(repaired):
 
 
 def test_a_refusal_with_archive_orphans_names_only_the_rows_that_would_stay_null(edge_db):
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="b1", dry_run=False))
     clean_history(edge_db)
     # 7 active rows wait in review; the 4 soft-deleted ones (58-60, 108) have no related row: archivable
     assert refused(edge_db, archive=True) == [

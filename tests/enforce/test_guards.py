@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tenant_integrity.core.paths import SPECS_DIR
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec, parse_spec
 from tenant_integrity.enforce import guards
 from tenant_integrity.repair import phases
@@ -454,7 +455,7 @@ def test_application_inserts_during_a_backfill_are_logged_or_rejected_and_the_ba
     webhook = Webhook(generated_db, tenant)
     webhook.start()
     try:
-        ctx = phases.RunContext(run_id=f"guarded-{mode}", dry_run=False, batch_size=25, chunk_seconds=0.01)
+        ctx = RunContext(run_id=f"guarded-{mode}", dry_run=False, batch_size=25, chunk_seconds=0.01)
         plan = phases.preflight(generated_db, CUSTOMERS, ctx)
         results = phases.run_writes(generated_db, CUSTOMERS, ctx, plan)
     finally:

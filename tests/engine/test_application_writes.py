@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 
 from tenant_integrity.core.errors import TenantIntegrityError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import formatting, phases
 from tenant_integrity.repair.results import Counts, PhaseResults
@@ -46,7 +47,7 @@ def writes_before_the_backfill(target) -> dict:
 
 def run_with_application(target, spec, run_id: str):
     """preflight and backup, the application's first writes, the write phases, its last write, post_validation."""
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, batch_size=5)
+    ctx = RunContext(run_id=run_id, dry_run=False, batch_size=5)
     plan = phases.preflight(target, spec, ctx)
     backed_up = phases.backup(target, spec, ctx, plan)
     app_state = writes_before_the_backfill(target)
@@ -123,7 +124,7 @@ def test_a_run_keeps_on_update_timestamps_as_they_were(seed_db):
         seed_db, "alter table customers modify updated_at timestamp null default null on update current_timestamp"
     )
     before = customers(seed_db)
-    summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="on-update-1", dry_run=False, batch_size=5))
+    summary = phases.run_all(seed_db, SPEC, RunContext(run_id="on-update-1", dry_run=False, batch_size=5))
     after = customers(seed_db)
 
     assert summary.status == "succeeded"
@@ -135,7 +136,7 @@ def test_a_run_keeps_on_update_timestamps_as_they_were(seed_db):
 def test_a_row_the_application_sets_back_to_null_is_backed_up_once_and_keeps_its_first_copy(seed_db):
     # row 30 is written from its appointments; then the application moves it to company 15's line and
     # NULLs it again, so the phone pass of the same run decides and writes it a second time
-    ctx = phases.RunContext(run_id="renulled", dry_run=False, batch_size=5)
+    ctx = RunContext(run_id="renulled", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     phases.backfill_source(seed_db, SPEC, ctx, plan, "appointments")

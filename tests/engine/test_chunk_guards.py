@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import customers, query
@@ -13,7 +14,7 @@ SPEC = load_spec("customers_company")
 
 def test_every_written_row_has_its_pre_image_from_the_same_transaction(seed_db):
     before = customers(seed_db)
-    ctx = phases.RunContext(run_id="guard", dry_run=False, batch_size=10, chunk_seconds=10)
+    ctx = RunContext(run_id="guard", dry_run=False, batch_size=10, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     assert query(seed_db, "select count(*) as n from tenant_backup_customers") == [{"n": 0}]  # copied by the writes
@@ -62,7 +63,7 @@ def backfill_with_a_refused_backup(target, ctx, refused_id: int) -> tuple[dict, 
 
 def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
     # one worker walks the keys in order, so "the chunks before it" are exactly the keys below 44
-    ctx = phases.RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10, workers=1)
+    ctx = RunContext(run_id="no-backup", dry_run=False, batch_size=10, chunk_seconds=10, workers=1)
     _, written, audited, backed_up = backfill_with_a_refused_backup(seed_db, ctx, 44)
     assert 44 not in written and 44 not in audited  # its whole chunk rolled back
     assert written == audited  # the chunks before it committed, each with its audit
@@ -72,7 +73,7 @@ def test_a_backup_that_fails_stops_the_chunk_before_its_write(seed_db):
 
 def test_a_failing_worker_stops_the_phase_and_every_committed_chunk_stays_whole(seed_db):
     # row 35 is in the first worker's share (keys 30-44)
-    ctx = phases.RunContext(run_id="no-backup-2", dry_run=False, batch_size=5, chunk_seconds=10, workers=2)
+    ctx = RunContext(run_id="no-backup-2", dry_run=False, batch_size=5, chunk_seconds=10, workers=2)
     plan, written, audited, backed_up = backfill_with_a_refused_backup(seed_db, ctx, 35)
     assert 35 not in written and 35 not in audited
     assert {30, 31, 32, 33, 34} <= written  # the first worker's chunk before it committed
@@ -94,7 +95,7 @@ def test_chunk_sessions_read_committed_unless_the_binary_log_is_statement_based(
     from tenant_integrity.engine.session import Session
     from tenant_integrity.repair.walks import DecisionWalk, read_committed_is_safe
 
-    ctx = phases.RunContext(run_id="isolation")
+    ctx = RunContext(run_id="isolation")
     session = Session(
         seed_db, SPEC, DecisionWalk(SPEC, ctx, "detect_conflicts", "conflict", queue=True, lock=False), ctx
     )

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.conftest import PROJECT, url_of
@@ -31,7 +32,7 @@ def run_while_the_application_writes(target, tmp_path) -> tuple[dict, list]:
         text=True,
     )
     try:
-        ctx = phases.RunContext(run_id="race-1", dry_run=False, batch_size=25, chunk_seconds=0.01)
+        ctx = RunContext(run_id="race-1", dry_run=False, batch_size=25, chunk_seconds=0.01)
         plan = phases.preflight(target, SPEC, ctx)
         results = phases.run_writes(target, SPEC, ctx, plan)
     finally:

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, review_import, rollback
 from tests.conftest import url_of
@@ -27,9 +28,9 @@ from tenant_integrity.core.spec import load_spec
 target, spec, job = DbTarget.from_url(sys.argv[1]), load_spec("customers_company"), sys.argv[2]
 tiny = {"batch_size": 1, "chunk_seconds": 0.01}  # one row per chunk: many commits to land a kill between
 if job == "rollback":
-    rollback.rollback_run(target, spec, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", **tiny), "b1")
+    rollback.rollback_run(target, spec, RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", **tiny), "b1")
 else:
-    ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", **tiny)
+    ctx = RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", **tiny)
     review_import.import_review(target, spec, ctx, sys.argv[3])
 """
 
@@ -37,7 +38,7 @@ else:
 @pytest.fixture
 def backfilled(edge_db, review_dir):
     before = checksum(edge_db, "customers")
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="b1", dry_run=False))
     return edge_db, before, review_dir / "customers_company" / "b1" / "review.csv"
 
 
@@ -73,7 +74,7 @@ def test_a_rollback_killed_mid_run_resumes_and_ends_as_an_uninterrupted_one(back
     assert 5 <= at_kill < 34, "the rollback was not interrupted mid-run"
     checkpoint = query(target, "select last_key from tenant_checkpoints where phase = 'rollback'")
 
-    ctx = phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", batch_size=4)
+    ctx = RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", batch_size=4)
     resumed = rollback.rollback_run(target, SPEC, ctx, "b1")
     assert resumed.resumed_after == checkpoint[0]["last_key"]  # after the killed attempt's last chunk
     # restored counts the whole rollback run, the killed attempt's rows included; they were not redone
@@ -94,7 +95,7 @@ def test_a_review_import_killed_mid_run_resumes_and_ends_as_an_uninterrupted_one
     statuses_at_kill = query(target, "select status, count(*) as n from tenant_review_queue group by status")
     assert {r["status"]: r["n"] for r in statuses_at_kill}["open"] >= 3  # some decisions still to apply
 
-    ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=3)
+    ctx = RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=3)
     summary = review_import.import_review(target, SPEC, ctx, str(decided))
     assert summary.resumed_after is not None
     # the counts are the whole run's, the killed attempt's rows included
@@ -127,7 +128,7 @@ def test_rollback_and_review_import_retry_a_lock_wait_timeout(backfilled):
     target, before, review_csv = backfilled
     holder, release = hold_row_lock(target, 103, 7.0)  # an open review row
     try:
-        ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=10)
+        ctx = RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=10)
         summary = review_import.import_review(target, SPEC, ctx, str(filled(review_csv, DECISIONS)))
     finally:
         release.cancel()
@@ -136,7 +137,7 @@ def test_rollback_and_review_import_retry_a_lock_wait_timeout(backfilled):
 
     holder, release = hold_row_lock(target, 40, 7.0)  # a row the backfill wrote
     try:
-        ctx = phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", batch_size=100)
+        ctx = RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback", batch_size=100)
         undone = rollback.rollback_run(target, SPEC, ctx, "b1")
     finally:
         release.cancel()

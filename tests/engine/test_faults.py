@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from tenant_integrity.core.errors import ChunkError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine import runner
 from tenant_integrity.engine import session as session_module
@@ -27,7 +28,7 @@ from tenant_integrity.repair import phases
 from tenant_integrity.store.db import DbTarget
 from tenant_integrity.core.spec import load_spec
 target, spec = DbTarget.from_url(sys.argv[1]), load_spec("customers_company")
-ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=0.01)  # tiny chunks
+ctx = RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=0.01)  # tiny chunks
 plan = phases.preflight(target, spec, ctx)
 phases.backup(target, spec, ctx, plan)
 phases.backfill_source(target, spec, ctx, plan, "appointments")
@@ -66,7 +67,7 @@ def test_sigkill_after_k_chunks_then_resume_equals_an_uninterrupted_run(seed_db,
 def resume_the_crashed_run(target):
     """Airflow's retry: the same run id, the same phases again; the outcome must equal an uninterrupted run's:
     the seed's distribution, and each changed row with exactly one audit and one backup row."""
-    ctx = phases.RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
+    ctx = RunContext(run_id="crash", dry_run=False, batch_size=1, chunk_seconds=10)
     plan = phases.preflight(target, SPEC, ctx)
     phases.backup(target, SPEC, ctx, plan)
     resumed = phases.backfill_source(target, SPEC, ctx, plan, "appointments")
@@ -114,7 +115,7 @@ def written_ids(target) -> list[int]:
 
 
 def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
-    ctx = phases.RunContext(run_id="locks", dry_run=False, batch_size=100, chunk_seconds=10)
+    ctx = RunContext(run_id="locks", dry_run=False, batch_size=100, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     holder = seed_db.connect()
@@ -134,7 +135,7 @@ def test_a_lock_wait_timeout_retries_the_chunk_then_succeeds(seed_db):
 
 def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
-    ctx = phases.RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
+    ctx = RunContext(run_id="stuck", dry_run=False, batch_size=100, chunk_seconds=10)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     holder = seed_db.connect()
@@ -152,7 +153,7 @@ def test_lock_trouble_that_does_not_end_fails_clearly(seed_db, monkeypatch):
 
 
 def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_db):
-    ctx = phases.RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=0.01)
+    ctx = RunContext(run_id="killed", dry_run=False, batch_size=1, chunk_seconds=0.01)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     killed = []
@@ -171,7 +172,7 @@ def test_a_killed_connection_rolls_the_chunk_back_and_the_task_reconnects(seed_d
 def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_its_start(seed_db):
     # the KILL in the test above can land after a statement finished; the next statement, which may be
     # one of the phase's opening reads, then finds the connection gone. Here that is made certain.
-    ctx = phases.RunContext(run_id="killed-start", dry_run=False, batch_size=5)
+    ctx = RunContext(run_id="killed-start", dry_run=False, batch_size=5)
     plan = phases.preflight(seed_db, SPEC, ctx)
     ctx = dataclasses.replace(ctx, run_no=plan.run_no)
     walk = walks.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill")
@@ -198,7 +199,7 @@ def test_a_connection_killed_between_chunks_reconnects_before_the_phase_reads_it
 
 
 def test_a_connection_killed_before_the_load_check_reconnects_and_reads_again(seed_db):
-    ctx = phases.RunContext(run_id="killed-throttle", dry_run=False)
+    ctx = RunContext(run_id="killed-throttle", dry_run=False)
     session = session_module.Session(
         seed_db, SPEC, walks.DecisionWalk(SPEC, ctx, "backfill_appointments", "backfill"), ctx
     )

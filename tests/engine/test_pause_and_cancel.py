@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine import controls
 from tenant_integrity.repair import phases
@@ -22,7 +23,7 @@ def audited(target, run_id: str) -> int:
 
 
 def prepared(target, run_id: str, **settings):
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, workers=1, **settings)
+    ctx = RunContext(run_id=run_id, dry_run=False, workers=1, **settings)
     plan = phases.preflight(target, SPEC, ctx)
     phases.backup(target, SPEC, ctx, plan)
     return ctx, plan

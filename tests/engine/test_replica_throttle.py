@@ -21,6 +21,7 @@ import pytest
 
 from tenant_integrity.cli import demo
 from tenant_integrity.core import settings
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine.pacing import ThrottleError
 from tenant_integrity.repair import phases
@@ -67,7 +68,7 @@ def generated(replication: Replication, target: DbTarget, customers: int = CUSTO
 
 def writing_run(target: DbTarget, run_id: str, **pacing):
     """Preflight and backup, then the appointments backfill in a thread (small chunks: it lasts)."""
-    ctx = phases.RunContext(
+    ctx = RunContext(
         run_id=run_id, dry_run=False, batch_size=10, chunk_seconds=0.02, workers=2, progress_every=1.0, **pacing
     )
     plan = phases.preflight(target, SPEC, ctx)
@@ -299,7 +300,7 @@ def pt_table_checksum(replication: Replication, database: str) -> tuple[int, dic
 
 def test_after_a_clean_run_pt_table_checksum_finds_primary_and_replica_identical(replication, primary_db):
     demo.recreate_database(primary_db, "all")
-    summary = phases.run_all(primary_db, SPEC, phases.RunContext(run_id="clean", dry_run=False))
+    summary = phases.run_all(primary_db, SPEC, RunContext(run_id="clean", dry_run=False))
     assert summary.status == "succeeded"
     replication.wait_caught_up()
     assert query(primary_db, "select count(*) as n from tenant_audit_log where run_id = 'clean'")[0]["n"] > 0

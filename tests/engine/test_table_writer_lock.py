@@ -6,6 +6,7 @@ import MySQLdb
 import pytest
 
 from tenant_integrity.core.errors import TenantIntegrityError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, rollback
 from tests.helpers.dbcheck import checksum, query
@@ -27,7 +28,7 @@ def _other_run(target):
 
 
 def test_a_phase_refuses_a_table_another_run_is_writing_and_writes_nothing(seed_db):
-    ctx = phases.RunContext(run_id="lock-1", dry_run=False, batch_size=7)
+    ctx = RunContext(run_id="lock-1", dry_run=False, batch_size=7)
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     before = checksum(seed_db, "customers")
@@ -53,14 +54,14 @@ def test_a_phase_refuses_a_table_another_run_is_writing_and_writes_nothing(seed_
 
 
 def test_a_rollback_waits_its_turn_too(seed_db):
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="lock-2", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="lock-2", dry_run=False))
     after_run = checksum(seed_db, "customers")
     other, _ = _other_run(seed_db)
     try:
         with pytest.raises(
             TenantIntegrityError, match="table customers is being written by another tenant_integrity run"
         ):
-            rollback.rollback_run(seed_db, SPEC, phases.RunContext(run_id="undo-lock-2", dry_run=False), "lock-2")
+            rollback.rollback_run(seed_db, SPEC, RunContext(run_id="undo-lock-2", dry_run=False), "lock-2")
     finally:
         other.close()
     assert checksum(seed_db, "customers") == after_run

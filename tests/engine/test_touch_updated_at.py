@@ -9,6 +9,7 @@ from __future__ import annotations
 import yaml
 
 from tenant_integrity.core.paths import SPECS_DIR
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import parse_spec
 from tenant_integrity.repair import phases, rollback
 from tests.helpers.dbcheck import customers, query
@@ -28,7 +29,7 @@ def test_the_marker_is_set_audited_not_mistaken_for_the_application_and_rolled_b
         db.commit()
     before = customers(seed_db)
     started = query(seed_db, "select now() as now")[0]["now"]
-    summary = phases.run_all(seed_db, SPEC, phases.RunContext(run_id="touch", dry_run=False))
+    summary = phases.run_all(seed_db, SPEC, RunContext(run_id="touch", dry_run=False))
 
     assert summary.status == "succeeded"
     assert summary.audited == {"backfill": 56, "soft_delete": 6}  # 28 tenants + 3 orphans, each with its marker
@@ -51,7 +52,7 @@ def test_the_marker_is_set_audited_not_mistaken_for_the_application_and_rolled_b
     assert len(marks) == 31 and all(m["new_value"] == m["now_value"] for m in marks)
 
     undone = rollback.rollback_run(
-        seed_db, SPEC, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "touch"
+        seed_db, SPEC, RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "touch"
     )
     assert (undone.changed_rows, undone.restored, undone.skipped) == (31, 31, ())
     assert customers(seed_db) == before

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.chunk_logs import chunk_rows
@@ -23,7 +24,7 @@ PHASE = "backfill_appointments"
 
 def prepared(target, run_id: str):
     """Preflight and backup; the backfill's context: two workers, starting with one-row chunks."""
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, workers=2)
+    ctx = RunContext(run_id=run_id, dry_run=False, workers=2)
     plan = phases.preflight(target, SPEC, ctx)
     phases.backup(target, SPEC, ctx, plan)
     return dataclasses.replace(ctx, batch_size=1, chunk_seconds=0.01), plan

@@ -11,6 +11,7 @@ for it — each wait seen in the server's own lists, never guessed from a timer.
 from __future__ import annotations
 
 from tenant_integrity.core.errors import ChunkError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import query
@@ -37,7 +38,7 @@ def audited_ids(target) -> list[int]:
 
 
 def test_a_tenant_the_application_sets_between_decision_and_write_survives_and_is_not_counted(seed_db):
-    ctx = phases.RunContext(run_id="race", dry_run=False, workers=1)  # one chunk: rows (29, 60]
+    ctx = RunContext(run_id="race", dry_run=False, workers=1)  # one chunk: rows (29, 60]
     plan = phases.preflight(seed_db, SPEC, ctx)
     phases.backup(seed_db, SPEC, ctx, plan)
     application, evidence = seed_db.connect(lock_wait_timeout=60), seed_db.connect()

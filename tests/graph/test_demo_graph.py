@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tenant_integrity.core.run_order import resolve
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.enforce import constraints
 from tenant_integrity.graph.discovery import discover
@@ -41,7 +42,7 @@ def test_the_demo_graph_ends_with_every_table_ok(graph_db):
 
     specs = [load_spec(o.spec) for o in resolve(None, ["all"])]
     assert [s.name for s in specs] == ["customers_company", "appointments_company", "calls_company"]
-    ctx = phases.RunContext(run_id="demo-1", dry_run=False)
+    ctx = RunContext(run_id="demo-1", dry_run=False)
     summaries = [phases.run_all(graph_db, spec, ctx) for spec in specs]
     assert [(s.spec, s.status, s.backed_up, s.audited, s.null_rows_after) for s in summaries] == [
         ("customers_company", "succeeded", 31, {"backfill": 28, "soft_delete": 3}, Counts(0, 3)),
@@ -58,7 +59,7 @@ def test_the_demo_graph_ends_with_every_table_ok(graph_db):
         "phone_numbers": ("0 (0/0)", "needs_constraint"),
     }
 
-    ctx = phases.RunContext(run_id="demo-constraints", dry_run=False, dag_id="tenant_constraints")
+    ctx = RunContext(run_id="demo-constraints", dry_run=False, dag_id="tenant_constraints")
     # one clean validation stands in for the default's 7 clean days (as in `make demo`)
     for spec in specs:
         assert validation.validate(graph_db, spec, "comprehensive", "demo-validation").passed, spec.name

@@ -17,6 +17,7 @@ import MySQLdb
 import pytest
 
 from tenant_integrity.cli.main import main
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import Evidence, Relation, load_spec
 from tenant_integrity.graph import discovery, model, proposals
 from tenant_integrity.graph.discovery import discover
@@ -376,7 +377,7 @@ def test_akaunting_proposal_and_audit(akaunting_db, tmp_path):
 def test_after_a_run_the_rows_left_wait_for_review_and_a_new_leak_needs_a_backfill_again(edge_db):
     from tenant_integrity.repair import phases
 
-    phases.run_all(edge_db, SHIPPED["customers_company"], phases.RunContext(run_id="d-1", dry_run=False))
+    phases.run_all(edge_db, SHIPPED["customers_company"], RunContext(run_id="d-1", dry_run=False))
     customers = {t.table: t for t in discover(edge_db, "company_id", "companies").tables}["customers"]
     # 7 active rows in the run's review queue (3 conflicts, 2 without evidence, 2 unknown tenants); 4 soft-deleted
     assert (customers.null_rows.active, customers.null_rows.soft_deleted, customers.null_rows.in_review) == (7, 4, 7)

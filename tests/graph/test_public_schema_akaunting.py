@@ -30,6 +30,7 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, rollback
 from tests.conftest import drop, new_target
@@ -367,12 +368,12 @@ def play(target, variant: str) -> Scenario:
     st = s.stages
 
     def dry():
-        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="akaunting-dry", batch_size=BATCH))
+        plan = phases.run_all(target, SPEC, RunContext(run_id="akaunting-dry", batch_size=BATCH))
         return plan, contacts(target), tables(target)
 
     st["dry"] = attempt(dry)
     st["real"] = attempt(
-        lambda: phases.run_all(target, SPEC, phases.RunContext(run_id=RUN_ID, dry_run=False, batch_size=BATCH))
+        lambda: phases.run_all(target, SPEC, RunContext(run_id=RUN_ID, dry_run=False, batch_size=BATCH))
     )
     st["after_run"] = attempt(lambda: contacts(target))
     st["review"] = attempt(
@@ -399,9 +400,7 @@ def play(target, variant: str) -> Scenario:
         ),
         st["real"],
     )
-    rollback_ctx = phases.RunContext(
-        run_id="akaunting-rollback", dry_run=False, batch_size=BATCH, dag_id="tenant_rollback"
-    )
+    rollback_ctx = RunContext(run_id="akaunting-rollback", dry_run=False, batch_size=BATCH, dag_id="tenant_rollback")
     st["rollback"] = attempt(lambda: rollback.rollback_run(target, SPEC, rollback_ctx, RUN_ID), st["real"])
     st["after_rollback"] = attempt(lambda: contacts(target))
     return s

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tenant_integrity.core.errors import GateFailed, SpecError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec, parse_spec
 from tenant_integrity.repair import phases, rollback
 from tenant_integrity.repair.results import Counts, OlderMismatch
@@ -38,7 +39,7 @@ APPOINTMENTS_AFTER = {1004: None, 1005: None, 1006: 85}  # 104 stays NULL (revie
 
 
 def run(target, spec, run_id: str, dry_run: bool = False):
-    return phases.run_all(target, spec, phases.RunContext(run_id=run_id, dry_run=dry_run, batch_size=3))
+    return phases.run_all(target, spec, RunContext(run_id=run_id, dry_run=dry_run, batch_size=3))
 
 
 def tenants(target, table: str, ids) -> dict:
@@ -100,7 +101,7 @@ def test_rolling_back_the_calls_run_restores_every_call(edge_db):
     run(edge_db, CALLS, "graph-calls")
     assert checksum(edge_db, "calls") != calls_before
 
-    ctx = phases.RunContext(run_id="graph-calls-undo", dry_run=False, dag_id="tenant_rollback", batch_size=4)
+    ctx = RunContext(run_id="graph-calls-undo", dry_run=False, dag_id="tenant_rollback", batch_size=4)
     result = rollback.rollback_run(edge_db, CALLS, ctx, "graph-calls")
     assert (result.changed_rows, result.restored, result.skipped) == (18, 18, ())
     assert checksum(edge_db, "calls") == calls_before

@@ -60,17 +60,21 @@ def isolate() -> None:
     os.environ["TENANT_DATA_DOCS_DIR"] = str(home / "data_docs")
 
 
-# the modules that start a whole Airflow (standalone, Celery) or a browser: one worker runs them one after the other,
-# so two of them never fight over the 2 cores (each is a scheduler, an API server, a DAG processor, a triggerer, and
-# a chromium), while the other workers run the rest
-SERVER_MODULES = {
-    "tests/e2e/test_browser.py",
-    "tests/e2e/test_celery_executor.py",
-    "tests/e2e/test_fresh_airflow.py",
-    "tests/e2e/test_operator_controls_browser.py",
-    "tests/e2e/test_operator_page_browser.py",
+# the modules that start a whole Airflow (standalone, Celery) and a browser, in two units of work: the three browser
+# modules share one Airflow standalone (tests/e2e/conftest.py) and run one after the other on one worker; the Celery
+# cluster and the fresh standalone on another. So at most two whole Airflows (each a scheduler, an API server, a DAG
+# processor, a triggerer) run at once on the 2 cores, and neither unit alone is longer than the other workers' share.
+SERVER_UNITS = {
+    "tests/e2e/test_browser.py": "airflow_browser",
+    "tests/e2e/test_operator_controls_browser.py": "airflow_browser",
+    "tests/e2e/test_operator_page_browser.py": "airflow_browser",
+    "tests/e2e/test_celery_executor.py": "airflow_clusters",
+    "tests/e2e/test_fresh_airflow.py": "airflow_clusters",
 }
-AIRFLOW_SERVERS = "airflow_servers"
+SERVER_MODULES = tuple(SERVER_UNITS)  # their order, longest unit first
+# the longest units after those (module-scoped fixtures: a built wheel and its venv; a replication pair), measured
+# at 2-6 minutes each: handed out before the e2e tests so none of them starts last
+LONG_MODULES = ("tests/packaging/test_wheel.py", "tests/engine/test_replica_throttle.py")
 # a fixture wider than one test: an Airflow standalone, a built wheel, a TLS or replication server, a DagBag
 _SHARED_FIXTURE = re.compile(r"scope=[\"'](module|package|class)[\"']")
 
@@ -80,7 +84,7 @@ def _module_of(nodeid: str) -> str:
 
 
 def order(items: list) -> None:
-    """In an xdist worker: the longest work first (the Airflow/browser modules, then the other e2e modules, then
+    """In an xdist worker: the longest work first (the Airflow/browser modules, the LONG_MODULES, the other e2e, then
     the rest), so no long test starts last while the other workers sit idle. Each module keeps its own order.
     Every worker computes the same, as xdist requires (it checks that all workers collected the same list)."""
     if worker() is None:
@@ -88,7 +92,12 @@ def order(items: list) -> None:
     rank: dict[str, int] = {}
     for item in items:
         module = _module_of(item.nodeid)
-        own = 0 if module in SERVER_MODULES else 1 if item.get_closest_marker("e2e") else 2
+        if module in SERVER_MODULES:
+            own = SERVER_MODULES.index(module)
+        elif module in LONG_MODULES:
+            own = 10 + LONG_MODULES.index(module)
+        else:
+            own = 20 if item.get_closest_marker("e2e") else 30
         rank[module] = min(rank.get(module, own), own)
     items.sort(key=lambda item: rank[_module_of(item.nodeid)])
 
@@ -96,7 +105,7 @@ def order(items: list) -> None:
 class GroupedScheduling(LoadScopeScheduling):
     """`--dist loadgroup` for this suite, in xdist's controller (tests/conftest.py's pytest_xdist_make_scheduler).
 
-    The work units: the Airflow/browser modules together (AIRFLOW_SERVERS); a module with a fixture wider than a
+    The work units: the Airflow/browser modules in two units (SERVER_UNITS); a module with a fixture wider than a
     test as one unit, so the fixture is made once, not once per worker; every other test alone. xdist 3.8's own
     loadgroup reads `xdist_group` marks by renaming the test ids, which pytest 9.2 no longer allows (it renames
     nothing and every test runs alone, two Airflow servers at once), so the units come from the test ids here.
@@ -109,8 +118,8 @@ class GroupedScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         module = _module_of(nodeid)
-        if module in SERVER_MODULES:
-            return AIRFLOW_SERVERS
+        if module in SERVER_UNITS:
+            return SERVER_UNITS[module]
         if module not in self._shares:
             path = self.config.rootpath / module
             self._shares[module] = path.is_file() and bool(_SHARED_FIXTURE.search(path.read_text()))

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
@@ -62,7 +63,7 @@ def paged_at(target, run_id, check="active_null_tenant"):
 def clean(seed_db, tmp_path, monkeypatch):
     """The seed incident after a successful backfill and a first (baseline) validation: all clean."""
     monkeypatch.setenv("TENANT_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    phases.run_all(seed_db, SPEC, phases.RunContext(run_id="backfill-1", dry_run=False))
+    phases.run_all(seed_db, SPEC, RunContext(run_id="backfill-1", dry_run=False))
     assert daily(seed_db, "day-0") == ({}, None)
     return seed_db
 
@@ -165,7 +166,7 @@ def test_a_failure_that_passed_in_between_is_new_again(clean):
 
 def test_a_page_lists_known_failures_and_names_open_review_rows_apart_from_new_leaks(edge_db, tmp_path, monkeypatch):
     monkeypatch.setenv("TENANT_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="backfill-1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="backfill-1", dry_run=False))
     found, mail = daily(edge_db, "day-1")  # the rows a person has to decide, and the isolation proof
     assert {c: a.status for c, a in found.items()} == {"active_null_tenant": "new", "tenant_isolation": "new"}
     review = query(edge_db, "select row_id from tenant_review_queue where status = 'open' order by row_id")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
@@ -16,7 +17,7 @@ SPEC = load_spec("customers_company")
 
 
 def repaired(target, run_id="backfill-1"):
-    phases.run_all(target, SPEC, phases.RunContext(run_id=run_id, dry_run=False))
+    phases.run_all(target, SPEC, RunContext(run_id=run_id, dry_run=False))
     return target
 
 

@@ -9,6 +9,7 @@ import smtplib
 import pytest
 
 from tenant_integrity.cli import demo
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.monitoring import watch
 from tenant_integrity.repair import phases
@@ -31,7 +32,7 @@ def inbox():
 
 
 def backfill(target, run_id: str = "backfill-1"):
-    return phases.run_all(target, SPEC, phases.RunContext(run_id=run_id, dry_run=False))
+    return phases.run_all(target, SPEC, RunContext(run_id=run_id, dry_run=False))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from tenant_integrity.core.errors import ParamError, SpecError
 from tenant_integrity.core.paths import SPECS_DIR
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec, parse_spec
 from tenant_integrity.repair import phases
 from tests.helpers.dbcheck import checksum, tables
@@ -78,7 +79,7 @@ def test_live_schema_errors_name_the_field_and_write_nothing(seed_db, old, new, 
     spec = spec_with(old, new)
     before_tables, before_sum = tables(seed_db), checksum(seed_db, "customers")
     with pytest.raises(SpecError) as failure:
-        phases.run_all(seed_db, spec, phases.RunContext(run_id="bad", dry_run=False))
+        phases.run_all(seed_db, spec, RunContext(run_id="bad", dry_run=False))
     assert message in str(failure.value)
     assert_nothing_written(seed_db, before_tables, before_sum)
 
@@ -88,7 +89,7 @@ def test_a_source_whose_tenant_type_differs_from_the_tenant_key_is_refused(seed_
         db.execute("alter table appointments modify company_id varchar(20) null")
     before_tables, before_sum = tables(seed_db), checksum(seed_db, "customers")
     with pytest.raises(SpecError) as failure:
-        phases.run_all(seed_db, load_spec("customers_company"), phases.RunContext(run_id="bad", dry_run=False))
+        phases.run_all(seed_db, load_spec("customers_company"), RunContext(run_id="bad", dry_run=False))
     assert (
         "evidence[0] (appointments).tenant_column: appointments.company_id is varchar(20) "
         "but the tenant key companies.id is bigint(20) unsigned"
@@ -114,7 +115,7 @@ def test_a_source_whose_tenant_type_differs_from_the_tenant_key_is_refused(seed_
 )
 def test_bad_params_are_refused_before_anything_runs(kwargs, message):
     with pytest.raises(ParamError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
-        phases.RunContext(run_id="r", **kwargs)
+        RunContext(run_id="r", **kwargs)
 
 
 def test_unknown_spec_is_named_with_the_known_ones():

@@ -17,14 +17,19 @@ import dataclasses
 import pytest
 
 from tenant_integrity.cli import demo
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.enforce import constraints
 from tenant_integrity.repair import phases
 from tenant_integrity.repair.results import Counts
 from tests.conftest import drop, new_target
-from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
-from tests.helpers.operator_runs import backup_rows, import_decisions, undo
+from tests.helpers.operator_runs import (
+    backup_rows,
+    import_decisions,
+    undo_backfill_in_verified_chunks,
+    undo_import_reopens_its_decisions,
+)
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, filled
 from tests.helpers.validation_history import clean_history
 
@@ -100,7 +105,7 @@ def assert_copies_target_columns(target, copy_table: str) -> None:
 
 
 def backfill(target, review_dir) -> tuple[dict, object]:
-    summary = phases.run_all(target, SPEC, phases.RunContext(run_id="b1", dry_run=False, batch_size=5))
+    summary = phases.run_all(target, SPEC, RunContext(run_id="b1", dry_run=False, batch_size=5))
     review_csv = review_dir / "customers_company" / "b1" / "review.csv"
     with review_csv.open(encoding="utf-8", newline="") as handle:
         assert [int(row[0]) for row in list(csv.reader(handle))[1:]] == REVIEW_IDS
@@ -172,21 +177,12 @@ def test_backfill_review_import_and_both_rollbacks_restore_every_row(case_db, re
     assert backup_rows(target, "import-1") == 4
 
     # undo the import: the 4 rows it changed are back as the backfill left them
-    undone_import = undo(target, "import-1", "rb-import")
-    assert (undone_import.changed_rows, undone_import.restored, undone_import.skipped) == (4, 4, ())
+    undo_import_reopens_its_decisions(target, after_backfill, after_backfill_sum)
     assert audit_counts(target, "rb-import") == [("rollback", "company_id", 3), ("rollback", "deleted_at", 1)]
     assert backup_rows(target, "rb-import") == 4
-    assert customers(target) == after_backfill
-    assert checksum(target, "customers") == after_backfill_sum
-    reopened = query(target, "select count(*) as n from tenant_review_queue where status = 'open'")
-    assert reopened[0]["n"] == 4  # the 4 applied decisions are open again
 
     # undo the backfill: every row is back as it was before
-    undone_backfill = undo(target, "b1", "rb-backfill")
-    assert (undone_backfill.changed_rows, undone_backfill.restored, undone_backfill.skipped) == (37, 37, ())
-    # every chunk the engine walked (its size adapts from 4) was checksum-verified, and together they hold the 37 rows
-    rows = chunk_rows("rb-backfill", "rollback")
-    assert undone_backfill.chunks_verified == len(rows) > 1 and sum(rows) == 37
+    undo_backfill_in_verified_chunks(target)
     assert audit_counts(target, "rb-backfill") == [("rollback", "company_id", 34), ("rollback", "deleted_at", 3)]
     assert backup_rows(target, "rb-backfill") == 37
     assert customers(target) == before
@@ -208,7 +204,7 @@ def test_constraints_after_every_review_row_got_a_tenant(case_db, review_dir):
     assert [r["id"] for r in nulls] == [58, 59, 60, 108]
 
     clean_history(target)
-    ctx = phases.RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints")
+    ctx = RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints")
     result = constraints.apply_constraints(target, SPEC, ctx, 7, True)
     assert (result.archive.archived, result.archive.archived_ids) == (4, (58, 59, 60, 108))
     assert result.not_null is True and result.foreign_key == "fk_customers_company_id"

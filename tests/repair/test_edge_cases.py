@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tenant_integrity.repair.results import Counts
@@ -97,7 +98,7 @@ REVIEW_CSV = [
 def finished(edge_db, request):
     # batch_size 5 gives two workers a share of more than one chunk each; the end state must not depend on it
     before = customers(edge_db)
-    ctx = phases.RunContext(run_id="edge-1", dry_run=False, batch_size=5, workers=request.param)
+    ctx = RunContext(run_id="edge-1", dry_run=False, batch_size=5, workers=request.param)
     summary = phases.run_all(edge_db, SPEC, ctx)
     for phase in ("detect_conflicts", "backfill_appointments", "backfill_phone", "soft_delete_orphans"):
         assert summary.phases.named()[phase].workers == request.param, phase

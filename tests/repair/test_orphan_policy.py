@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import parse_spec
 from tenant_integrity.repair import formatting, phases, review_import, rollback
 from tenant_integrity.repair.review_import import ReviewFileError
@@ -107,11 +108,11 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
 ):
     target, spec = without_soft_delete
     before = rows(target)
-    plan = phases.run_all(target, spec, phases.RunContext(run_id="dry", dry_run=True))
+    plan = phases.run_all(target, spec, RunContext(run_id="dry", dry_run=True))
     assert (plan.planned_changes, plan.review_rows, plan.outcomes.orphan.active) == (1, 3, 2)
     assert "review, orphan:                2 active (orphans.action: review)" in formatting.format_plan(plan, spec)
 
-    summary = phases.run_all(target, spec, phases.RunContext(run_id="real", dry_run=False))
+    summary = phases.run_all(target, spec, RunContext(run_id="real", dry_run=False))
     assert summary.status == "succeeded"
     assert summary.phases.orphans.soft_deleted == 0
     assert summary.phases.review.by_reason == {"orphan": 2, "no_tenant_evidence": 1}
@@ -124,14 +125,14 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
     # a reviewer cannot soft-delete where the table has no soft delete: named, nothing applied
     csv_path = review_dir / "decided.csv"
     csv_path.write_text("row_id,reason,candidates,name,decision\n2,orphan,,b,orphan\n3,orphan,,c,2\n")
-    ctx = phases.RunContext(run_id="import", dry_run=False, dag_id="tenant_review_import")
+    ctx = RunContext(run_id="import", dry_run=False, dag_id="tenant_review_import")
     with pytest.raises(ReviewFileError) as failure:
         review_import.import_review(target, spec, ctx, str(csv_path))
     assert "line 2: decision orphan for row_id 2, but spec contacts_company does not soft-delete" in str(failure.value)
     assert rows(target) == after
 
     undone = rollback.rollback_run(
-        target, spec, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
+        target, spec, RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
     )
     assert (undone.changed_rows, undone.restored, undone.skipped) == (1, 1, ())
     assert rows(target) == before
@@ -140,7 +141,7 @@ def test_without_a_soft_delete_column_orphans_go_to_review_and_nothing_but_the_t
 def test_soft_delete_sets_every_configured_column_audits_each_and_rollback_restores_both(deleted_twice):
     target, spec = deleted_twice
     before = rows(target)
-    summary = phases.run_all(target, spec, phases.RunContext(run_id="real", dry_run=False))
+    summary = phases.run_all(target, spec, RunContext(run_id="real", dry_run=False))
     assert summary.status == "succeeded"
     assert summary.phases.orphans.soft_deleted == 2
     assert summary.audited == {"backfill": 1, "soft_delete": 4}  # two columns on each of 2 orphans
@@ -163,7 +164,7 @@ def test_soft_delete_sets_every_configured_column_audits_each_and_rollback_resto
     assert after[6] == before[6]  # already soft-deleted: keeps its values
 
     undone = rollback.rollback_run(
-        target, spec, phases.RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
+        target, spec, RunContext(run_id="rb", dry_run=False, dag_id="tenant_rollback"), "real"
     )
     assert (undone.changed_rows, undone.restored, undone.skipped) == (3, 3, ())
     assert rows(target) == before

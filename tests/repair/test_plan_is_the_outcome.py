@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from tenant_integrity.cli import demo
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tests.conftest import drop, new_target
@@ -69,9 +70,9 @@ def test_a_dry_run_predicts_the_real_run_on_generated_data(seed, review_dir):
     try:
         demo.recreate_database(target, "schema_only")
         generate(target, seed)
-        plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry", dry_run=True, batch_size=7))
+        plan = phases.run_all(target, SPEC, RunContext(run_id="dry", dry_run=True, batch_size=7))
         # batch 7 and two workers: several chunks per share, and shares that meet inside the data
-        summary = phases.run_all(target, SPEC, phases.RunContext(run_id="real", dry_run=False, batch_size=7))
+        summary = phases.run_all(target, SPEC, RunContext(run_id="real", dry_run=False, batch_size=7))
 
         outcomes = plan.outcomes.to_dict()
         assert summary.status == "succeeded"

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tenant_integrity.core.errors import GateFailed, TenantIntegrityError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, review_import
 from tenant_integrity.repair.review_import import ReviewFileError
@@ -20,7 +21,7 @@ SPEC = load_spec("customers_company")
 @pytest.fixture
 def exported(edge_db, review_dir):
     """Data sets 1+2 after a real backfill: 7 open review rows and their exported CSV."""
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="b1", dry_run=False))
     path = review_dir / "customers_company" / "b1" / "review.csv"
     return edge_db, path
 
@@ -31,7 +32,7 @@ GOOD = DECISIONS
 
 def run(target, path, dry_run=False):
     return review_import.import_review(
-        target, SPEC, phases.RunContext(run_id="import-1", dry_run=dry_run, dag_id="tenant_review_import"), str(path)
+        target, SPEC, RunContext(run_id="import-1", dry_run=dry_run, dag_id="tenant_review_import"), str(path)
     )
 
 
@@ -157,7 +158,7 @@ def test_a_bad_line_in_a_later_chunk_applies_nothing_of_the_earlier_ones(exporte
     # chunks of 2 decisions: the bad line (111, a tenant that does not exist) is in the last one
     target, path = exported
     before = checksum(target, "customers")
-    ctx = phases.RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=2)
+    ctx = RunContext(run_id="import-1", dry_run=False, dag_id="tenant_review_import", batch_size=2)
     with pytest.raises(ReviewFileError) as failure:
         review_import.import_review(target, SPEC, ctx, str(filled(path, {**GOOD, 111: "999"})))
     assert failure.value.problems == ["line 9: tenant 999 does not exist in companies.id"]  # 110 spans two lines

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tenant_integrity.core.errors import TenantIntegrityError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases, rollback
 from tests.helpers.app_triggers import prefix_phone_when_the_tenant_changes
@@ -17,14 +18,14 @@ SPEC = load_spec("customers_company")
 
 
 def undo(target, run_id="b1", rollback_id="rb1", dry_run=False):
-    ctx = phases.RunContext(run_id=rollback_id, dry_run=dry_run, batch_size=4, dag_id="tenant_rollback")
+    ctx = RunContext(run_id=rollback_id, dry_run=dry_run, batch_size=4, dag_id="tenant_rollback")
     return rollback.rollback_run(target, SPEC, ctx, run_id)
 
 
 @pytest.fixture
 def backfilled(edge_db):
     before = checksum(edge_db, "customers"), customers(edge_db)
-    phases.run_all(edge_db, SPEC, phases.RunContext(run_id="b1", dry_run=False))
+    phases.run_all(edge_db, SPEC, RunContext(run_id="b1", dry_run=False))
     return edge_db, before
 
 

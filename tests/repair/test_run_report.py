@@ -7,6 +7,7 @@ from concurrent.futures import Future
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 
@@ -20,7 +21,7 @@ def png_size(path) -> tuple[int, int]:
 
 
 def test_every_real_run_writes_a_report(edge_db, review_dir):
-    summary = phases.run_all(edge_db, SPEC, phases.RunContext(run_id="rep", dry_run=False, batch_size=5))
+    summary = phases.run_all(edge_db, SPEC, RunContext(run_id="rep", dry_run=False, batch_size=5))
     folder = review_dir / "customers_company" / "rep"
     assert summary.report == str(folder / "report.html")
     page = (folder / "report.html").read_text(encoding="utf-8")

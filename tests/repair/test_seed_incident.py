@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tenant_integrity.repair.results import Counts, Outcome, Summary
@@ -15,13 +16,13 @@ NULL_IDS = list(range(30, 61))
 
 
 def run(target, run_id, dry_run):
-    return phases.run_all(target, SPEC, phases.RunContext(run_id=run_id, dry_run=dry_run, batch_size=7))
+    return phases.run_all(target, SPEC, RunContext(run_id=run_id, dry_run=dry_run, batch_size=7))
 
 
 def test_default_run_is_dry_and_changes_nothing(seed_db, review_dir):
     before = {t: checksum(seed_db, t) for t in ("customers", "appointments", "calls", "phone_numbers", "companies")}
     tables_before = tables(seed_db)
-    ctx = phases.RunContext(run_id="dry-1")
+    ctx = RunContext(run_id="dry-1")
     assert ctx.dry_run is True  # the safe default
     plan = phases.run_all(seed_db, SPEC, ctx)
 

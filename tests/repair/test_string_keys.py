@@ -16,15 +16,21 @@ import pytest
 
 from tenant_integrity.cli import demo
 from tenant_integrity.core.errors import SpecError
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.enforce import constraints
 from tenant_integrity.repair import phases
 from tenant_integrity.repair.results import Counts
 from tenant_integrity.store import bookkeeping
 from tests.conftest import drop, new_target
-from tests.helpers.chunk_logs import chunk_rows
 from tests.helpers.dbcheck import checksum, customers, query
-from tests.helpers.operator_runs import backup_rows, import_decisions, undo
+from tests.helpers.operator_runs import (
+    backup_rows,
+    import_decisions,
+    undo,
+    undo_backfill_in_verified_chunks,
+    undo_import_reopens_its_decisions,
+)
 from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS
 from tests.helpers.string_key_runs import REVIEW_IDS, audit_counts, exported_ids, text_key_target
 from tests.helpers.text_keys import KINDS, rekey_customers
@@ -43,7 +49,7 @@ def text_db(request, review_dir):
 
 
 def backfill(target, review_dir, run_id="b1", **options):
-    ctx = phases.RunContext(run_id=run_id, dry_run=False, batch_size=5, **options)
+    ctx = RunContext(run_id=run_id, dry_run=False, batch_size=5, **options)
     summary = phases.run_all(target, SPEC, ctx)
     return summary, review_dir / "customers_company" / run_id / "review.csv"
 
@@ -97,18 +103,9 @@ def test_backfill_review_import_and_both_rollbacks_on_text_keys(text_db, review_
         keys[i]: "skipped" if DECISIONS[i] == "skip" else "applied" for i in REVIEW_IDS
     }
 
-    undone_import = undo(target, "import-1", "rb-import")
-    assert (undone_import.changed_rows, undone_import.restored, undone_import.skipped) == (4, 4, ())
-    assert customers(target) == after_backfill
-    assert checksum(target, "customers") == after_backfill_sum
-    reopened = query(target, "select count(*) as n from tenant_review_queue where status = 'open'")
-    assert reopened[0]["n"] == 4  # the 4 applied decisions are open again
+    undo_import_reopens_its_decisions(target, after_backfill, after_backfill_sum)
 
-    undone_backfill = undo(target, "b1", "rb-backfill")
-    assert (undone_backfill.changed_rows, undone_backfill.restored, undone_backfill.skipped) == (37, 37, ())
-    # every chunk the engine walked (its size adapts from 4) was checksum-verified, and together they hold the 37 rows
-    rows = chunk_rows("rb-backfill", "rollback")
-    assert undone_backfill.chunks_verified == len(rows) > 1 and sum(rows) == 37
+    undo_backfill_in_verified_chunks(target)
     assert audit_counts(target, "rb-backfill") == [
         ("rollback", "company_id", 34, 34),
         ("rollback", "deleted_at", 3, 3),
@@ -139,7 +136,7 @@ def test_constraints_archive_orphans_keyed_by_text(text_db, review_dir):
     assert (imported.applied, imported.skipped) == (7, 0)
 
     clean_history(target)
-    ctx = phases.RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints", batch_size=3)
+    ctx = RunContext(run_id="c1", dry_run=False, dag_id="tenant_constraints", batch_size=3)
     result = constraints.apply_constraints(target, SPEC, ctx, 7, True)
     orphans = sorted(keys[i] for i in (58, 59, 60, 108))
     assert result.archive.archived == 4 and sorted(result.archive.archived_ids) == orphans
@@ -169,7 +166,7 @@ def test_a_failed_chunk_resumes_after_its_text_checkpoint(text_db, review_dir):
     """A chunk fails mid-run; the retried run resumes after the last committed chunk, in the key's own order."""
     target, _ = text_db
     order = [r["id"] for r in query(target, "select id from customers where company_id is null order by id")]
-    ctx = phases.RunContext(run_id="r1", dry_run=False, batch_size=2, workers=1)
+    ctx = RunContext(run_id="r1", dry_run=False, batch_size=2, workers=1)
     with target.connect() as db:
         db.execute("create table fail_on (k varchar(64))")
         db.execute(FAIL_ON_ROW)
@@ -226,7 +223,7 @@ def test_a_key_the_bookkeeping_cannot_hold_is_refused_before_anything_is_written
             db.execute(f"alter table customers modify id {column_type} not null")
             db.commit()
         with pytest.raises(SpecError, match=message):
-            phases.preflight(target, SPEC, phases.RunContext(run_id="p1", dry_run=False))
+            phases.preflight(target, SPEC, RunContext(run_id="p1", dry_run=False))
         assert "tenant_audit_log" not in {
             r["t"]
             for r in query(
@@ -291,7 +288,7 @@ def test_a_uuid_row_inserted_during_the_run_below_the_scope_end_is_left_to_the_a
     demo.recreate_database(target, "all", KINDS["uuid"][1])
     try:
         rekey_customers(target, "uuid")
-        ctx = phases.RunContext(run_id="b1", dry_run=False, batch_size=5)
+        ctx = RunContext(run_id="b1", dry_run=False, batch_size=5)
         plan = phases.preflight(target, SPEC, ctx)
         newcomer = "00000000-0000-4000-a000-000000000000"  # sorts before every key: inside the run's key bound
         with target.connect() as db, db.transaction():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.monitoring import validation
 from tenant_integrity.repair import phases
@@ -59,7 +60,7 @@ def outcome_counts(outcomes: dict) -> dict:
 
 
 def test_the_dry_run_predicts_the_real_run_and_its_gate_passes(laravel_db):
-    plan = phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="dry", dry_run=True))
+    plan = phases.run_all(laravel_db, SPEC, RunContext(run_id="dry", dry_run=True))
     predicted = outcome_counts(plan.outcomes.to_dict())
     # data set 1+2 alone: conflict 3, unknown 2 (test_edge_cases); 201 adds a conflict, 202 an unknown tenant
     assert predicted == {
@@ -74,7 +75,7 @@ def test_the_dry_run_predicts_the_real_run_and_its_gate_passes(laravel_db):
     saved = json.loads(Path(plan.plan_file).read_text(encoding="utf-8"))
     assert saved["relation_mismatches_before_run"]["appointments"] == {"rows": 1, "sample_ids": [5]}
 
-    summary = phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="real", dry_run=False))
+    summary = phases.run_all(laravel_db, SPEC, RunContext(run_id="real", dry_run=False))
     phase = summary.phases
     assert phase.backfill("appointments").backfilled == 31
     assert phase.backfill("phone").backfilled == 3
@@ -102,7 +103,7 @@ def test_the_dry_run_predicts_the_real_run_and_its_gate_passes(laravel_db):
 
 
 def test_the_daily_validation_keeps_failing_on_the_older_hole(laravel_db):
-    phases.run_all(laravel_db, SPEC, phases.RunContext(run_id="real", dry_run=False))
+    phases.run_all(laravel_db, SPEC, RunContext(run_id="real", dry_run=False))
     report = validation.validate(laravel_db, SPEC, "standard", "daily-1")
     failed = {c.check: c for c in report.failed}
     assert failed["relation_mismatch:appointments"].sample == [5]

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.repair import phases
 from tenant_integrity.store import privileges
@@ -73,12 +74,12 @@ def test_one_grant_missing_fails_at_preflight_naming_it_before_any_write(least_p
         db.commit()
     before, before_tables = checksum(seed_db, "customers"), tables(seed_db)
     with pytest.raises(privileges.MissingPrivilege) as failure:
-        phases.run_all(target, SPEC, phases.RunContext(run_id="nope", dry_run=False))
+        phases.run_all(target, SPEC, RunContext(run_id="nope", dry_run=False))
     assert failure.value.missing == ["UPDATE on customers.company_id, customers.deleted_at"]
     assert PASSWORD not in str(failure.value)
     assert (checksum(seed_db, "customers"), tables(seed_db)) == (before, before_tables)
     # a dry run needs no write privilege and still works
-    plan = phases.run_all(target, SPEC, phases.RunContext(run_id="dry"))
+    plan = phases.run_all(target, SPEC, RunContext(run_id="dry"))
     assert plan.planned_changes == 31
 
 
@@ -89,7 +90,7 @@ def test_an_on_update_column_needs_update_too_and_preflight_names_it(least_privi
         db.commit()
     before = checksum(seed_db, "customers")
     with pytest.raises(privileges.MissingPrivilege) as failure:
-        phases.run_all(target, SPEC, phases.RunContext(run_id="on-update", dry_run=False))
+        phases.run_all(target, SPEC, RunContext(run_id="on-update", dry_run=False))
     assert failure.value.missing == ["UPDATE on customers.company_id, customers.deleted_at, customers.updated_at"]
     assert checksum(seed_db, "customers") == before
 
@@ -101,5 +102,5 @@ def test_an_on_update_column_needs_update_too_and_preflight_names_it(least_privi
     with seed_db.connect() as db:
         db.execute(f"grant update (`updated_at`) on `{seed_db.database}`.`customers` to '{user}'@'%'")
         db.commit()
-    summary = phases.run_all(target, SPEC, phases.RunContext(run_id="on-update", dry_run=False))
+    summary = phases.run_all(target, SPEC, RunContext(run_id="on-update", dry_run=False))
     assert summary.status == "succeeded" and summary.audited == {"backfill": 28, "soft_delete": 3}

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tenant_integrity.core.paths import PROJECT_ROOT
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine.chunk_log import read_chunk_logs
 from tenant_integrity.monitoring import validation
@@ -117,7 +118,7 @@ def test_a_whole_run_keeps_its_files_in_the_bucket_and_the_page_serves_them(s3, 
     before, before_sum = customers(target), checksum(target, "customers")
 
     # a dry run: its plan and review preview are objects in the bucket
-    plan = phases.run_all(target, SPEC, phases.RunContext(run_id=dry, batch_size=5))
+    plan = phases.run_all(target, SPEC, RunContext(run_id=dry, batch_size=5))
     assert s3.keys(bucket, f"{base}/{dry}/") == [
         f"{base}/{dry}/chunks/preflight_profile.json",
         f"{base}/{dry}/plan.json",
@@ -133,7 +134,7 @@ def test_a_whole_run_keeps_its_files_in_the_bucket_and_the_page_serves_them(s3, 
     assert preview[0] == REVIEW_HEADER and [int(r[0]) for r in preview[1:]] == [101, 103, 104, 106, 109, 110, 111]
 
     # a real run: review CSV, report, charts and the chunk log of every phase
-    summary = phases.run_all(target, SPEC, phases.RunContext(run_id=real, dry_run=False, batch_size=5))
+    summary = phases.run_all(target, SPEC, RunContext(run_id=real, dry_run=False, batch_size=5))
     assert summary.status == "succeeded"
     assert summary.audited == {"backfill": 34, "soft_delete": 3}
     assert s3.keys(bucket, f"{base}/{real}/") == sorted(
@@ -179,10 +180,10 @@ def test_a_whole_run_keeps_its_files_in_the_bucket_and_the_page_serves_them(s3, 
     assert {k: customers(target)[k]["company_id"] for k in DECISIONS} == TENANTS_AFTER_DECISIONS
 
     # both rollbacks: their chunk logs go to the bucket too
-    ctx = phases.RunContext(run_id=f"rb-import-{tag}", dry_run=False, batch_size=4, dag_id="tenant_rollback")
+    ctx = RunContext(run_id=f"rb-import-{tag}", dry_run=False, batch_size=4, dag_id="tenant_rollback")
     undone_import = rollback.rollback_run(target, SPEC, ctx, f"import-{tag}")
     assert (undone_import.changed_rows, undone_import.restored, undone_import.skipped) == (4, 4, ())
-    ctx = phases.RunContext(run_id=f"rb-{tag}", dry_run=False, batch_size=4, dag_id="tenant_rollback")
+    ctx = RunContext(run_id=f"rb-{tag}", dry_run=False, batch_size=4, dag_id="tenant_rollback")
     undone = rollback.rollback_run(target, SPEC, ctx, real)
     assert (undone.changed_rows, undone.restored, undone.skipped) == (37, 37, ())
     assert customers(target) == before and checksum(target, "customers") == before_sum

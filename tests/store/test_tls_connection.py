@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy
 
 from tenant_integrity.cli import demo
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.engine.replicas import ReplicaLag, ReplicaUnreadable, replicas_from
 from tenant_integrity.repair import phases, rollback
@@ -84,14 +85,14 @@ def test_backfill_and_rollback_over_tls(server, database, review_dir, monkeypatc
         engine.dispose()
     before = checksum(target, "customers")
 
-    summary = phases.run_all(target, SPEC, phases.RunContext(run_id="tls-1", dry_run=False, batch_size=7))
+    summary = phases.run_all(target, SPEC, RunContext(run_id="tls-1", dry_run=False, batch_size=7))
     assert summary.audited == {"backfill": 28, "soft_delete": 3}
     assert summary.backed_up == 31
     assert all(check.success for check in summary.post_validation)  # the GX gate ran over TLS
     assert active_distribution(target) == {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
     assert query(target, "select count(*) as n from tenant_audit_log where run_id = 'tls-1'")[0]["n"] == 31
 
-    ctx = phases.RunContext(run_id="tls-rb", dry_run=False, batch_size=4, dag_id="tenant_rollback")
+    ctx = RunContext(run_id="tls-rb", dry_run=False, batch_size=4, dag_id="tenant_rollback")
     result = rollback.rollback_run(target, SPEC, ctx, "tls-1")
     assert (result.changed_rows, result.restored, result.skipped) == (31, 31, ())
     assert checksum(target, "customers") == before
@@ -134,7 +135,7 @@ def test_without_tls_the_run_is_refused_and_writes_nothing(server, database, rev
     plain = airflow_target(monkeypatch, server, database, {}, conn_id="ti_tls_plain")
 
     with pytest.raises(ConnectFailed) as refused:
-        phases.run_all(plain, SPEC, phases.RunContext(run_id="tls-plain", dry_run=False, batch_size=7))
+        phases.run_all(plain, SPEC, RunContext(run_id="tls-plain", dry_run=False, batch_size=7))
     message = str(refused.value)
     assert refused.value.args[0] == 1045  # MariaDB 10.11 refuses a connection without TLS as a login
     assert message.startswith(
@@ -150,7 +151,7 @@ def test_a_ca_that_did_not_sign_the_server_certificate_is_refused(server, databa
     wrong = airflow_target(monkeypatch, server, database, {"ssl": {"ca": str(server.other_ca)}}, conn_id="ti_tls_bad")
 
     with pytest.raises(ConnectFailed) as refused:
-        phases.run_all(wrong, SPEC, phases.RunContext(run_id="tls-bad", dry_run=False, batch_size=7))
+        phases.run_all(wrong, SPEC, RunContext(run_id="tls-bad", dry_run=False, batch_size=7))
     message = str(refused.value)
     assert refused.value.args[0] == 2026
     assert message.startswith(

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.core.spec import load_spec
 from tenant_integrity.monitoring import validation
 from tenant_integrity.repair import phases
@@ -126,7 +127,7 @@ def admin(tokens) -> TestClient:
 
 @pytest.fixture
 def real_run(target, review_dir):
-    summary = phases.run_all(target, SPEC, phases.RunContext(run_id=RUN_ID, dry_run=False, batch_size=5))
+    summary = phases.run_all(target, SPEC, RunContext(run_id=RUN_ID, dry_run=False, batch_size=5))
     assert summary.status == "succeeded"
     return review_dir / "customers_company" / RUN_ID
 
@@ -271,7 +272,7 @@ def test_the_rollback_post_checks_before_it_calls_the_rest_api(admin, real_run):
 
 def test_live_progress_of_a_run_that_has_not_finished(admin, target):
     """A real run stopped after its backfill task (as between two Airflow tasks): its checkpoints and audit."""
-    ctx = phases.RunContext(run_id="live-1", dry_run=False, batch_size=5)
+    ctx = RunContext(run_id="live-1", dry_run=False, batch_size=5)
     plan = phases.preflight(target, SPEC, ctx)
     backed_up = phases.backup(target, SPEC, ctx, plan)
     backfills = phases.backfill_in_priority_order(target, SPEC, ctx, plan)
@@ -375,7 +376,7 @@ def test_extra_links_point_at_the_page_only_for_tenant_backfill():
 def test_pause_resume_and_cancel_buttons_write_the_requests_the_writers_read(admin, tokens, target):
     from tenant_integrity.engine import controls
 
-    ctx = phases.RunContext(run_id="live-2", dry_run=False, batch_size=5)
+    ctx = RunContext(run_id="live-2", dry_run=False, batch_size=5)
     phases.preflight(target, SPEC, ctx)  # a registered run that has not finished: its page shows the controls
     page = admin.get("/tenant-integrity/runs/customers_company/live-2")
     assert [b for b in ("Pause", "Resume", "Cancel") if f">{b}</button>" in page.text] == ["Pause", "Resume", "Cancel"]
