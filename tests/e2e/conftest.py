@@ -51,7 +51,7 @@ class StandaloneAirflow:
 
     def fresh_demo(self):
         """The demo database reloaded (data set 'all') once no run of an earlier test is active."""
-        self.started().wait_until_no_run_is_active()
+        self.started().end_runs_left_behind()
         demo.recreate_database(self.database, "all")
         return self.database
 

@@ -155,7 +155,7 @@ def test_trigger_form_real_run_and_summary_in_the_ui(airflow, database, page):
 def test_failed_gate_fails_the_run_and_the_ui_shows_why(airflow, database, page):
     from playwright.sync_api import expect
 
-    airflow.wait_until_no_run_is_active()
+    airflow.end_runs_left_behind()
     demo.recreate_database(database, "seed_incident")
     move_children_when_the_run_writes(database, customer_id=30, company=85)  # the app, during the run
 

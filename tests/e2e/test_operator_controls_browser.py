@@ -107,7 +107,7 @@ def generated(airflow, database) -> None:
     """The generated data set, freshly loaded (a dropped and recreated database: no bookkeeping tables), on a
     slow server: a trigger (of the test, not of the application) makes every update of a customer sleep."""
     started = time.monotonic()
-    airflow.wait_until_no_run_is_active()
+    airflow.end_runs_left_behind()
     demo.recreate_database(database, "schema_only")
     demo.generate_dataset(database, customers=CUSTOMERS, companies=1000)
     with database.connect() as db:
@@ -241,7 +241,9 @@ def test_pause_holds_the_writers_while_the_task_runs_and_resume_finishes_the_run
         time.sleep(0.5)
     counts.append(audit_rows(database))
     states.append(task_instance(airflow, run_id, BACKFILL)["state"])
-    assert len(counts) >= 2 * HELD_S and set(states) == {"running"}, states
+    # a held pause is seen over the whole window, however slowly each sample comes on a busy machine
+    assert len(counts) >= 3 and time.monotonic() - watch_started >= HELD_S, counts
+    assert set(states) == {"running"}, states
     assert len(set(counts)) == 1, f"the audit log grew while paused: {counts}"
     held = counts[0]
     assert second <= held < PLANNED
@@ -355,7 +357,7 @@ def test_cancel_fails_the_task_and_clearing_it_resumes_from_the_checkpoint(airfl
 def test_approval_in_required_actions(airflow, database, page):
     from playwright.sync_api import expect
 
-    airflow.wait_until_no_run_is_active()
+    airflow.end_runs_left_behind()
     demo.recreate_database(database, "seed_incident")
     started = time.monotonic()
     run_id = trigger(airflow, {"spec": SPEC, "dry_run": False, "approval": True})

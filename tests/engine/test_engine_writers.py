@@ -22,6 +22,7 @@ from tests.helpers.review_files import DECISIONS, TENANTS_AFTER_DECISIONS, fille
 SPEC = load_spec("customers_company")
 WORKER = """
 import sys
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.repair import phases, review_import, rollback
 from tenant_integrity.store.db import DbTarget
 from tenant_integrity.core.spec import load_spec

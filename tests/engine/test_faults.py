@@ -24,6 +24,7 @@ EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
 WORKER = """
 import sys
 from tenant_integrity.engine import runner
+from tenant_integrity.core.settings import RunContext
 from tenant_integrity.repair import phases
 from tenant_integrity.store.db import DbTarget
 from tenant_integrity.core.spec import load_spec

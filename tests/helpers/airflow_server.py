@@ -159,12 +159,24 @@ class Airflow:
             time.sleep(3)
         pytest.fail(f"run {run_id} not finished after {RUN_TIMEOUT} s: {self.task_states(run_id, dag_id)}")
 
-    def wait_until_no_run_is_active(self, dag_id: str = DAG_ID) -> None:
-        """Wait for every queued or running run of `dag_id` to end: a test that recreates the database must not
-        share it with a run an earlier (failed) test left behind."""
+    def end_runs_left_behind(self, dag_id: str = DAG_ID) -> None:
+        """Fail every queued or running run of `dag_id` and wait until none of its tasks is running: a test that
+        reloads the shared database must not share it with a run an earlier test left (one that failed while its
+        run was paused holds forever, one that timed out may still write)."""
         runs = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]
         for run in runs:
-            self.wait_for_run(run["dag_run_id"], dag_id)
+            self.api("PATCH", self.run_path(run["dag_run_id"], dag_id), {"state": "failed"})
+        deadline = time.monotonic() + RUN_TIMEOUT
+        for run in runs:
+            while (busy := self._busy_tasks(run["dag_run_id"], dag_id)) and time.monotonic() < deadline:
+                time.sleep(2)
+            if busy:
+                pytest.fail(f"run {run['dag_run_id']} left behind still has running tasks: {busy}")
+
+    def _busy_tasks(self, run_id: str, dag_id: str) -> list[str]:
+        tis = self.api("GET", self.run_path(run_id, dag_id) + "/taskInstances")["task_instances"]
+        alive = {"running", "queued", "scheduled", "restarting", "deferred", "up_for_retry", "up_for_reschedule"}
+        return [ti["task_id"] for ti in tis if ti["state"] in alive]
 
     def task_states(self, run_id: str, dag_id: str = DAG_ID) -> dict[str, str]:
         tis = self.api("GET", self.run_path(run_id, dag_id) + "/taskInstances")["task_instances"]
