@@ -16,9 +16,17 @@ import pytest
 
 from tenant_integrity.cli import demo
 from tests.conftest import drop, new_target, url_of
-from tests.helpers.airflow_server import CHROMIUM, CHROMIUM_ARGS, Airflow
+from tests.helpers.airflow_server import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT, Airflow
 
 SHARED = "standalone_airflow"
+
+
+def patient_expect() -> None:
+    """expect() has its own default of 5 s, apart from the pages' UI_TIMEOUT: on two busy cores Airflow's UI takes
+    longer than that to render a run's grid after a reload."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT)
 
 
 class StandaloneAirflow:
@@ -68,6 +76,7 @@ _shared: StandaloneAirflow | None = None
 @pytest.fixture(scope="session")
 def standalone_airflow(tmp_path_factory):
     global _shared
+    patient_expect()
     _shared = StandaloneAirflow(tmp_path_factory)
     try:
         yield _shared
@@ -102,6 +111,8 @@ def review(standalone_airflow):
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    patient_expect()
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
