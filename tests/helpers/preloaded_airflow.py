@@ -47,7 +47,8 @@ def can_run(env: dict[str, str]) -> bool:
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:
-    global _server, _server_env, _server_log
+    global _server, _server_env, _server_log, _answers
+    _answers = queue.Queue()  # a parent started again must not read the end mark of the one before
     _server_log = Path(tempfile.gettempdir()) / f"preloaded_airflow_{os.getpid()}.log"
     log = _server_log.open("w")
     _server_env = _import_time(env)
@@ -60,17 +61,17 @@ def _start(env: dict[str, str]) -> subprocess.Popen:
         text=True,
         cwd=PROJECT,
     )
-    threading.Thread(target=_read_answers, args=(_server,), daemon=True).start()
+    threading.Thread(target=_read_answers, args=(_server, _answers), daemon=True).start()
     atexit.register(_stop)
     if _answer(READY_TIMEOUT).get("ready") is not True:
         raise RuntimeError(f"the preloaded Airflow did not start: see {_server_log}")
     return _server
 
 
-def _read_answers(server: subprocess.Popen) -> None:
+def _read_answers(server: subprocess.Popen, answers: queue.Queue[str]) -> None:
     for line in server.stdout:
-        _answers.put(line)
-    _answers.put("")  # it ended: a waiting test learns it now, not at its timeout
+        answers.put(line)
+    answers.put("")  # it ended: a waiting test learns it now, not at its timeout
 
 
 def _stop() -> None:
@@ -84,11 +85,12 @@ def _stop() -> None:
 
 def _answer(timeout: float) -> dict:
     try:
-        return json.loads(_answers.get(timeout=timeout))
+        line = _answers.get(timeout=timeout)
     except queue.Empty:
-        raise TimeoutError(
-            f"no answer from the preloaded Airflow in {timeout} s (exit code {_server.poll()})"
-        ) from None
+        raise TimeoutError(f"no answer from the preloaded Airflow in {timeout} s: see {_server_log}") from None
+    if not line:  # _read_answers' end-of-output mark
+        raise RuntimeError(f"the preloaded Airflow ended (exit code {_server.wait()}): see {_server_log}")
+    return json.loads(line)
 
 
 def run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
