@@ -52,9 +52,18 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"
   "$PY" -m venv .venv
 fi
+# uv (pinned in the lock) installs the ~240 locked packages in about 30 s where pip takes about 3 minutes (make test's
+# 20-minute budget includes this set-up on a clean clone); pip stays the fallback where uv cannot run
+UV_VERSION=$(sed -n 's/^uv==//p' requirements.lock)
 if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ]; then
   say "installing requirements.lock into .venv"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
+  if .venv/bin/pip install -q --disable-pip-version-check "uv==$UV_VERSION" \
+     && .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -r requirements.lock; then
+    :
+  else
+    say "uv could not install the lock: installing it with pip"
+    .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
+  fi
   touch .venv/.installed
 fi
 # the package lives in plugins/ (Airflow's plugins folder); make it importable from the venv too
