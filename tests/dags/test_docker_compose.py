@@ -41,7 +41,7 @@ REQUIRED_ENV = {
     "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "TENANT_REVIEW_DIR",
 }
-DEV_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto"}
+DEV_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto", "uv"}
 
 
 def interpolate(value, variables: dict | None = None):

@@ -17,7 +17,7 @@ from tenant_integrity.repair import phases, walks
 from tests.conftest import url_of
 from tests.helpers.dbcheck import active_distribution, query
 from tests.helpers.kills import kill_first_connection_running, sigkill_when
-from tests.helpers.row_locks import CHUNK_LOCK, RowLock, waiters_count_sql
+from tests.helpers.row_locks import CHUNK_LOCK, RowLock, waiters_count
 
 SPEC = load_spec("customers_company")
 EXPECTED = {1: 51, 15: 3, 83: 1, 84: 1, 85: 1}
@@ -96,7 +96,7 @@ def test_a_worker_sigkilled_inside_a_chunk_on_integer_keys_redoes_that_chunk_on_
     # the application holds (a chunk ending at 39 waits for it too: its index scan reads on to the next row).
     application = RowLock(seed_db, "customers", 40)
     try:
-        sigkill_when(seed_db, WORKER, [url_of(seed_db)], waiters_count_sql(application, CHUNK_LOCK), 1, poll_s=0.15)
+        sigkill_when(seed_db, WORKER, [url_of(seed_db)], waiters_count(application, CHUNK_LOCK), 1, poll_s=0.15)
     finally:
         application.close()  # its transaction ends: customer 40 is free again
     share_1 = query(seed_db, "select last_key from tenant_checkpoints where phase = 'backfill_appointments:1/2'")[0][

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import PROJECT
+from tests.helpers import task_preload
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -72,6 +73,7 @@ class Airflow:
             "AIRFLOW_CONN_TENANT_DB": db_url,
             "TENANT_REVIEW_DIR": str(review),
             "TENANT_DEMO_DATA_SET": "all",
+            "PYTHONPATH": str(task_preload.FOLDER),  # the scheduler imports GX once for every task it forks
             # the log servers of scheduler and triggerer must not collide with another Airflow on this machine
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),

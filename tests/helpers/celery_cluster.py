@@ -33,6 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.helpers import task_preload
+
 PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow")
 WORKER_HOSTNAME_ENV = "TENANT_TEST_WORKER_HOSTNAME"
@@ -215,8 +217,8 @@ class CeleryCluster:
             "PATH": f"{PROJECT / '.venv' / 'bin'}:{os.environ['PATH']}",
             "HOME": os.environ.get("HOME", "/root"),
             "LANG": "C.UTF-8",
-            # the workers import this module for their hostname_callable
-            "PYTHONPATH": str(PROJECT),
+            # the workers import this module for their hostname_callable, and GX once for every task they fork
+            "PYTHONPATH": f"{PROJECT}:{task_preload.FOLDER}",
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),

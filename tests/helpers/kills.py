@@ -8,6 +8,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+
+from tenant_integrity.store.db import Database
 
 
 def kill_first_connection_running(target, marker: str, killed: list, poll_s: float = 0.0) -> threading.Thread:
@@ -35,13 +38,18 @@ def kill_first_connection_running(target, marker: str, killed: list, poll_s: flo
 
 
 def sigkill_when(
-    target, worker_code: str, args: list[str], done_sql: str, at_least: int, poll_s: float = 0.002
+    target,
+    worker_code: str,
+    args: list[str],
+    done: str | Callable[[Database], int],
+    at_least: int,
+    poll_s: float = 0.002,
 ) -> None:
-    """Run `worker_code` in a Python process (argv: args); SIGKILL it once `done_sql` counts `at_least`.
+    """Run `worker_code` in a Python process (argv: args); SIGKILL it once `done` counts `at_least`.
 
-    One polling connection: it must be faster than the worker's chunks. Before the worker made the
-    table the count reads, the count fails: the poll just goes on. A `done_sql` that waits for a state
-    that lasts (a lock wait) may poll more slowly (information_schema.innodb_trx: see row_locks.py).
+    `done` is a count statement or a probe of a connection (row_locks.waiters_count for a lock wait). One polling
+    connection: it must be faster than the worker's chunks. Before the worker made the table the count reads, the
+    count fails: the poll just goes on. A `done` that waits for a state that lasts (a lock wait) may poll more slowly.
     """
     from tests.conftest import PROJECT
 
@@ -55,9 +63,9 @@ def sigkill_when(
     with target.connect() as watcher:
         while time.monotonic() < deadline and worker.poll() is None:
             try:
-                done = watcher.scalar(done_sql)
+                count = watcher.scalar(done) if isinstance(done, str) else done(watcher)
                 watcher.commit()
-                if done >= at_least:
+                if count >= at_least:
                     break
             except Exception:  # the table does not exist before the worker's first phase made it
                 watcher.rollback()

@@ -42,16 +42,29 @@ class RowLock:
         self.db.close()
 
 
+# InnoDB refreshes what information_schema.innodb_trx and innodb_lock_waits show only once nobody on the whole server
+# has read them for 0.1 s (MariaDB's trx_i_s cache). Pollers of several xdist workers, each reading every 0.15 s,
+# kept one another on a stale picture for good (a worker that waited for its lock for 20 s was never seen). So every
+# read of those tables takes this server-wide named lock and first lets the cache's idle time pass.
+TRX_CACHE_LOCK = "tenant_tests.innodb_trx_cache"
+TRX_CACHE_IDLE_S = 0.12
+
+
 def waiters(db: Database, holder_id: int, statement_like: str = "%") -> list[int]:
     """Connections whose statement (matching `statement_like`) waits for a row lock connection `holder_id` holds."""
-    rows = db.rows(WAITERS, {"holder": holder_id, "statement_like": statement_like})
+    if db.scalar("select get_lock(%(name)s, 120)", {"name": TRX_CACHE_LOCK}) != 1:
+        raise AssertionError(f"no turn to read information_schema.innodb_trx in 120 s ({TRX_CACHE_LOCK})")
+    try:
+        time.sleep(TRX_CACHE_IDLE_S)  # no reader since: this read refreshes the cache
+        rows = db.rows(WAITERS, {"holder": holder_id, "statement_like": statement_like})
+    finally:
+        db.scalar("select release_lock(%(name)s)", {"name": TRX_CACHE_LOCK})
     return [int(r["waiting"]) for r in rows]
 
 
-def waiters_count_sql(holder: RowLock, statement_like: str) -> str:
-    """The count of `waiters` as one statement without parameters (for kills.sigkill_when)."""
-    quoted = "'" + statement_like.replace("'", "''") + "'"
-    return f"select count(*) from ({WAITERS % {'holder': holder.id, 'statement_like': quoted}}) as w"
+def waiters_count(holder: RowLock, statement_like: str) -> Callable[[Database], int]:
+    """How many connections wait for `holder`'s lock in `statement_like`, as a probe (for kills.sigkill_when)."""
+    return lambda db: len(waiters(db, holder.id, statement_like))
 
 
 def metadata_lock_waiters(db: Database, statement_like: str) -> list[int]:
@@ -82,8 +95,6 @@ def wait_until(target, probe: Callable[[Database], object], what: str, timeout_s
             db.commit()
             if found:
                 return found
-            # InnoDB refreshes what information_schema.innodb_trx and innodb_lock_waits show only when nobody
-            # read them for 0.1 s: a faster poll would keep reading the same stale picture forever
             time.sleep(0.15)
     raise AssertionError(f"timed out waiting until {what}")
 

@@ -18,7 +18,7 @@ from tenant_integrity.core.errors import TenantIntegrityError
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-DEV_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto"}
+DEV_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "playwright", "ruff", "moto", "uv"}
 S3 = {"apache-airflow-providers-amazon", "s3fs"}
 CELERY = {"apache-airflow-providers-celery", "celery", "redis", "psycopg2-binary", "asyncpg"}
 
