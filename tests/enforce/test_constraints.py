@@ -78,6 +78,15 @@ def test_the_refusal_names_the_blocking_rows_behind_a_thousand_archivable_ones(r
     ]
 
 
+def test_the_unrepaired_incident_is_refused_with_every_reason_not_the_first(seed_db):
+    """No run and no validation yet: the refusal names the missing history and the 31 NULL rows together."""
+    assert refused(seed_db) == [
+        constraints.NO_HISTORY,
+        "31 row(s) have a NULL company_id (31 active, 0 soft-deleted; ids [30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49]): "
+        "resolve them (tenant_review_import, or archive_orphans for soft-deleted ones)",
+    ]
+
+
 def test_refused_without_clean_history(repaired):
     assert refused(repaired, archive=True)[0] == (
         "only 0 finished validation(s) recorded; 7 clean daily validations are required"

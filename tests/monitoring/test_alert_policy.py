@@ -246,6 +246,21 @@ def test_a_failed_run_of_any_dag_sends_one_mail_naming_dag_spec_task_and_error(e
 
 
 @pytest.mark.e2e
+def test_a_failed_dry_run_pages_nobody(edge_db, review_dir, inbox):
+    handler, port = inbox
+    env = {
+        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=airflow%40example.org",
+        "AIRFLOW_VAR_ON_CALL_EMAIL": "oncall@example.org",
+    }
+    # the same bad path as above, in the default dry run: the run fails and says why, and no mail goes out
+    _, output = dags_test(edge_db, review_dir, {"review_csv": "../../etc/passwd"}, "tenant_review_import", env)
+    assert final_state(output) == "failed"
+    assert "the path is outside the review folder" in output
+    assert "a dry run failed; a dry run reports, it never pages: no mail" in output
+    assert handler.messages == []
+
+
+@pytest.mark.e2e
 def test_without_mail_configured_the_failure_callback_only_logs(edge_db, review_dir):
     _, output = dags_test(
         edge_db, review_dir, {"review_csv": "../../etc/passwd", "dry_run": False}, "tenant_review_import"

@@ -96,12 +96,18 @@ def _facts(db: Database, spec: Spec) -> dict:
     return facts
 
 
-def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable: int) -> list[str]:
-    reasons = []
+NO_HISTORY = "no validation history yet: tenant_validation_daily has never run for this database"
+
+
+def _history_reasons(db: Database, spec: Spec, clean_days: int) -> list[str]:
+    """Why the daily validations do not yet show `clean_days` clean days (none when they do)."""
+    if "tenant_validation_runs" not in bookkeeping.read_schema(db, ["tenant_validation_runs"])[0]:
+        return [NO_HISTORY]
     recent = db.rows(sql.render("constraints/recent_validations.sql"), {"spec": spec.name, "clean_days": clean_days})
     db.commit()
     failed = [r for r in recent if not r["passed"]]
     days = {r["day"] for r in recent}
+    reasons = []
     if len(recent) < clean_days:
         reasons.append(
             f"only {len(recent)} finished validation(s) recorded; {clean_days} clean daily validations are required"
@@ -113,6 +119,12 @@ def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable:
         reasons.append(
             f"the last {clean_days} validations fall on only {len(days)} day(s); {clean_days} different days are required"
         )
+    return reasons
+
+
+def _reasons(db: Database, spec: Spec, facts: dict, clean_days: int, archivable: int) -> list[str]:
+    """Every reason to refuse, not the first one: a person fixes them all before the next attempt."""
+    reasons = _history_reasons(db, spec, clean_days)
     remaining_soft = facts["null_soft_deleted"] - archivable
     if facts["null_active"] or remaining_soft:
         # the rows that stay NULL: an archive that is asked for moves the others
@@ -268,10 +280,6 @@ def apply_constraints(
     tenant_runs row ends succeeded or failed with its result."""
     with target.connect(lock_wait_timeout=10) as db:
         bookkeeping.validate_against_database(db, spec)
-        if "tenant_validation_runs" not in bookkeeping.read_schema(db, ["tenant_validation_runs"])[0]:
-            raise ConstraintsRefused(
-                spec, ["no validation history yet: tenant_validation_daily has never run for this database"]
-            )
         facts = _facts(db, spec)
         archivable = _count_archivable(db, spec, ctx) if archive else 0
         reasons = _reasons(db, spec, facts, clean_days, archivable)

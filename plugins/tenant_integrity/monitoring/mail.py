@@ -259,7 +259,7 @@ class RunFailureAlert:
 
     Airflow 3 calls it once when a run ends failed (in the dag-processor; `airflow dags test` in its
     own process). A run whose own alert task already mailed on-call (tenant_validation_daily) gets no
-    second mail. Without `smtp_default` or `on_call_email` it logs what it would have sent; it never
+    second mail; a dry run gets none (a dry run reports, it never pages). Without `smtp_default` or `on_call_email` it logs what it would have sent; it never
     raises (a broken alert must not hide the failure it reports).
     """
 
@@ -298,6 +298,10 @@ class RunFailureAlert:
         params = dict(context.get("params") or {})
         if not params and context.get("dag_run") is not None:
             params = dict(getattr(context["dag_run"], "conf", None) or {})
+        if params.get("dry_run") is True:
+            # a dry run exists to find problems: its failure is on the run's page, and nobody is paged for it
+            log.info("%s run %s: a dry run failed; a dry run reports, it never pages: no mail", dag.dag_id, run_id)
+            return "dry run"
         timeout = getattr(dag, "dagrun_timeout", None)
         last = context.get("ti")  # a timed-out run: its unfinished task that started last (Airflow's relevant_ti)
         subject, html = failure_mail(
