@@ -8,10 +8,11 @@ import smtplib
 import socket
 from collections.abc import Callable
 from email import policy
-from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+
+from tenant_integrity.monitoring.mail import WIRE_POLICY, mail_message
 
 
 class Inbox(Message):
@@ -56,11 +57,9 @@ def sender(port: int) -> Callable[[str, str], None]:
     """`send(subject, html)` to the server on `port`, standing in for alerts.send_mail where Airflow is not called."""
 
     def send(subject: str, html: str) -> None:
-        mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))  # subjects unfolded, as SmtpNotifier
-        mail["From"], mail["To"], mail["Subject"] = "airflow@example.org", "oncall@example.org", subject
-        mail.set_content(html, subtype="html")
+        message = mail_message("airflow@example.org", ["oncall@example.org"], subject, html)
         with smtplib.SMTP("127.0.0.1", port) as smtp:
-            smtp.send_message(mail)
+            smtp.sendmail("airflow@example.org", ["oncall@example.org"], message.as_bytes(policy=WIRE_POLICY))
 
     return send
 

@@ -236,6 +236,10 @@ def test_a_failed_run_of_any_dag_sends_one_mail_naming_dag_spec_task_and_error(e
     mail = handler.messages[0]
     assert mail["To"] == "oncall@example.org"
     assert mail["Subject"] == "[tenant_integrity] tenant_review_import FAILED - customers_company: import_decisions"
+    # text first, then HTML; the text readable in the raw message as it was sent (quoted-printable, not base64)
+    assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
+    assert "DAG: tenant_review_import\nSpec: customers_company\n" in mail.get_body(("plain",)).get_content()
+    assert b"DAG: tenant_review_import\nSpec: customers_company\n" in mail.as_bytes().replace(b"\r\n", b"\n")
     body = mail.get_body(("html",)).get_content()
     assert "DAG: <b>tenant_review_import</b><br>Spec: <b>customers_company</b>" in body
     assert "Dry run: no" in body

@@ -50,7 +50,7 @@ def test_the_callback_reads_the_timeout_from_the_dag_and_the_task_from_the_conte
     monkeypatch.setattr(mail, "run_failures", lambda dag, run_id: ([], []))
     monkeypatch.setattr(mail, "check_alerting_configured", lambda: ["oncall@example.org"])
     monkeypatch.setattr(mail, "run_url", lambda dag_id, run_id: LINK)
-    monkeypatch.setattr(mail, "send_mail", lambda context, to, subject, html: sent.append((to, subject, html)))
+    monkeypatch.setattr(mail, "send_mail", lambda to, subject, html: sent.append((to, subject, html)))
     dag = SimpleNamespace(dag_id="tenant_validation_daily", dagrun_timeout=datetime.timedelta(seconds=30))
     started = SimpleNamespace(task_id="validate", map_index=-1)  # the context's ti: no start_date in Airflow 3
     context = {"dag": dag, "run_id": "manual__1", "reason": "timed_out", "ti": started, "params": {"spec": None}}

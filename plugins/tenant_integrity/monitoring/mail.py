@@ -1,7 +1,8 @@
 """On-call mail: the daily validation's page, and one mail per failed run of every DAG.
 
-Both go through the smtp provider's SmtpNotifier on connection `smtp_default` to the Airflow Variable
-`on_call_email`. The daily validation checks that configuration at the start of its run, so a missing
+Both go through the smtp provider's SmtpHook on connection `smtp_default` to the Airflow Variable
+`on_call_email`, as multipart/alternative: a text/plain part first (what a terminal, `less` on an .eml file or an
+SMS gateway shows), then the same as HTML. The daily validation checks that configuration at the start of its run, so a missing
 connection or Variable fails it loudly; the per-run failure mail of the other DAGs only logs then.
 
 Links in a mail point at the Airflow UI (`[api] base_url`), never at `file://` paths.
@@ -12,7 +13,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate
 from html import escape
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 from tenant_integrity.core.errors import TenantIntegrityError
@@ -25,6 +30,8 @@ FAILURE_XCOM = "tenant_failure"  # log_task_failure: the error a failed task end
 LABEL_XCOM = "tenant_failure_label"  # and its map index's name (map_index_template: the spec), if it has one
 ALERTED_XCOM = "tenant_alerted"  # alert_for_run: this run's on-call mail is sent (or deliberately not)
 ERROR_IN_MAIL = 2000  # characters of a task's error in the failure mail
+# on the wire: a subject on one line, as pagers and mail filters match it (the body is encoded at 76 columns)
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class AlertingNotConfigured(TenantIntegrityError):
@@ -63,18 +70,90 @@ def check_alerting_configured() -> list[str]:
     return recipients
 
 
-def send_mail(context, recipients: list[str], subject: str, html: str) -> None:
-    """Send through SmtpNotifier on smtp_default (its from_email extra, else tenant-integrity@localhost)."""
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+def send_mail(recipients: list[str], subject: str, html: str) -> None:
+    """Send on smtp_default (its from_email extra, else tenant-integrity@localhost): text/plain, then HTML.
+
+    Subject and body go out as given, never rendered as templates (an error message with "{{" in it must reach
+    the mail as it is)."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.sdk import BaseHook
 
     sender = BaseHook.get_connection(SMTP_CONN_ID).extra_dejson.get("from_email") or "tenant-integrity@localhost"
-    # notify() sends as given; only the notifier's __call__ would render subject and body as templates
-    # (an error message with "{{" in it must reach the mail as it is)
-    notifier = SmtpNotifier(
-        to=recipients, from_email=sender, subject=subject, html_content=html, smtp_conn_id=SMTP_CONN_ID
-    )
-    notifier.notify(context)
+    message = mail_message(sender, recipients, subject, html)
+    # the hook connects as the connection says (TLS or not, login, timeout, retries to connect); its own
+    # send_email_smtp builds an HTML-only message, so the client it connected sends ours
+    with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+        for attempt in range(hook.smtp_retry_limit + 1):
+            try:
+                hook._smtp_client.sendmail(sender, recipients, message.as_bytes(policy=WIRE_POLICY))
+                return
+            except Exception:
+                if attempt == hook.smtp_retry_limit:
+                    raise
+
+
+def mail_message(sender: str, recipients: list[str], subject: str, html: str) -> EmailMessage:
+    """multipart/alternative: the text of `html` first, then `html`."""
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = subject, sender, ", ".join(recipients)
+    message["Date"] = formatdate(localtime=True)
+    message.set_content(plain_text(html), cte="quoted-printable")  # readable as it is in the raw message
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+class _PlainText(HTMLParser):
+    """The text of our mails' HTML: paragraphs and headings apart, list items as "- ", <pre> kept as it is,
+    a link's address beside its text."""
+
+    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "ul", "ol", "table", "tr", "pre"})
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.in_pre = False
+        self.link: tuple[str, int] | None = None  # (href, where its text starts)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in ("td", "th"):
+            self.parts.append("  ")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+        if tag == "pre":
+            self.in_pre = True
+        elif tag == "a":
+            self.link = (dict(attrs).get("href") or "", len(self.parts))
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self.in_pre = False
+        if tag == "a" and self.link:
+            href, start = self.link
+            if href and "".join(self.parts[start:]).strip() != href:
+                self.parts.append(f" <{href}>")
+            self.link = None
+        if tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if not self.in_pre:
+            data = re.sub(r"\s+", " ", data)
+            if not self.parts or self.parts[-1].endswith("\n"):
+                data = data.lstrip()  # no line starts with the HTML source's indentation
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """The text/plain part of a mail whose HTML is `html`."""
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    text = "\n".join(line.rstrip() for line in "".join(parser.parts).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def run_url(dag_id: str, run_id: str) -> str:
@@ -320,7 +399,7 @@ class RunFailureAlert:
         except AlertingNotConfigured as exc:
             log.warning("tenant_integrity: no failure mail sent (%s). It would have said: %s", exc, subject)
             return "not configured"
-        send_mail(context, recipients, subject, html)
+        send_mail(recipients, subject, html)
         log.info("tenant_integrity: failure mail sent to %s: %s", ", ".join(recipients), subject)
         return "sent"
 

@@ -231,7 +231,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
     if reports is None:
         subject = "[tenant_integrity] validation could not run"
         body = paging.validation_mail_body([], link, error="the validate task failed; see its log")
-        mail.send_mail(context, recipients, subject, body)
+        mail.send_mail(recipients, subject, body)
         mail.mark_alerted(ti, "paged: the validation could not run")
         raise AirflowFailException(f"validate failed; one mail sent to {', '.join(recipients)}")
     objects = [validation.ValidationReport.from_dict(r) for r in reports]
@@ -249,7 +249,7 @@ def alert_for_run(context, recipients: list[str] | None, reports: list[dict] | N
     every = [a for _, _, found in decided for a in found]
     message = paging.alert_mail(objects, every, link)
     if message:
-        mail.send_mail(context, recipients, *message)
+        mail.send_mail(recipients, *message)
         log.info("one mail sent to %s: %s", ", ".join(recipients), message[0])
     for report, target, found in decided:
         if target is not None:

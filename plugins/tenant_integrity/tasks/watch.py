@@ -62,7 +62,7 @@ def page_for_airflow(context, results: list[dict]) -> str:
 
     def send(subject: str, body: str) -> None:
         recipients = mail.check_alerting_configured()
-        mail.send_mail(context, recipients, subject, body)
+        mail.send_mail(recipients, subject, body)
 
     targets = [(DbTarget.from_airflow(load_spec(w.spec).conn_id), w) for w in watched]
     result = page(targets, context["run_id"], send, log_url)
