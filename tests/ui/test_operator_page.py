@@ -405,3 +405,21 @@ def test_pause_resume_and_cancel_buttons_write_the_requests_the_writers_read(adm
         admin.post("/tenant-integrity/runs/customers_company/nope/control", data={"action": "pause"}).status_code == 404
     )
     assert admin.post(base, data={"action": "stop"}).status_code == 422
+
+
+def test_a_dry_runs_extra_links_answer_a_browser_with_a_page_back_to_the_run(admin, target):
+    """The Airflow UI's extra links of a backfill task (Run report, Data Docs) name files and validations a dry
+    run never has: a browser gets a page saying so, with a link to the run's page; a script still gets JSON."""
+    phases.run_all(target, SPEC, RunContext(run_id="dry-1", dry_run=True, batch_size=5))
+    run_page = "/tenant-integrity/runs/customers_company/dry-1"
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    answers = {view: admin.get(f"{run_page}/{view}", headers=browser) for view in ("report", "data-docs")}
+    for view, answer in answers.items():
+        assert (answer.status_code, answer.headers["content-type"]) == (404, "text/html; charset=utf-8"), view
+        assert f'<a href="{run_page}">this run&#39;s page</a>' in answer.text, view
+    assert "report.html is not in the folder of run dry-1 of spec customers_company" in answers["report"].text
+    assert "no registered run &#39;dry-1&#39; in tenant_runs" in answers["data-docs"].text
+    assert admin.get(f"{run_page}/report").json() == {
+        "detail": "report.html is not in the folder of run dry-1 of spec customers_company"
+    }
+    assert admin.get(run_page, headers=browser).status_code == 200

@@ -37,7 +37,9 @@ import jinja2
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenant_integrity.core import settings
 from tenant_integrity.core.spec import load_spec
@@ -98,6 +100,34 @@ app = FastAPI(
 )
 
 
+# /runs/<spec>/<run_id>/<file or view>: an error answered there links back to the run's page
+RUN_PATH = re.compile(r"^/runs/(?P<spec>[^/]+)/(?P<run_id>[^/]+)(?P<rest>/.*)?$")
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """A person's browser (an extra link of the Airflow UI, a link on the page) gets a page that says what is missing
+    and links back to the run; a script gets FastAPI's JSON as before."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return await http_exception_handler(request, exc)
+    page = request.scope.get("root_path", "").rstrip("/")
+    links = [("Tenant integrity page", f"{page}/")]
+    run = RUN_PATH.match(request.scope.get("path", "").removeprefix(request.scope.get("root_path", "")))
+    if run and run.group("rest"):
+        spec, run_id = (quote(run.group(name), safe="") for name in ("spec", "run_id"))
+        links.insert(0, ("this run's page", f"{page}/runs/{spec}/{run_id}"))
+    title = {404: "Not here (yet)", 401: "Sign in to Airflow first", 403: "Not allowed"}.get(exc.status_code, "Error")
+    return _render(
+        request,
+        "message.html",
+        status_code=exc.status_code,
+        title=title,
+        text=str(exc.detail),
+        links=links,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 @app.middleware("http")
 async def _no_sniffing(request: Request, call_next):
     response = await call_next(request)
@@ -133,7 +163,9 @@ def _utc(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
-def _render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+def _render(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context
+) -> HTMLResponse:
     page = request.scope.get("root_path", "").rstrip("/")  # /tenant-integrity (after Airflow's own root path)
     airflow = page.removesuffix(OPERATOR_PAGE_PREFIX)  # Airflow's UI and REST API
     html = _templates.get_template(template).render(
@@ -148,7 +180,7 @@ def _render(request: Request, template: str, status_code: int = 200, **context) 
         rollback_from=ROLLBACK_FROM,
         **context,
     )
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 # --- routes ------------------------------------------------------------------------------------------------
