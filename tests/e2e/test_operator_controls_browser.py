@@ -364,6 +364,15 @@ def test_approval_in_required_actions(airflow, database, page):
     wait_until(
         f"{APPROVE} to wait for input", lambda: task_instance(airflow, run_id, APPROVE)["state"] == "awaiting_input"
     )
+    # Airflow 3.3 race (clean-clone run 4 of 2026-12-08): an answer that lands before the process that parked the
+    # task has ended makes the scheduler take that process's late "success" for an outside change; it retries the
+    # task, which asks again, and the run waits for a second answer. A person answers seconds later; the test waits
+    # until the scheduler has heard that the parking process ended.
+    parked = (
+        f"Received executor event with state success for task instance TaskInstanceKey(dag_id='{DAG_ID}', "
+        f"task_id='{APPROVE}', run_id='{run_id}', try_number=1"
+    )
+    wait_until("the scheduler to hear that the process which parked the task ended", lambda: parked in airflow.output())
     assert audit_rows(database) in (-1, 0)  # nothing written before the answer
 
     # Required Actions lists the request; it opens the task's page with the plan and Approve / Reject

@@ -13,6 +13,7 @@ from tenant_integrity.monitoring import paging, validation
 from tenant_integrity.repair import phases
 from tests.helpers.airflow import dags_test, final_state
 from tests.helpers.dbcheck import query
+from tests.helpers.mail import mail_env
 
 SPEC = load_spec("customers_company")
 LINK = "https://airflow.example.org/dags/tenant_validation_daily/runs/scheduled__x"
@@ -223,11 +224,7 @@ def test_the_graph_audit_follows_the_same_policy(edge_db):
 @pytest.mark.e2e
 def test_a_failed_run_of_any_dag_sends_one_mail_naming_dag_spec_task_and_error(edge_db, review_dir, inbox):
     handler, port = inbox
-    env = {
-        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=airflow%40example.org",
-        "AIRFLOW_VAR_ON_CALL_EMAIL": "oncall@example.org",
-        "AIRFLOW__API__BASE_URL": "https://airflow.example.org",
-    }
+    env = mail_env(port, AIRFLOW__API__BASE_URL="https://airflow.example.org")
     _, output = dags_test(
         edge_db, review_dir, {"review_csv": "../../etc/passwd", "dry_run": False}, "tenant_review_import", env
     )
@@ -252,11 +249,8 @@ def test_a_failed_run_of_any_dag_sends_one_mail_naming_dag_spec_task_and_error(e
 @pytest.mark.e2e
 def test_a_failed_dry_run_pages_nobody(edge_db, review_dir, inbox):
     handler, port = inbox
-    env = {
-        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=airflow%40example.org",
-        "AIRFLOW_VAR_ON_CALL_EMAIL": "oncall@example.org",
-    }
     # the same bad path as above, in the default dry run: the run fails and says why, and no mail goes out
+    env = mail_env(port)
     _, output = dags_test(edge_db, review_dir, {"review_csv": "../../etc/passwd"}, "tenant_review_import", env)
     assert final_state(output) == "failed"
     assert "the path is outside the review folder" in output
