@@ -2,8 +2,9 @@
 
 Both go through the smtp provider's SmtpHook on connection `smtp_default` to the Airflow Variable
 `on_call_email`, as multipart/alternative: a text/plain part first (what a terminal, `less` on an .eml file or an
-SMS gateway shows), then the same as HTML. The daily validation checks that configuration at the start of its run, so a missing
-connection or Variable fails it loudly; the per-run failure mail of the other DAGs only logs then.
+SMS gateway shows), then the same as HTML. The daily validation checks that configuration at the start of its
+run, so a missing connection or Variable fails it loudly; the per-run failure mail of the other DAGs only logs
+then.
 
 Links in a mail point at the Airflow UI (`[api] base_url`), never at `file://` paths.
 """
